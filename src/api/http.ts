@@ -1,0 +1,87 @@
+/**
+ * The one HTTP server every API surface registers its routes on. Read-only: anything but GET
+ * and HEAD is refused before a handler runs. Handler exceptions become 500 with a JSON error
+ * and never reach the process.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { toJson } from './json.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+}
+
+export type Handler = (ctx: RequestContext) => void | Promise<void>;
+
+interface Route {
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, pretty = false): void {
+  const text = toJson(body, pretty ? 2 : 0);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  /** Registers a GET route; capture groups of `pattern` become ctx.params (URI-decoded). */
+  get(pattern: RegExp, handler: Handler): void {
+    this.routes.push({ pattern, handler });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return sendJson(res, 400, { error: 'malformed request URL' });
+    }
+    const route = this.routes.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
+    if (!route) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: `${req.method} is not allowed: this API is read-only` });
+    }
+    let params: string[];
+    try {
+      params = route.m!.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
+    } catch {
+      return sendJson(res, 400, { error: 'malformed percent-encoding in path' });
+    }
+    try {
+      await route.r.handler({ req, res, url, params });
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) sendJson(res, err.status, { error: err.message });
+      else sendJson(res, 500, { error: `internal error: ${(err as Error).message}` });
+    }
+  }
+}
+
+export function startServer(router: Router, listen: string): Promise<Server> {
+  const m = /^(.*):(\d+)$/.exec(listen)!;
+  const host = m[1].replace(/^\[(.*)\]$/, '$1');
+  const server = createServer((req, res) => void router.handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

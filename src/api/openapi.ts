@@ -1,0 +1,118 @@
+/** The OpenAPI 3.0 description of cstats' own REST API (served at /api/v1/openapi.json). */
+const error = { description: 'JSON error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const ref = { name: 'ref', in: 'path', required: true, description: 'Container id, unique id prefix, or name', schema: { type: 'string' } };
+const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+export const OPENAPI = {
+  openapi: '3.0.3',
+  info: {
+    title: 'cstats agent API',
+    version: '1',
+    description:
+      'Read-only. Raw kernel counters are unsigned 64-bit integers written with every digit; clients whose JSON parser uses doubles lose precision above 2^53 and should parse them as big integers.',
+  },
+  paths: {
+    '/api/v1/containers': {
+      get: {
+        summary: 'Live containers with their latest derived figures',
+        parameters: [{ name: 'all', in: 'query', schema: { type: 'boolean' }, description: 'Include stopped and recently removed containers' }],
+        responses: { 200: json({ type: 'array', items: { $ref: '#/components/schemas/ContainerSummary' } }, 'Containers'), 400: error },
+      },
+    },
+    '/api/v1/containers/{ref}': {
+      get: {
+        summary: 'One container: identity, limits, raw counters of the latest sample, derived figures',
+        parameters: [ref],
+        responses: { 200: json({ $ref: '#/components/schemas/ContainerDetail' }, 'Container'), 404: error },
+      },
+    },
+    '/api/v1/containers/{ref}/history': {
+      get: {
+        summary: 'Derived figures over the in-memory window, columnar',
+        parameters: [
+          ref,
+          { name: 'since', in: 'query', schema: { type: 'string' }, description: 'RFC 3339 time, epoch ms, or a duration back from now (5m)' },
+          { name: 'metrics', in: 'query', schema: { type: 'string' }, description: 'Comma-separated metric names; default all' },
+        ],
+        responses: {
+          200: json(
+            {
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                name: { type: 'string' },
+                intervalMs: { type: 'integer' },
+                timestamps: { type: 'array', items: { type: 'number' } },
+                series: { type: 'object', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
+              },
+            },
+            'History',
+          ),
+          400: error,
+          404: error,
+        },
+      },
+    },
+    '/api/v1/machine': { get: { summary: 'Host CPU, memory, load, disks, networks, filesystems', responses: { 200: json({ type: 'object' }, 'Machine') } } },
+    '/healthz': {
+      get: {
+        summary: 'Which sources are up; 503 when sampling has stalled',
+        responses: { 200: json({ type: 'object' }, 'Healthy or degraded'), 503: json({ type: 'object' }, 'Stalled') },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Error: { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] },
+      Derived: {
+        type: 'object',
+        properties: {
+          cpuPercent: { type: 'number', description: 'docker stats CPU %' },
+          cpuCores: { type: 'number' },
+          memoryUsageBytes: { type: 'number', description: 'usage − inactive file, as docker stats' },
+          memoryLimitBytes: { type: 'number' },
+          memoryPercent: { type: 'number' },
+          workingSetBytes: { type: 'number' },
+          netRxBytes: { type: 'number' },
+          netTxBytes: { type: 'number' },
+          blockReadBytes: { type: 'number' },
+          blockWriteBytes: { type: 'number' },
+          pids: { type: 'number' },
+          rates: { type: 'object', additionalProperties: { type: 'number' }, description: 'Per-second rate of each counter' },
+        },
+      },
+      ContainerSummary: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          runtime: { type: 'string', enum: ['docker', 'cgroupfs'] },
+          kind: { type: 'string' },
+          image: { type: 'string' },
+          state: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          createdAt: { type: 'string', format: 'date-time' },
+          startedAt: { type: 'string', format: 'date-time' },
+          removedAt: { type: 'string', format: 'date-time' },
+          derived: { $ref: '#/components/schemas/Derived' },
+        },
+      },
+      ContainerDetail: {
+        allOf: [
+          { $ref: '#/components/schemas/ContainerSummary' },
+          {
+            type: 'object',
+            properties: {
+              cgroup: { type: 'object' },
+              pid: { type: 'integer' },
+              network: { type: 'object' },
+              mounts: { type: 'array', items: { type: 'object' } },
+              limits: { type: 'object' },
+              sample: { type: 'object', description: 'Raw cumulative counters as read from the kernel' },
+            },
+          },
+        ],
+      },
+    },
+  },
+};

@@ -1,0 +1,82 @@
+/** `cstats agent`: discovery + sampling + the HTTP API, with embedded defaults. */
+import { loadConfig, CONFIG_FLAGS } from '../config.js';
+import { createLogger } from '../log.js';
+import { Store } from '../store/store.js';
+import { Collector } from '../collector/collector.js';
+import { DockerClient } from '../runtimes/docker-client.js';
+import { DockerDiscoverer } from '../runtimes/docker.js';
+import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
+import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
+import type { Discoverer } from '../runtimes/types.js';
+import { Router, startServer } from '../api/http.js';
+import { registerRest } from '../api/rest.js';
+import { parseArgs } from './args.js';
+
+export const AGENT_HELP = `Usage: cstats agent [options]
+
+Samples every container on this host and serves the figures over HTTP.
+
+Options (flag > CSTATS_* environment > --config JSON file > default):
+  --listen HOST:PORT     address to serve on            (CSTATS_LISTEN, default 127.0.0.1:7070)
+  --interval DURATION    sampling interval, 100ms..60s  (CSTATS_INTERVAL, default 1s)
+  --history DURATION     in-memory history window       (CSTATS_HISTORY, default 15m)
+  --fs-interval DURATION filesystem usage refresh       (CSTATS_FS_INTERVAL, default 10s)
+  --docker-socket PATH   Docker Engine socket           (CSTATS_DOCKER_SOCKET, default /var/run/docker.sock)
+  --no-docker            do not discover Docker containers
+  --no-cgroups           do not discover plain cgroups (systemd scopes, LXC, podman, kubepods)
+  --quiet                log warnings only
+  --config FILE          JSON file with any of the keys above (without --)
+`;
+
+export async function runAgent(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, new Map([...CONFIG_FLAGS, ['config', 'string' as const]]));
+  const config = loadConfig(flags);
+  const log = createLogger(undefined, config.quiet);
+  // The agent never exits on bad input: anything that escapes a handler is logged, not fatal.
+  process.on('uncaughtException', (err) => log.warn('agent', `unexpected error (continuing): ${err.stack ?? err}`));
+  process.on('unhandledRejection', (err) => log.warn('agent', `unexpected rejection (continuing): ${(err as Error)?.stack ?? err}`));
+
+  const layout = readHostLayout();
+  log.info('agent', `cgroup layout: ${layout.mode}${layout.v2Root ? `, cgroup2 at ${layout.v2Root}` : ''}`);
+  const discoverers: Discoverer[] = [];
+  let docker: DockerDiscoverer | undefined;
+  if (config.docker) {
+    docker = new DockerDiscoverer(new DockerClient(config.dockerSocket), (pid) => locationFromPid(layout, pid), log);
+    discoverers.push(docker);
+  }
+  if (config.cgroups) {
+    discoverers.push(
+      new CgroupfsDiscoverer(
+        {
+          walkRoot: walkRootOf(layout),
+          locate: (rel) => locationFromPath(layout, rel),
+          // Docker's own containers come from Docker, with their names and labels.
+          skip: (c) => config.docker && c.kind === 'docker',
+        },
+        log,
+      ),
+    );
+  }
+  const store = new Store(Math.ceil(config.historyMs / config.intervalMs), config.historyMs);
+  const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
+  await Promise.all(discoverers.map((d) => d.start()));
+  collector.start();
+
+  const router = new Router();
+  registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now() });
+  const server = await startServer(router, config.listen);
+  log.info('agent', `serving on http://${config.listen} (sampling every ${config.intervalMs} ms)`);
+
+  return new Promise((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info('agent', `${signal}: stopping`);
+      collector.stop();
+      for (const d of discoverers) d.stop();
+      server.close();
+      server.closeAllConnections();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * `cstats stats`: the `docker stats` table (or JSON lines), read from a running agent's REST
+ * API. Same columns, units, formatting, --no-stream, --all and container arguments as docker.
+ */
+import { formatStatsJsonLine, formatStatsTable, type StatsRow } from './format.js';
+import { parseArgs, UsageError } from './args.js';
+
+export const STATS_HELP = `Usage: cstats stats [options] [CONTAINER...]
+
+Display a live stream of container resource usage statistics, as docker stats does.
+
+Options:
+  -a, --all            show all containers (default shows just running)
+      --no-stream      print one table and exit
+      --format FORMAT  "table" (default) or "json" (one JSON object per line)
+      --url URL        agent address (CSTATS_URL, default http://127.0.0.1:7070)
+`;
+
+interface Summary {
+  id: string;
+  name: string;
+  state: string;
+  derived?: {
+    cpuPercent: number;
+    memoryUsageBytes: number;
+    memoryLimitBytes: number;
+    memoryPercent: number;
+    netRxBytes: number;
+    netTxBytes: number;
+    blockReadBytes: number;
+    blockWriteBytes: number;
+    pids: number;
+  };
+}
+
+async function fetchJson<T>(url: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    throw new Error(`cannot reach the cstats agent at ${new URL(url).origin}: ${(err as Error).cause ?? (err as Error).message}. Is \`cstats agent\` running? (set --url or CSTATS_URL)`);
+  }
+  const body = await res.text();
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${body}`);
+  return JSON.parse(body) as T;
+}
+
+/** A row as docker shows it; a container that is not running shows zeros, as in docker. */
+function toRow(c: Summary): StatsRow {
+  const d = c.state === 'running' || c.state === 'paused' ? c.derived : undefined;
+  return {
+    id: c.id,
+    name: c.name,
+    cpuPercent: d?.cpuPercent ?? 0,
+    memUsageBytes: d?.memoryUsageBytes ?? 0,
+    memLimitBytes: d?.memoryLimitBytes ?? 0,
+    memPercent: d?.memoryPercent ?? 0,
+    netRxBytes: d?.netRxBytes ?? 0,
+    netTxBytes: d?.netTxBytes ?? 0,
+    blockReadBytes: d?.blockReadBytes ?? 0,
+    blockWriteBytes: d?.blockWriteBytes ?? 0,
+    pids: d?.pids ?? 0,
+  };
+}
+
+/** Containers named on the command line, by name, full id or id prefix, in the order given. */
+function select(all: Summary[], refs: string[]): Summary[] {
+  if (refs.length === 0) return all;
+  return refs.map((ref) => {
+    const name = ref.replace(/^\//, '');
+    const hit = all.find((c) => c.name === name || c.id === ref) ?? all.find((c) => c.id.startsWith(ref));
+    if (!hit) throw new Error(`No such container: ${ref}`);
+    return hit;
+  });
+}
+
+export async function runStats(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { flags, positionals } = parseArgs(
+    argv,
+    new Map([
+      ['all', 'bool'],
+      ['no-stream', 'bool'],
+      ['stream', 'bool'],
+      ['format', 'string'],
+      ['url', 'string'],
+    ]),
+    { a: 'all' },
+  );
+  const format = (flags.format as string | undefined) ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--format: expected "table" or "json", got ${JSON.stringify(format)}`);
+  const base = ((flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
+  // Named containers are shown whatever their state, as docker does.
+  const all = flags.all === true || positionals.length > 0;
+  const stream = flags['no-stream'] !== true && flags.stream !== false;
+
+  const render = async (): Promise<string> => {
+    const list = await fetchJson<Summary[]>(`${base}/api/v1/containers${all ? '?all=1' : ''}`);
+    const rows = select(list.filter((c) => c.state !== 'removed' || positionals.length > 0), positionals).map(toRow);
+    return format === 'json' ? rows.map((r) => formatStatsJsonLine(r) + '\n').join('') : formatStatsTable(rows);
+  };
+  if (!stream) {
+    out(await render());
+    return 0;
+  }
+  for (;;) {
+    const text = await render();
+    // Clear the screen and home the cursor, as docker stats does between refreshes.
+    out(format === 'json' ? text : `\x1b[2J\x1b[H${text}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

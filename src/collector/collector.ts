@@ -1,0 +1,203 @@
+/**
+ * The sampling loop. Every tick: /proc/stat first (the host CPU figure every container's CPU %
+ * is relative to), then each running container's cgroup files and network namespace through
+ * descriptors kept open across ticks, then derive, then store. Filesystems are statfs'ed on a
+ * slower cadence. One bad file costs that value for that tick and one warning.
+ */
+import { KeptFiles, type FileReader } from '../kernel/file.js';
+import { ParseError } from '../kernel/errors.js';
+import { parseNetDev } from '../kernel/proc/netdev.js';
+import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
+import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
+import type { StatContext } from '../kernel/cgroup/common.js';
+import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
+import type { ContainerInfo, Sample } from '../model.js';
+import type { Discoverer } from '../runtimes/types.js';
+import type { Store } from '../store/store.js';
+import type { Logger } from '../log.js';
+import { derive } from '../derive/index.js';
+import { HostReader, systemCpuNs } from './host.js';
+import { MountTable, containerFilesystems, hostFilesystems } from './filesystems.js';
+
+export interface CollectorOptions {
+  intervalMs: number;
+  /** How often filesystems are statfs'ed and the mount table re-read. */
+  fsIntervalMs: number;
+}
+
+/** What the collector keeps per container between ticks. */
+interface Tracked {
+  files: KeptFiles;
+  ctx: StatContext;
+  filesystems?: FsStats[];
+  fsReadMs: number;
+}
+
+export interface TickStats {
+  containers: number;
+  durationMs: number;
+}
+
+export class Collector {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly host = new HostReader();
+  private readonly mounts = new MountTable();
+  private hostFs: FsStats[] = [];
+  private hostFsReadMs = -Infinity;
+  private timer?: NodeJS.Timeout;
+  private hostMemoryBytes = 0n;
+  lastTick?: TickStats;
+
+  constructor(
+    private readonly store: Store,
+    private readonly discoverers: readonly Discoverer[],
+    private readonly opts: CollectorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts ticking on interval boundaries measured from now; the first tick runs at once. */
+  start(): void {
+    const t0 = Date.now();
+    let n = 0;
+    const loop = (): void => {
+      try {
+        this.tick();
+      } catch (err) {
+        this.log.warnOnce(`tick:${(err as Error).message}`, 'collector', `tick failed: ${(err as Error).stack ?? err}`);
+      }
+      n = Math.max(n + 1, Math.ceil((Date.now() - t0) / this.opts.intervalMs));
+      this.timer = setTimeout(loop, Math.max(0, t0 + n * this.opts.intervalMs - Date.now()));
+    };
+    loop();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    for (const t of this.tracked.values()) t.files.close();
+    this.tracked.clear();
+  }
+
+  /** Every container the discoverers know, Docker's first when two claim the same id. */
+  private known(): Map<string, ContainerInfo> {
+    const all = new Map<string, ContainerInfo>();
+    for (const d of this.discoverers) for (const c of d.containers()) if (!all.has(c.id)) all.set(c.id, c);
+    return all;
+  }
+
+  private trackedFor(id: string): Tracked {
+    let t = this.tracked.get(id);
+    if (!t) {
+      const files = new KeptFiles();
+      t = {
+        files,
+        fsReadMs: -Infinity,
+        ctx: {
+          reader: files,
+          onError: (err) => this.reportFileError(err),
+        },
+      };
+      this.tracked.set(id, t);
+    }
+    return t;
+  }
+
+  private reportFileError(err: unknown): void {
+    if (err instanceof ParseError) this.log.warnOnce(`parse:${err.file}`, 'collector', `${err.message} (value skipped)`);
+    else this.log.warnOnce(`io:${(err as Error).message}`, 'collector', `read failed: ${(err as Error).message}`);
+  }
+
+  tick(): void {
+    const started = process.hrtime.bigint();
+    const timestampMs = Date.now();
+    const stat = this.host.readStat();
+    const sysNs = systemCpuNs(stat.total);
+    const onlineCpus = stat.perCpu.size;
+
+    const fsDue = timestampMs - this.hostFsReadMs >= this.opts.fsIntervalMs;
+    if (fsDue) {
+      try {
+        this.mounts.refresh();
+      } catch (err) {
+        this.reportFileError(err);
+      }
+      this.hostFs = hostFilesystems(this.mounts);
+      this.hostFsReadMs = timestampMs;
+    }
+    const hostSample = this.host.readRest(stat, this.hostFs, (e) => this.reportFileError(e), timestampMs, started);
+    this.store.recordHost(hostSample);
+    const memTotal = hostSample.meminfo.get('MemTotal');
+    if (memTotal !== undefined) this.hostMemoryBytes = memTotal;
+
+    const known = this.known();
+    const running = [...known.values()].filter((c) => c.state === 'running' || c.state === 'paused');
+    for (const info of known.values()) this.store.upsert(info);
+
+    // Own-namespace containers first, so members of a shared namespace can take their sandbox's figures.
+    const networks = new Map<string, NetInterfaceStats[] | undefined>();
+    const order = [...running].sort((a, b) => Number(a.network.kind === 'shared') - Number(b.network.kind === 'shared'));
+    for (const info of order) {
+      const t = this.trackedFor(info.id);
+      const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
+      const network = this.readNetwork(info, t.files, networks);
+      networks.set(info.id, network);
+      if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
+        t.filesystems = containerFilesystems(info, this.mounts);
+        t.fsReadMs = timestampMs;
+      }
+      const sample: Sample = {
+        timestampMs,
+        monoNs: process.hrtime.bigint(),
+        cgroup,
+        network,
+        filesystems: t.filesystems,
+        systemCpuNs: sysNs,
+        onlineCpus,
+      };
+      const prev = this.store.get(info.id)?.latest;
+      this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes));
+    }
+
+    // Containers no longer running leave the live list; their history stays for the window.
+    const live = new Set(running.map((c) => c.id));
+    for (const e of this.store.list(false)) {
+      if (!known.has(e.info.id)) this.store.markRemoved(e.info.id, timestampMs);
+    }
+    for (const [id, t] of this.tracked) {
+      if (!live.has(id)) {
+        t.files.close();
+        this.tracked.delete(id);
+      }
+    }
+    this.store.prune(timestampMs);
+    this.lastTick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
+  }
+
+  /**
+   * The container's interfaces: its own namespace via /proc/<pid>/net/dev, its sandbox's when
+   * it shares one, none with host networking, undefined when it cannot be told.
+   */
+  private readNetwork(info: ContainerInfo, reader: FileReader, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
+    const net = info.network;
+    switch (net.kind) {
+      case 'host':
+        return [];
+      case 'unknown':
+        return undefined;
+      case 'shared': {
+        const target = this.store.find(net.withId);
+        return target ? (done.get(target.info.id) ?? target.latest?.network) : undefined;
+      }
+      case 'own': {
+        const file = `/proc/${net.pid}/net/dev`;
+        const text = reader.read(file);
+        if (text === undefined) return undefined;
+        try {
+          return parseNetDev(text, file);
+        } catch (err) {
+          this.reportFileError(err);
+          return undefined;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The host's own figures, and the two that every container sample needs from the same tick:
+ * Docker's system_cpu_usage and online_cpus, both from /proc/stat.
+ */
+import { KernelFile } from '../kernel/file.js';
+import { parseProcStat } from '../kernel/proc/stat.js';
+import { parseMeminfo } from '../kernel/proc/meminfo.js';
+import { parseLoadAvg } from '../kernel/proc/loadavg.js';
+import { parseDiskstats } from '../kernel/proc/diskstats.js';
+import { parseNetDev } from '../kernel/proc/netdev.js';
+import { ticksToNs } from '../kernel/proc/userhz.js';
+import type { ProcStat, ProcStatCpu } from '../kernel/types.js';
+import type { FsStats } from '../kernel/types.js';
+import type { HostSample } from '../model.js';
+
+/**
+ * dockerd's system_cpu_usage: the first seven columns of the "cpu" line (user nice system idle
+ * iowait irq softirq; steal and guest are left out) converted from USER_HZ ticks to ns.
+ */
+export function systemCpuNs(cpu: ProcStatCpu): bigint {
+  return ticksToNs(cpu.user + cpu.nice + cpu.system + cpu.idle + cpu.iowait + cpu.irq + cpu.softirq);
+}
+
+export class HostReader {
+  private readonly stat = new KernelFile('/proc/stat');
+  private readonly meminfo = new KernelFile('/proc/meminfo');
+  private readonly loadavg = new KernelFile('/proc/loadavg');
+  private readonly diskstats = new KernelFile('/proc/diskstats');
+  // The agent's own namespace is the host's when it runs on the host (or with --network host).
+  private readonly netdev = new KernelFile('/proc/self/net/dev');
+
+  /** /proc/stat alone: read first in every tick, since every container's CPU % needs it. */
+  readStat(): ProcStat {
+    const text = this.stat.read();
+    if (text === undefined) throw new Error('/proc/stat is not readable');
+    return parseProcStat(text, this.stat.path);
+  }
+
+  /** Everything else; a file that fails to parse is reported and left empty. */
+  readRest(stat: ProcStat, filesystems: FsStats[], onError: (err: unknown) => void, timestampMs: number, monoNs: bigint): HostSample {
+    const read = <T>(f: KernelFile, parse: (t: string, file: string) => T, empty: T): T => {
+      try {
+        const t = f.read();
+        return t === undefined ? empty : parse(t, f.path);
+      } catch (err) {
+        onError(err);
+        return empty;
+      }
+    };
+    return {
+      timestampMs,
+      monoNs,
+      stat,
+      meminfo: read(this.meminfo, parseMeminfo, new Map<string, bigint>()),
+      loadavg: read(this.loadavg, parseLoadAvg, undefined),
+      disks: read(this.diskstats, parseDiskstats, []),
+      network: read(this.netdev, parseNetDev, []),
+      filesystems,
+    };
+  }
+}

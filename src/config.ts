@@ -1,0 +1,109 @@
+/**
+ * One typed configuration. Precedence: command-line flags > environment (CSTATS_*) > config
+ * file (JSON, --config or CSTATS_CONFIG) > embedded defaults. Every value is validated here so
+ * the rest of the agent never sees a bad one.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface Config {
+  /** host:port the HTTP API listens on. */
+  listen: string;
+  /** Sampling interval, ms (100 ms to 60 s). */
+  intervalMs: number;
+  /** In-memory history window per container, ms. */
+  historyMs: number;
+  /** Filesystem (statfs) and mount-table refresh interval, ms. */
+  fsIntervalMs: number;
+  dockerSocket: string;
+  /** Discover Docker containers (the agent keeps retrying while the socket is absent). */
+  docker: boolean;
+  /** Discover plain cgroups (systemd scopes, LXC, podman, kubepods). */
+  cgroups: boolean;
+  quiet: boolean;
+}
+
+export const DEFAULTS: Config = {
+  listen: '127.0.0.1:7070',
+  intervalMs: 1000,
+  historyMs: 15 * 60_000,
+  fsIntervalMs: 10_000,
+  dockerSocket: '/var/run/docker.sock',
+  docker: true,
+  cgroups: true,
+  quiet: false,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** "1s", "250ms", "15m", "1h", or a bare number of milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${what}: expected a duration like 500ms, 1s, 15m, got ${JSON.stringify(text)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parseBool(text: string, what: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new ConfigError(`${what}: expected true or false, got ${JSON.stringify(text)}`);
+}
+
+type Kind = 'string' | 'duration' | 'bool';
+const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
+  listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN' },
+  intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL' },
+  historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY' },
+  fsIntervalMs: { kind: 'duration', flag: 'fs-interval', env: 'CSTATS_FS_INTERVAL' },
+  dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET' },
+  docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER' },
+  cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS' },
+  quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
+};
+
+function convert(kind: Kind, raw: unknown, what: string): string | number | boolean {
+  if (kind === 'bool') return typeof raw === 'boolean' ? raw : parseBool(String(raw), what);
+  if (kind === 'duration') return typeof raw === 'number' ? raw : parseDuration(String(raw), what);
+  if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${what}: expected a non-empty string`);
+  return raw;
+}
+
+function validate(c: Config): Config {
+  if (c.intervalMs < 100 || c.intervalMs > 60_000) throw new ConfigError(`interval must be between 100ms and 60s, got ${c.intervalMs}ms`);
+  if (c.historyMs < c.intervalMs) throw new ConfigError('history must be at least one interval');
+  if (c.fsIntervalMs < c.intervalMs) throw new ConfigError('fs-interval must be at least one interval');
+  const m = /^(.*):(\d+)$/.exec(c.listen);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);
+  return c;
+}
+
+/**
+ * Builds the configuration. `flags` are the parsed command-line options (--name value, or
+ * --name / --no-name for booleans), by flag name.
+ */
+export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = (flags.config as string | undefined) ?? env.CSTATS_CONFIG;
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+    }
+    for (const k of Object.keys(fromFile)) {
+      if (!Object.values(KEYS).some((d) => d.flag === k)) throw new ConfigError(`config file ${file}: unknown key "${k}"`);
+    }
+  }
+  const out = { ...DEFAULTS } as Record<keyof Config, unknown>;
+  for (const [key, d] of Object.entries(KEYS) as [keyof Config, (typeof KEYS)[keyof Config]][]) {
+    if (fromFile[d.flag] !== undefined) out[key] = convert(d.kind, fromFile[d.flag], `${file}: ${d.flag}`);
+    if (env[d.env] !== undefined) out[key] = convert(d.kind, env[d.env], d.env);
+    if (flags[d.flag] !== undefined) out[key] = convert(d.kind, flags[d.flag], `--${d.flag}`);
+  }
+  return validate(out as unknown as Config);
+}
+
+/** Flag names this configuration accepts, for the argument parser. */
+export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind]));

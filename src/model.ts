@@ -1,0 +1,113 @@
+/**
+ * The data model every stage after discovery shares: who a container is (ContainerInfo), what
+ * was read from the kernel at one instant (Sample, raw cumulative counters), and what people
+ * read (Derived, computed from two samples in src/derive only).
+ */
+import type { CgroupStats } from './kernel/cgroup/common.js';
+import type { V1Dirs } from './kernel/cgroup/v1/dirs.js';
+import type { DiskStat, FsStats, LoadAvg, NetInterfaceStats, ProcStat } from './kernel/types.js';
+
+/** Where a container's cgroup lives: per-controller dirs on v1, one dir on v2. */
+export type CgroupLocation =
+  | { version: 1; /** path relative to each hierarchy's root, e.g. /docker/<id> */ path: string; dirs: V1Dirs }
+  | { version: 2; path: string; dir: string };
+
+/** How a container reaches the network, which decides where its counters come from. */
+export type NetworkSource =
+  /** Its own namespace: read /proc/<pid>/net/dev. */
+  | { kind: 'own'; pid: number }
+  /** Another container's namespace (`--network container:X`, a Kubernetes pod's sandbox). */
+  | { kind: 'shared'; withId: string }
+  /** The host's namespace: the container has no interfaces of its own. */
+  | { kind: 'host' }
+  /** No way to tell (no pid known, e.g. a cgroup without processes). */
+  | { kind: 'unknown' };
+
+export interface MountSpec {
+  /** Host path of the mount source. */
+  source: string;
+  /** Path inside the container. */
+  destination: string;
+  readWrite: boolean;
+  type: string;
+}
+
+export interface ContainerInfo {
+  /** Full id: Docker's 64-hex id, or for plain cgroups a stable id derived from the path. */
+  id: string;
+  /** Docker name without the leading '/', or a name derived from the cgroup path. */
+  name: string;
+  /** Which discoverer found it. */
+  runtime: 'docker' | 'cgroupfs';
+  /** For plain cgroups: what kind of unit the path looks like. */
+  kind?: 'docker' | 'systemd' | 'lxc' | 'podman' | 'kubepods' | 'cgroup';
+  image: string;
+  labels: Record<string, string>;
+  state: 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing';
+  cgroup: CgroupLocation;
+  /** A process inside the container (Docker's State.Pid or the first of cgroup.procs). */
+  pid?: number;
+  network: NetworkSource;
+  /** Milliseconds since the epoch. */
+  createdMs: number;
+  startedMs?: number;
+  /** Writable layer directory on the host (overlay2 UpperDir), when known. */
+  rootfsPath?: string;
+  mounts: MountSpec[];
+  /** Kubernetes identity, from kubelet's Docker labels or the kubepods cgroup path. */
+  pod?: { name?: string; namespace?: string; uid?: string; container?: string; sandbox: boolean };
+  /** Docker's command line and status text, for `docker ps` compatibility. */
+  command?: string;
+  status?: string;
+}
+
+/** One container read at one instant. */
+export interface Sample {
+  /** Wall clock, ms since the epoch. */
+  timestampMs: number;
+  /** Monotonic clock, ns: the only clock rates are computed from. */
+  monoNs: bigint;
+  cgroup: CgroupStats;
+  /** Interfaces of the container's own namespace; [] for host-network containers; undefined when not measurable. */
+  network?: NetInterfaceStats[];
+  filesystems?: FsStats[];
+  /** Host CPU time from /proc/stat in ns (Docker's system_cpu_usage), taken in the same tick. */
+  systemCpuNs: bigint;
+  /** CPUs online (Docker's online_cpus: "cpuN" lines in /proc/stat). */
+  onlineCpus: number;
+}
+
+/** The host at one instant. */
+export interface HostSample {
+  timestampMs: number;
+  monoNs: bigint;
+  stat: ProcStat;
+  /** /proc/meminfo in bytes (counts for keys without a unit). */
+  meminfo: Map<string, bigint>;
+  loadavg?: LoadAvg;
+  disks: DiskStat[];
+  network: NetInterfaceStats[];
+  filesystems: FsStats[];
+}
+
+/** What people read, computed from (previous, current) by src/derive. Floats by nature. */
+export interface Derived {
+  /** docker stats' CPU %: Δcontainer / Δsystem × online CPUs × 100. */
+  cpuPercent: number;
+  /** CPU in cores (Δusage / Δwall). */
+  cpuCores: number;
+  /** docker stats' memory usage: usage − inactive file. */
+  memoryUsageBytes: number;
+  /** Limit as docker stats shows it: the cgroup limit, capped at host memory. */
+  memoryLimitBytes: number;
+  memoryPercent: number;
+  /** cAdvisor's working set: usage − inactive file, floored at 0. */
+  workingSetBytes: number;
+  netRxBytes: number;
+  netTxBytes: number;
+  blockReadBytes: number;
+  blockWriteBytes: number;
+  pids: number;
+  /** Per-second rates of every counter, by name (e.g. "cpu.usageNs", "net.eth0.rxBytes"). */
+  rates: Record<string, number>;
+}

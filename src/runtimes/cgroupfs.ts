@@ -1,0 +1,206 @@
+/**
+ * Plain-cgroup discovery: walks one cgroup hierarchy, claims the directories classify.ts calls
+ * containers, and watches the grouping directories with inotify so a new or removed container
+ * is seen at once. A full rescan every `rescanMs` repairs anything a watch missed (inotify
+ * queue overflow, a hierarchy remounted).
+ */
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import type { CgroupLocation, ContainerInfo, NetworkSource } from '../model.js';
+import { oneShotReader } from '../kernel/file.js';
+import { classifyCgroup, type CgroupClass } from './classify.js';
+import { HealthState, type Discoverer } from './types.js';
+import type { Logger } from '../log.js';
+
+const MAX_DEPTH = 8;
+
+export interface CgroupfsOptions {
+  /** The hierarchy directory walked, e.g. /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1). */
+  walkRoot: string;
+  /** Turns a path relative to the hierarchy root into the container's cgroup location. */
+  locate: (relPath: string) => CgroupLocation;
+  /** Skip what another discoverer (Docker) claims: called with the classification. */
+  skip?: (c: CgroupClass) => boolean;
+  rescanMs?: number;
+}
+
+/** The network namespace inode of a process, to tell host-network and shared namespaces apart. */
+export function netnsInode(pid: number | 'self'): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/net`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstPid(dir: string): number | undefined {
+  const text = oneShotReader.read(`${dir}/cgroup.procs`);
+  const first = text?.split('\n', 1)[0];
+  return first ? Number(first) : undefined;
+}
+
+function commOf(pid: number): string | undefined {
+  return oneShotReader.read(`/proc/${pid}/comm`)?.trim();
+}
+
+export class CgroupfsDiscoverer implements Discoverer {
+  readonly name = 'cgroupfs';
+  private readonly found = new Map<string, ContainerInfo>();
+  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly healthState = new HealthState();
+  private readonly pending = new Set<string>();
+  private rescanTimer?: NodeJS.Timeout;
+  private debounce?: NodeJS.Timeout;
+  private readonly hostNetns = netnsInode('self');
+
+  constructor(
+    private readonly opts: CgroupfsOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.rescan();
+    this.rescanTimer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 30_000);
+    this.rescanTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.rescanTimer);
+    clearTimeout(this.debounce);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  containers(): ContainerInfo[] {
+    return [...this.found.values()];
+  }
+
+  health() {
+    return this.healthState.get();
+  }
+
+  /** Walks the whole hierarchy again. */
+  rescan(): void {
+    const seen = new Set<string>();
+    try {
+      this.scan('', 0, seen);
+      this.healthState.set(true, `watching ${this.opts.walkRoot}`);
+    } catch (err) {
+      const msg = `cannot read ${this.opts.walkRoot}: ${(err as Error).message}`;
+      if (this.healthState.set(false, msg)) this.log.warn('cgroupfs', msg);
+      return;
+    }
+    for (const path of this.found.keys()) if (!seen.has(path)) this.found.delete(path);
+    for (const [dir, w] of this.watchers) if (!seen.has(dir)) (w.close(), this.watchers.delete(dir));
+    this.attributeSharedNetworks();
+  }
+
+  /** Scans one directory (relative path) and what is below it; records every path it saw. */
+  private scan(rel: string, depth: number, seen: Set<string>): void {
+    const abs = this.opts.walkRoot + rel;
+    seen.add(rel);
+    this.watchDir(rel, abs);
+    let entries;
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch (err) {
+      if (rel === '') throw err;
+      return; // removed while walking
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const childRel = `${rel}/${e.name}`;
+      const cls = classifyCgroup(childRel);
+      if (cls) {
+        seen.add(childRel);
+        if (!this.opts.skip?.(cls) && !this.found.has(childRel)) this.add(childRel, cls);
+      } else if (depth < MAX_DEPTH) {
+        this.scan(childRel, depth + 1, seen);
+      }
+    }
+  }
+
+  private watchDir(rel: string, abs: string): void {
+    if (this.watchers.has(rel)) return;
+    try {
+      const w = watch(abs, { persistent: false }, () => this.schedule(rel));
+      w.on('error', () => {
+        w.close();
+        this.watchers.delete(rel);
+      });
+      this.watchers.set(rel, w);
+    } catch {
+      // inotify limit reached or directory gone: the periodic rescan still covers it
+    }
+  }
+
+  /** Coalesces bursts of inotify events (a container start creates several cgroups at once). */
+  private schedule(rel: string): void {
+    this.pending.add(rel);
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      const dirs = [...this.pending];
+      this.pending.clear();
+      for (const d of dirs) this.rescanDir(d);
+      this.attributeSharedNetworks();
+    }, 50);
+  }
+
+  /** Re-reads one grouping directory: adds new children, drops vanished ones below it. */
+  private rescanDir(rel: string): void {
+    const seen = new Set<string>();
+    const depth = rel.split('/').length - 1;
+    this.scan(rel, depth, seen);
+    const prefix = rel + '/';
+    for (const path of this.found.keys()) if (path.startsWith(prefix) && !seen.has(path)) this.found.delete(path);
+    for (const [dir, w] of this.watchers) if (dir.startsWith(prefix) && !seen.has(dir)) (w.close(), this.watchers.delete(dir));
+  }
+
+  private add(rel: string, cls: CgroupClass): void {
+    const location = this.opts.locate(rel);
+    const dir = location.version === 2 ? location.dir : (location.dirs.pids ?? location.dirs.memory ?? location.dirs.cpu);
+    const pid = dir ? firstPid(dir) : undefined;
+    let network: NetworkSource = { kind: 'unknown' };
+    if (pid !== undefined) network = netnsInode(pid) === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+    const now = Date.now();
+    this.found.set(rel, {
+      id: cls.id,
+      name: cls.name,
+      runtime: 'cgroupfs',
+      kind: cls.kind,
+      image: '',
+      labels: {},
+      state: 'running',
+      cgroup: location,
+      pid,
+      network,
+      createdMs: now,
+      startedMs: now,
+      mounts: [],
+      pod: cls.pod ? { uid: cls.pod.uid, sandbox: false } : undefined,
+    });
+  }
+
+  /**
+   * Containers of one Kubernetes pod share the sandbox's (pause container's) network
+   * namespace: attribute their network to the sandbox, as kubelet does.
+   */
+  private attributeSharedNetworks(): void {
+    const byPod = new Map<string, ContainerInfo[]>();
+    for (const c of this.found.values()) {
+      if (!c.pod?.uid) continue;
+      const list = byPod.get(c.pod.uid) ?? [];
+      list.push(c);
+      byPod.set(c.pod.uid, list);
+    }
+    for (const members of byPod.values()) {
+      const sandbox = members.find((c) => c.pid !== undefined && commOf(c.pid) === 'pause');
+      if (!sandbox?.pod || sandbox.pid === undefined) continue;
+      sandbox.pod.sandbox = true;
+      const ns = netnsInode(sandbox.pid);
+      for (const c of members) {
+        if (c !== sandbox && c.pid !== undefined && netnsInode(c.pid) === ns) c.network = { kind: 'shared', withId: sandbox.id };
+      }
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Docker discovery: list + inspect at start and after every reconnect, then the event stream
+ * for changes. While dockerd is down the last known containers keep being sampled (their
+ * cgroups outlive the daemon with live-restore, and otherwise vanish on their own).
+ */
+import type { ContainerInfo, NetworkSource } from '../model.js';
+import { DockerClient, DockerApiError, type DockerEvent, type DockerInspect } from './docker-client.js';
+import { HealthState, type Discoverer, type LocateCgroup } from './types.js';
+import type { Logger } from '../log.js';
+
+const STATES = new Set<ContainerInfo['state']>(['running', 'paused', 'restarting', 'exited', 'created', 'dead', 'removing']);
+
+/** Actions after which a container's inspect answer changed. */
+const REINSPECT = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'rename', 'update', 'oom']);
+
+function parseTime(text: string | undefined): number | undefined {
+  if (!text || text.startsWith('0001-')) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function networkOf(inspect: DockerInspect): NetworkSource {
+  const mode = inspect.HostConfig.NetworkMode ?? '';
+  if (mode === 'host') return { kind: 'host' };
+  if (mode.startsWith('container:')) return { kind: 'shared', withId: mode.slice('container:'.length) };
+  return inspect.State.Pid > 0 ? { kind: 'own', pid: inspect.State.Pid } : { kind: 'unknown' };
+}
+
+/** Kubernetes (dockershim / cri-dockerd) puts pod identity in labels. */
+function podOf(labels: Record<string, string>): ContainerInfo['pod'] {
+  const name = labels['io.kubernetes.pod.name'];
+  if (!name) return undefined;
+  return {
+    name,
+    namespace: labels['io.kubernetes.pod.namespace'],
+    uid: labels['io.kubernetes.pod.uid'],
+    container: labels['io.kubernetes.container.name'],
+    sandbox: labels['io.kubernetes.docker.type'] === 'podsandbox' || labels['io.kubernetes.container.name'] === 'POD',
+  };
+}
+
+export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo | undefined {
+  const pid = inspect.State.Pid > 0 ? inspect.State.Pid : undefined;
+  const cgroup = pid !== undefined ? locate(pid) : undefined;
+  const labels = inspect.Config.Labels ?? {};
+  const state = (STATES.has(inspect.State.Status as ContainerInfo['state']) ? inspect.State.Status : 'dead') as ContainerInfo['state'];
+  const cmd = [...(inspect.Config.Entrypoint ?? []), ...(inspect.Config.Cmd ?? [])].join(' ');
+  return {
+    id: inspect.Id,
+    name: inspect.Name.replace(/^\//, ''),
+    runtime: 'docker',
+    kind: 'docker',
+    image: inspect.Config.Image,
+    labels,
+    state,
+    // A stopped container has no cgroup; an empty v2 location keeps the type total and is never sampled.
+    cgroup: cgroup ?? { version: 2, path: '', dir: '' },
+    pid,
+    network: networkOf(inspect),
+    createdMs: parseTime(inspect.Created) ?? 0,
+    startedMs: parseTime(inspect.State.StartedAt),
+    rootfsPath: inspect.GraphDriver?.Data?.UpperDir,
+    mounts: (inspect.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, readWrite: m.RW, type: m.Type })),
+    pod: podOf(labels),
+    command: cmd,
+  };
+}
+
+export class DockerDiscoverer implements Discoverer {
+  readonly name = 'docker';
+  private readonly known = new Map<string, ContainerInfo>();
+  private readonly healthState = new HealthState();
+  private stopped = false;
+  private cancelStream = (): void => {};
+  private retryTimer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly client: DockerClient,
+    private readonly locate: LocateCgroup,
+    private readonly log: Logger,
+    private readonly retryMs = 1000,
+    private readonly resyncMs = 30_000,
+  ) {}
+
+  containers(): ContainerInfo[] {
+    return [...this.known.values()];
+  }
+
+  health() {
+    return this.healthState.get();
+  }
+
+  /** Connects (or keeps retrying in the background); resolves after the first attempt. */
+  async start(): Promise<void> {
+    await this.connect();
+    this.resyncTimer = setInterval(() => {
+      if (this.healthState.get().up) this.resync().catch((err) => this.log.warn('docker', `resync failed: ${(err as Error).message}`));
+    }, this.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelStream();
+    clearTimeout(this.retryTimer);
+    clearInterval(this.resyncTimer);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      // Open the event stream first so nothing between the list and the stream is missed.
+      const stream = this.client.streamEvents(
+        (e) => this.onEvent(e),
+        () => {},
+      );
+      this.cancelStream = stream.cancel;
+      stream.done.then(
+        () => this.down('event stream closed (dockerd stopped?)'),
+        (err: Error) => this.down(err.message),
+      );
+      await this.resync();
+      if (this.healthState.set(true, `connected to ${this.client.socketPath}`)) this.log.info('docker', `connected to ${this.client.socketPath}`);
+    } catch (err) {
+      this.cancelStream();
+      this.down((err as Error).message);
+    }
+  }
+
+  private down(reason: string): void {
+    if (this.stopped) return;
+    if (this.healthState.set(false, reason)) this.log.warn('docker', `unavailable: ${reason}; retrying every ${this.retryMs} ms`);
+    this.cancelStream();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+  }
+
+  /** Lists every container and inspects the ones that are new or changed state. */
+  private async resync(): Promise<void> {
+    const list = await this.client.listContainers(true);
+    const seen = new Set(list.map((c) => c.Id));
+    for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id);
+    await Promise.all(
+      list
+        .filter((c) => {
+          const k = this.known.get(c.Id);
+          return !k || k.state !== c.State;
+        })
+        .map((c) => this.refresh(c.Id)),
+    );
+  }
+
+  private async refresh(id: string): Promise<void> {
+    try {
+      const info = containerFromInspect(await this.client.inspect(id), this.locate);
+      if (info) this.known.set(info.id, info);
+    } catch (err) {
+      if (err instanceof DockerApiError && err.statusCode === 404) this.known.delete(id);
+      else this.log.warn('docker', `inspect ${id.slice(0, 12)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private onEvent(e: DockerEvent): void {
+    if (e.Type !== 'container' || !e.Actor?.ID) return;
+    const action = e.Action.split(':')[0];
+    if (action === 'destroy') this.known.delete(e.Actor.ID);
+    else if (REINSPECT.has(action)) void this.refresh(e.Actor.ID);
+  }
+}

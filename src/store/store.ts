@@ -1,0 +1,111 @@
+/**
+ * What the agent knows: every container's identity, its latest two samples (raw counters) and
+ * derived figures, and a bounded history window. A removed container stays readable until its
+ * history window has passed.
+ */
+import type { ContainerInfo, Derived, HostSample, Sample } from '../model.js';
+import { SeriesRing } from './ring.js';
+
+/** Metrics kept in history, each a float64 column; names are what `?metrics=` accepts. */
+export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
+  cpu_percent: (d) => d.cpuPercent,
+  cpu_cores: (d) => d.cpuCores,
+  memory_usage_bytes: (d) => d.memoryUsageBytes,
+  memory_working_set_bytes: (d) => d.workingSetBytes,
+  memory_limit_bytes: (d) => d.memoryLimitBytes,
+  network_rx_bytes_per_second: (d) => d.rates['net.rxBytes'] ?? NaN,
+  network_tx_bytes_per_second: (d) => d.rates['net.txBytes'] ?? NaN,
+  block_read_bytes_per_second: (d) => d.rates['blkio.readBytes'] ?? NaN,
+  block_write_bytes_per_second: (d) => d.rates['blkio.writeBytes'] ?? NaN,
+  pids: (d) => d.pids,
+};
+const METRIC_NAMES = Object.keys(HISTORY_METRICS);
+const METRIC_PICKERS = Object.values(HISTORY_METRICS);
+
+export interface ContainerEntry {
+  info: ContainerInfo;
+  /** Latest sample and the one before it (what docker calls precpu_stats). */
+  latest?: Sample;
+  previous?: Sample;
+  derived?: Derived;
+  history: SeriesRing;
+  /** When it left the live list (ms), or undefined while live. */
+  removedMs?: number;
+}
+
+export class Store {
+  private readonly entries = new Map<string, ContainerEntry>();
+  host?: { latest: HostSample; previous?: HostSample };
+
+  constructor(
+    /** Samples kept per container (window / interval). */
+    readonly capacity: number,
+    /** How long a removed container stays readable, ms. */
+    readonly retentionMs: number,
+  ) {}
+
+  upsert(info: ContainerInfo): ContainerEntry {
+    let e = this.entries.get(info.id);
+    if (!e) {
+      e = { info, history: new SeriesRing(this.capacity, METRIC_NAMES) };
+      this.entries.set(info.id, e);
+    } else {
+      e.info = info;
+      e.removedMs = undefined;
+    }
+    return e;
+  }
+
+  record(id: string, sample: Sample, derived: Derived): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.previous = e.latest;
+    e.latest = sample;
+    e.derived = derived;
+    e.history.push(sample.timestampMs, METRIC_PICKERS.map((pick) => pick(derived)));
+  }
+
+  markRemoved(id: string, nowMs: number): void {
+    const e = this.entries.get(id);
+    if (e && e.removedMs === undefined) e.removedMs = nowMs;
+  }
+
+  /** Drops removed containers whose retention has passed. */
+  prune(nowMs: number): void {
+    for (const [id, e] of this.entries) {
+      if (e.removedMs !== undefined && nowMs - e.removedMs > this.retentionMs) this.entries.delete(id);
+    }
+  }
+
+  get(id: string): ContainerEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Live containers, or with `all` also removed ones still retained. */
+  list(all = false): ContainerEntry[] {
+    const out: ContainerEntry[] = [];
+    for (const e of this.entries.values()) if (all || e.removedMs === undefined) out.push(e);
+    return out;
+  }
+
+  /**
+   * Finds a container by full id, unique id prefix, or name (with or without a leading '/'),
+   * as docker does. Live containers win over removed ones with the same name.
+   */
+  find(ref: string): ContainerEntry | undefined {
+    const exact = this.entries.get(ref);
+    if (exact) return exact;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const candidates = [...this.entries.values()].sort((a, b) => Number(a.removedMs !== undefined) - Number(b.removedMs !== undefined));
+    const byName = candidates.find((e) => e.info.name === name);
+    if (byName) return byName;
+    const byPrefix = candidates.filter((e) => e.info.id.startsWith(ref));
+    return byPrefix.length === 1 ? byPrefix[0] : undefined;
+  }
+
+  recordHost(sample: HostSample): void {
+    this.host = { latest: sample, previous: this.host?.latest };
+  }
+}
+
+export const historyMetricNames = METRIC_NAMES;
