@@ -16,6 +16,12 @@ export function parseU64(token: string, file: string): bigint {
   return value;
 }
 
+/** An unsigned integer that stays far below 2^53 (pids, mount ids, counts) as a number. */
+export function parseUint(token: string, file: string): number {
+  if (!UNSIGNED.test(token) || token.length > 15) throw new ParseError(file, `not a small unsigned integer: ${JSON.stringify(token)}`);
+  return Number(token);
+}
+
 /** A signed 64-bit decimal (v1 cpu.cfs_quota_us is -1 when unset). */
 export function parseI64(token: string, file: string): bigint {
   if (!SIGNED.test(token)) throw new ParseError(file, `not an integer: ${JSON.stringify(token)}`);
@@ -37,18 +43,60 @@ export function parseU64OrMax(text: string, file: string): bigint | null {
 }
 
 /**
- * "key value" lines (memory.stat, cpu.stat, memory.events, cpuacct.stat). Blank lines are
- * skipped; a line without exactly two fields, or a non-numeric value, is an error.
+ * Calls `fn` for every "key value" line (memory.stat, cpu.stat, memory.events, cpuacct.stat).
+ * The kernel separates key and value by one space; blank lines are skipped; a line without a
+ * space, or whose value is not one unsigned number, is an error. Scans with indexOf: these
+ * files are read for every container every second.
  */
+export function forEachKeyValue(text: string, file: string, fn: (key: string, value: bigint) => void): void {
+  const n = text.length;
+  let start = 0;
+  while (start < n) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = n;
+    if (end > start) {
+      const sp = text.indexOf(' ', start);
+      if (sp <= start || sp >= end) {
+        throw new ParseError(file, `expected "key value", got ${JSON.stringify(text.slice(start, end))}`);
+      }
+      fn(text.slice(start, sp), parseU64(text.slice(sp + 1, end), file));
+    }
+    start = end + 1;
+  }
+}
+
+/** "key value" lines into a Map. */
 export function parseKeyValues(text: string, file: string): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const fields = line.trim().split(/\s+/);
-    if (fields.length !== 2) throw new ParseError(file, `expected "key value", got ${JSON.stringify(line)}`);
-    out.set(fields[0], parseU64(fields[1], file));
-  }
+  forEachKeyValue(text, file, (key, value) => out.set(key, value));
   return out;
+}
+
+/** "key value" lines into a plain record (memory.stat → MemoryStats.stat). */
+export function parseKeyValueRecord(text: string, file: string): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  forEachKeyValue(text, file, (key, value) => {
+    out[key] = value;
+  });
+  return out;
+}
+
+/**
+ * Splits a line on runs of spaces and tabs, ignoring leading and trailing ones (the column
+ * layout of /proc/stat, diskstats, net/dev). A plain loop: no regex, one array.
+ */
+export function splitFields(line: string): string[] {
+  const out: string[] = [];
+  const n = line.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= n) return out;
+    let j = i + 1;
+    while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) j++;
+    out.push(line.slice(i, j));
+    i = j;
+  }
 }
 
 /** Whitespace-separated unsigned numbers on one line (cpuacct.usage_percpu). */

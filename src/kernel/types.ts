@@ -180,6 +180,14 @@ export interface DiskStat {
   ioInProgress: bigint;
   ioTimeMs: bigint;
   weightedIoTimeMs: bigint;
+  /** Discard counters: kernel >= 4.18 (18 fields). */
+  discards?: bigint;
+  discardsMerged?: bigint;
+  sectorsDiscarded?: bigint;
+  discardTimeMs?: bigint;
+  /** Flush counters: kernel >= 5.5 (20 fields). */
+  flushes?: bigint;
+  flushTimeMs?: bigint;
 }
 
 export interface MountInfo {

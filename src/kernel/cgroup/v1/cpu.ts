@@ -1,0 +1,62 @@
+/**
+ * cgroup v1 cpu and cpuacct controllers. They are separate hierarchies that most distributions
+ * co-mount ("cpu,cpuacct"), so the two directories may be the same or not.
+ */
+import { ParseError } from '../../errors.js';
+import { parseI64, parseKeyValues, parseSingleU64, parseU64List } from '../../parse.js';
+import { ticksToNs } from '../../proc/userhz.js';
+import type { CpuStats } from '../../types.js';
+import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { hasFields, readInto } from '../fill.js';
+import type { V1Dirs } from './dirs.js';
+
+/** cpuacct.stat: "user N\nsystem N" in USER_HZ ticks, converted to ns as Docker does. */
+export function parseCpuacctStat(text: string, file: string): { userNs: bigint; systemNs: bigint } {
+  const kv = parseKeyValues(text, file);
+  const user = kv.get('user');
+  const system = kv.get('system');
+  if (user === undefined || system === undefined) throw new ParseError(file, 'expected "user" and "system" keys');
+  return { userNs: ticksToNs(user), systemNs: ticksToNs(system) };
+}
+
+type Throttling = Pick<CpuStats, 'periods' | 'throttledPeriods' | 'throttledNs'>;
+
+/** cpu.stat (v1): nr_periods, nr_throttled, throttled_time (ns); nr_bursts/burst_time (5.14) are not used. */
+export function parseCpuStatV1(text: string, file: string): Throttling {
+  const kv = parseKeyValues(text, file);
+  const out: Throttling = {};
+  const periods = kv.get('nr_periods');
+  if (periods !== undefined) out.periods = periods;
+  const throttled = kv.get('nr_throttled');
+  if (throttled !== undefined) out.throttledPeriods = throttled;
+  const throttledNs = kv.get('throttled_time');
+  if (throttledNs !== undefined) out.throttledNs = throttledNs;
+  return out;
+}
+
+/** cpu.cfs_quota_us: µs per period, -1 when no quota is set (→ null). */
+export function parseCfsQuota(text: string, file: string): bigint | null {
+  const quota = parseI64(text.trim(), file);
+  return quota < 0n ? null : quota;
+}
+
+export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
+  const cpu: CpuStats = {};
+  const acct = dirs.cpuacct;
+  if (acct !== undefined) {
+    readInto(ctx, cpu, 'usageNs', `${acct}/cpuacct.usage`, parseSingleU64);
+    // One entry per *possible* CPU (cpu_possible_mask), which may exceed the online count.
+    readInto(ctx, cpu, 'perCpuNs', `${acct}/cpuacct.usage_percpu`, parseU64List);
+    const userSystem = readParsed(ctx, `${acct}/cpuacct.stat`, parseCpuacctStat);
+    if (userSystem !== undefined) Object.assign(cpu, userSystem);
+  }
+  const dir = dirs.cpu;
+  if (dir !== undefined) {
+    const throttling = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV1);
+    if (throttling !== undefined) Object.assign(cpu, throttling);
+    readInto(ctx, cpu, 'quotaUs', `${dir}/cpu.cfs_quota_us`, parseCfsQuota);
+    readInto(ctx, cpu, 'periodUs', `${dir}/cpu.cfs_period_us`, parseSingleU64);
+    readInto(ctx, cpu, 'shares', `${dir}/cpu.shares`, parseSingleU64);
+  }
+  if (hasFields(cpu)) stats.cpu = cpu;
+}

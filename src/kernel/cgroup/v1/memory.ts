@@ -1,0 +1,64 @@
+/** cgroup v1 memory controller (Documentation/admin-guide/cgroup-v1/memory.rst). */
+import { parseKeyValueRecord, parseKeyValues, parseSingleU64 } from '../../parse.js';
+import type { MemoryStats } from '../../types.js';
+import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { hasFields, readInto } from '../fill.js';
+import type { V1Dirs } from './dirs.js';
+
+/**
+ * "No limit" is PAGE_COUNTER_MAX pages in bytes: LONG_MAX rounded down to the page size, i.e.
+ * 9223372036854771712 with 4 KiB pages and 9223372036854710272 with 64 KiB pages (arm64,
+ * ppc64). Anything at or above the 64 KiB figure is treated as unlimited.
+ */
+const UNLIMITED_FROM = 0x7fff_ffff_ffff_0000n;
+
+/** memory.limit_in_bytes / memory.memsw.limit_in_bytes; null = unlimited. */
+export function parseV1Limit(text: string, file: string): bigint | null {
+  const value = parseSingleU64(text, file);
+  return value >= UNLIMITED_FROM ? null : value;
+}
+
+/** MemoryStats fields taken from v1 memory.stat: the hierarchical total_* figures. */
+const STAT_FIELDS = [
+  ['total_rss', 'rssBytes'],
+  ['total_cache', 'cacheBytes'],
+  ['total_swap', 'swapBytes'],
+  ['total_inactive_file', 'inactiveFileBytes'],
+  ['total_active_file', 'activeFileBytes'],
+  ['total_mapped_file', 'mappedFileBytes'],
+] as const;
+
+/** memory.stat: every key into `stat`, plus the named total_* fields (total_swap only with swap accounting). */
+export function parseMemoryStatV1(text: string, file: string): MemoryStats {
+  const stat = parseKeyValueRecord(text, file);
+  const out: MemoryStats = { stat };
+  for (const [key, field] of STAT_FIELDS) {
+    const value = stat[key];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/** memory.oom_control: "oom_kill_disable 0\nunder_oom 0\noom_kill N"; oom_kill since kernel 4.13. */
+export function parseOomKills(text: string, file: string): bigint | undefined {
+  return parseKeyValues(text, file).get('oom_kill');
+}
+
+export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
+  const dir = dirs.memory;
+  if (dir === undefined) return;
+  const stat = readParsed(ctx, `${dir}/memory.stat`, parseMemoryStatV1);
+  const mem: MemoryStats = stat ?? {};
+  readInto(ctx, mem, 'usageBytes', `${dir}/memory.usage_in_bytes`, parseSingleU64);
+  readInto(ctx, mem, 'limitBytes', `${dir}/memory.limit_in_bytes`, parseV1Limit);
+  readInto(ctx, mem, 'maxUsageBytes', `${dir}/memory.max_usage_in_bytes`, parseSingleU64);
+  readInto(ctx, mem, 'failcnt', `${dir}/memory.failcnt`, parseSingleU64);
+  // memsw.* exist only with swap accounting (CONFIG_MEMCG_SWAP and swapaccount=1).
+  const memsw = readParsed(ctx, `${dir}/memory.memsw.limit_in_bytes`, parseV1Limit);
+  if (memsw !== undefined && mem.limitBytes !== undefined) {
+    mem.swapLimitBytes = memsw === null || mem.limitBytes === null ? null : memsw - mem.limitBytes;
+  }
+  const oomKills = readParsed(ctx, `${dir}/memory.oom_control`, parseOomKills);
+  if (oomKills !== undefined) mem.oomKills = oomKills;
+  if (hasFields(mem)) stats.memory = mem;
+}

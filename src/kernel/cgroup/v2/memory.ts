@@ -1,0 +1,55 @@
+/** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
+import { parseKeyValueRecord, parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
+import type { MemoryStats } from '../../types.js';
+import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { hasFields, readInto } from '../fill.js';
+
+/** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
+const STAT_FIELDS = [
+  ['anon', 'rssBytes'],
+  ['file', 'cacheBytes'],
+  ['inactive_file', 'inactiveFileBytes'],
+  ['active_file', 'activeFileBytes'],
+  ['file_mapped', 'mappedFileBytes'],
+] as const;
+
+/** memory.stat: every key into `stat`, plus the named fields. */
+export function parseMemoryStatV2(text: string, file: string): MemoryStats {
+  const stat = parseKeyValueRecord(text, file);
+  const out: MemoryStats = { stat };
+  for (const [key, field] of STAT_FIELDS) {
+    const value = stat[key];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/**
+ * memory.events: "low high max oom oom_kill oom_group_kill (5.17)". `max` counts the times
+ * usage hit memory.max, the v2 counterpart of v1 failcnt.
+ */
+export function parseMemoryEvents(text: string, file: string): Pick<MemoryStats, 'failcnt' | 'oomEvents' | 'oomKills'> {
+  const kv = parseKeyValues(text, file);
+  const out: Pick<MemoryStats, 'failcnt' | 'oomEvents' | 'oomKills'> = {};
+  const max = kv.get('max');
+  if (max !== undefined) out.failcnt = max;
+  const oom = kv.get('oom');
+  if (oom !== undefined) out.oomEvents = oom;
+  const oomKill = kv.get('oom_kill');
+  if (oomKill !== undefined) out.oomKills = oomKill;
+  return out;
+}
+
+export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): void {
+  const stat = readParsed(ctx, `${dir}/memory.stat`, parseMemoryStatV2);
+  const mem: MemoryStats = stat ?? {};
+  readInto(ctx, mem, 'usageBytes', `${dir}/memory.current`, parseSingleU64);
+  readInto(ctx, mem, 'limitBytes', `${dir}/memory.max`, parseU64OrMax);
+  readInto(ctx, mem, 'maxUsageBytes', `${dir}/memory.peak`, parseSingleU64); // kernel 5.19
+  // memory.swap.* exist only with swap accounting (CONFIG_MEMCG_SWAP, not swapaccount=0).
+  readInto(ctx, mem, 'swapBytes', `${dir}/memory.swap.current`, parseSingleU64);
+  readInto(ctx, mem, 'swapLimitBytes', `${dir}/memory.swap.max`, parseU64OrMax);
+  const events = readParsed(ctx, `${dir}/memory.events`, parseMemoryEvents);
+  if (events !== undefined) Object.assign(mem, events);
+  if (hasFields(mem)) stats.memory = mem;
+}
