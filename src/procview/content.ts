@@ -1,0 +1,188 @@
+/**
+ * Renders each virtual file for one caller, from the kernel files as they are at that instant:
+ * the host's own file for the host, the container's view for a process in a container.
+ */
+import { readdirSync } from 'node:fs';
+import type { StatContext } from '../kernel/cgroup/common.js';
+import { KeptFiles, oneShotReader, type FileReader } from '../kernel/file.js';
+import { parsePidStat } from '../kernel/proc/pidstat.js';
+import type { ContainerCgroup } from './cgroup/view.js';
+import { CallerResolver, type ProcviewEnv } from './caller.js';
+import { parseCpuList, visibleCpus } from './cpus.js';
+import { renderCpuinfo, renderCpuOnline } from './files/cpuinfo.js';
+import { renderDiskstats } from './files/diskstats.js';
+import { renderLoadavg, seedLoad, type Avenrun, type TaskCounts } from './files/loadavg.js';
+import { containerSwapKb, renderMeminfo } from './files/meminfo.js';
+import { renderStat } from './files/stat.js';
+import { renderSwaps } from './files/swaps.js';
+import { renderUptime } from './files/uptime.js';
+
+export const FILE_KINDS = ['meminfo', 'cpuinfo', 'stat', 'uptime', 'loadavg', 'diskstats', 'swaps', 'cpuOnline'] as const;
+export type FileKind = (typeof FILE_KINDS)[number];
+
+/** Load averages kept outside the request path (see loadtracker.ts), keyed by task directory. */
+export interface LoadSource {
+  get(key: string): Avenrun | undefined;
+  /** Starts tracking a cgroup, with the averages it starts from. */
+  track(key: string, tasksFile: string, start: Avenrun): void;
+}
+
+export interface ContentOptions {
+  env: ProcviewEnv;
+  /** Limit the CPUs shown to ceil(quota / period) (on by default; --no-cfs-cpus). */
+  cfsCpus: boolean;
+  loads: LoadSource;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Counts a cgroup's threads and those that add to the load (R and D), across its subtree.
+ * `file` lists thread ids: "tasks" in v1, "cgroup.threads" in v2.
+ */
+export function countTasks(procRoot: string, dir: string, file: string, reader: FileReader = oneShotReader): TaskCounts | undefined {
+  const list = reader.read(`${dir}/${file}`);
+  if (list === undefined) return undefined;
+  const counts: TaskCounts = { running: 0, uninterruptible: 0, total: 0 };
+  for (const tid of list.split('\n')) {
+    if (tid === '') continue;
+    const stat = reader.read(`${procRoot}/${tid}/stat`);
+    if (stat === undefined) continue;
+    counts.total++;
+    let state = '';
+    try {
+      state = parsePidStat(stat).state;
+    } catch {
+      // a task that exited mid-read
+    }
+    if (state === 'R') counts.running++;
+    else if (state === 'D') counts.uninterruptible++;
+  }
+  let children: string[] = [];
+  try {
+    children = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    // removed while counting
+  }
+  for (const child of children) {
+    const sub = countTasks(procRoot, `${dir}/${child}`, file, reader);
+    if (!sub) continue;
+    counts.running += sub.running;
+    counts.uninterruptible += sub.uninterruptible;
+    counts.total += sub.total;
+  }
+  return counts;
+}
+
+/** Kept-open readers per container cgroup, the least recently used closed beyond `max`. */
+class ReaderPool {
+  private readonly readers = new Map<string, KeptFiles>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string): KeptFiles {
+    let r = this.readers.get(key);
+    if (r) {
+      this.readers.delete(key);
+    } else {
+      r = new KeptFiles();
+      if (this.readers.size >= this.max) {
+        const [oldest, reader] = this.readers.entries().next().value as [string, KeptFiles];
+        reader.close();
+        this.readers.delete(oldest);
+      }
+    }
+    this.readers.set(key, r);
+    return r;
+  }
+}
+
+export class ContentSource {
+  private readonly host = new KeptFiles();
+  private readonly pool = new ReaderPool(256);
+  readonly resolver: CallerResolver;
+
+  constructor(private readonly opts: ContentOptions) {
+    this.resolver = new CallerResolver(opts.env);
+  }
+
+  private hostFile(kind: FileKind): string {
+    const path = kind === 'cpuOnline' ? this.opts.env.cpuOnlineFile : `${this.opts.env.procRoot}/${kind}`;
+    return this.host.read(path) ?? '';
+  }
+
+  render(kind: FileKind, pid: number): string {
+    const onError = this.opts.onError ?? (() => undefined);
+    try {
+      const cgroup = this.resolver.resolve(pid);
+      if (cgroup) {
+        const ctx: StatContext = { reader: this.pool.get(cgroup.key), onError };
+        const text = this.renderFor(kind, pid, cgroup, ctx);
+        if (text !== undefined) return text;
+      }
+    } catch (err) {
+      onError(err);
+    }
+    return this.hostFile(kind);
+  }
+
+  /** undefined when the cgroup cannot answer (gone, controller missing): the host's file is served. */
+  private renderFor(kind: FileKind, pid: number, cg: ContainerCgroup, ctx: StatContext): string | undefined {
+    switch (kind) {
+      case 'meminfo': {
+        const view = cg.memory(ctx);
+        return view && renderMeminfo(this.hostFile('meminfo'), view);
+      }
+      case 'swaps': {
+        const view = cg.memory(ctx);
+        const hostSwap = /^SwapTotal:\s+(\d+)/m.exec(this.hostFile('meminfo'));
+        return view && renderSwaps(...containerSwapKb(view, BigInt(hostSwap?.[1] ?? 0)));
+      }
+      case 'cpuinfo':
+        return renderCpuinfo(this.hostFile('cpuinfo'), this.cpus(cg, ctx).visible);
+      case 'cpuOnline':
+        return renderCpuOnline(this.cpus(cg, ctx).visible);
+      case 'stat': {
+        const usage = cg.cpuUsage(ctx);
+        const { cpuset, visible } = this.cpus(cg, ctx);
+        return usage && renderStat(this.hostFile('stat'), cpuset, visible, usage);
+      }
+      case 'uptime': {
+        const init = this.resolver.initOf(pid, cg);
+        const initStat = init === undefined ? undefined : oneShotReader.read(`${this.opts.env.procRoot}/${init}/stat`);
+        const usage = cg.cpuUsage(ctx);
+        if (initStat === undefined || usage === undefined) return undefined;
+        return renderUptime({
+          hostUptimeSec: Number(this.hostFile('uptime').split(' ')[0]),
+          initStartTicks: parsePidStat(initStat).startTimeTicks,
+          usageNs: usage.userNs + usage.systemNs,
+          cpus: this.cpus(cg, ctx).visible.length,
+        });
+      }
+      case 'loadavg': {
+        const { dir, file } = cg.tasks;
+        const tasks = countTasks(this.opts.env.procRoot, dir, file);
+        if (!tasks) return undefined;
+        let avenrun = this.opts.loads.get(dir);
+        if (!avenrun) {
+          avenrun = seedLoad(tasks.running + tasks.uninterruptible);
+          this.opts.loads.track(dir, file, avenrun);
+        }
+        const lastPid = Number(this.hostFile('loadavg').trim().split(' ').at(-1));
+        return renderLoadavg(avenrun, tasks, lastPid);
+      }
+      case 'diskstats':
+        return renderDiskstats(this.hostFile('diskstats'), cg.io(ctx) ?? []);
+    }
+  }
+
+  private cpus(cg: ContainerCgroup, ctx: StatContext): { cpuset: number[]; visible: number[] } {
+    const online = parseCpuList(this.hostFile('cpuOnline'), this.opts.env.cpuOnlineFile);
+    const limits = cg.cpuLimits(ctx);
+    return {
+      cpuset: visibleCpus(online, { cpuset: limits.cpuset }, false),
+      visible: visibleCpus(online, limits, this.opts.cfsCpus),
+    };
+  }
+}
