@@ -1,7 +1,5 @@
 /** The `cstats` command: dispatches to agent, stats, procfs. */
 import { readFileSync } from 'node:fs';
-import { runAgent, AGENT_HELP } from './agent.js';
-import { runStats, STATS_HELP } from './stats.js';
 import { UsageError } from './args.js';
 import { ConfigError } from '../config.js';
 
@@ -15,9 +13,15 @@ Commands:
 Run 'cstats COMMAND --help' for a command's options.
 `;
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  agent: { run: runAgent, help: AGENT_HELP },
-  stats: { run: runStats, help: STATS_HELP },
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  help: string;
+}
+
+/** Each command's module is loaded only when that command runs. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  agent: () => import('./agent.js').then((m) => ({ run: m.runAgent, help: m.AGENT_HELP })),
+  stats: () => import('./stats.js').then((m) => ({ run: m.runStats, help: m.STATS_HELP })),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -31,11 +35,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`cstats ${pkg.version}\n`);
     return 0;
   }
-  const cmd = COMMANDS[command];
-  if (!cmd) {
+  const load = COMMANDS[command];
+  if (!load) {
     process.stderr.write(`cstats: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
+  const cmd = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(cmd.help);
     return 0;

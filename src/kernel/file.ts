@@ -14,34 +14,51 @@ export function isGone(err: unknown): boolean {
 
 let shared = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads a whole file from offset 0 through an already-open descriptor. */
+/**
+ * Reads a whole file from offset 0 through an already-open descriptor. A short read means end
+ * of file: cgroup, proc and sysfs files are seq_files, which fill the buffer until EOF, so one
+ * read(2) per file suffices unless the content outgrows the buffer.
+ */
 export function preadAll(fd: number): string {
   let total = 0;
   for (;;) {
-    const n = readSync(fd, shared, total, shared.length - total, total);
-    if (n === 0) break;
+    const room = shared.length - total;
+    const n = readSync(fd, shared, total, room, total);
     total += n;
-    if (total === shared.length) {
-      const bigger = Buffer.allocUnsafe(shared.length * 2);
-      shared.copy(bigger, 0, 0, total);
-      shared = bigger;
-    }
+    if (n < room) break;
+    const bigger = Buffer.allocUnsafe(shared.length * 2);
+    shared.copy(bigger, 0, 0, total);
+    shared = bigger;
   }
   return shared.toString('latin1', 0, total);
 }
 
+/** Reads between retries of a file that did not exist (a failed open costs ~27 µs). */
+const MISSING_RETRY_READS = 30;
+
 /** One kernel file kept open between reads. `read()` returns undefined when it does not exist. */
 export class KernelFile {
   private fd = -1;
+  /** Reads left before opening a missing file is tried again. */
+  private skipReads = 0;
 
   constructor(readonly path: string) {}
 
   read(): string | undefined {
     if (this.fd < 0) {
+      if (this.skipReads > 0) {
+        this.skipReads--;
+        return undefined;
+      }
       try {
         this.fd = openSync(this.path, constants.O_RDONLY);
       } catch (err) {
-        if (isGone(err) || (err as NodeJS.ErrnoException).code === 'EACCES') return undefined;
+        if (isGone(err) || (err as NodeJS.ErrnoException).code === 'EACCES') {
+          // Files a kernel lacks (memory.peak before 5.19, memsw without swap accounting) stay
+          // missing: try again only now and then.
+          this.skipReads = MISSING_RETRY_READS;
+          return undefined;
+        }
         throw err;
       }
     }

@@ -2,6 +2,7 @@
  * The host's cgroup layout, detected from the mount table (never configured), and the two ways
  * of finding a container's cgroup: from a process inside it, or from its path in the tree.
  */
+import { existsSync } from 'node:fs';
 import { oneShotReader } from '../kernel/file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import { detectLayout, parseProcCgroup, v1DirsOf, v2DirOf, type CgroupLayout } from '../kernel/cgroup/hierarchy.js';
@@ -35,7 +36,8 @@ export function locationFromPath(layout: CgroupLayout, rel: string): CgroupLocat
     const m = layout.v1.get(c);
     if (m) dirs[c] = m + rel;
   }
-  if (layout.v2Root) dirs.unified = layout.v2Root + rel;
+  // A hybrid host's cgroup2 tree mirrors only cgroups systemd created there (PSI lives there).
+  if (layout.v2Root && existsSync(layout.v2Root + rel)) dirs.unified = layout.v2Root + rel;
   return { version: 1, path: rel, dirs };
 }
 
