@@ -95,7 +95,7 @@ export const WRITE_OPS: ReadonlySet<number> = new Set([
 /** Requests the kernel expects no reply to. */
 export const NO_REPLY_OPS: ReadonlySet<number> = new Set([Op.FORGET, Op.BATCH_FORGET, Op.INTERRUPT, Op.NOTIFY_REPLY]);
 
-export const NotifyCode = { RESEND: 7 } as const;
+export const NotifyCode = { STORE: 4, RESEND: 7 } as const;
 
 /** The high bit of `unique` marks a request the kernel resent after FUSE_NOTIFY_RESEND. */
 export const UNIQUE_RESEND = 1n << 63n;
@@ -258,6 +258,19 @@ export function encodeNotify(code: number, payload?: Buffer): Buffer {
 }
 
 /** What the server settled on in INIT; later struct sizes follow `minor`. */
+/**
+ * fuse_notify_store_out storing one byte at `size - 1`: grows the kernel's i_size of `nodeid` to
+ * `size` (a store of no data leaves i_size alone: fuse_write_update_attr wants written > 0).
+ */
+export function encodeNotifyGrowSize(nodeid: bigint, size: bigint): Buffer {
+  const b = Buffer.alloc(25);
+  b.writeBigUInt64LE(nodeid, 0);
+  b.writeBigUInt64LE(size - 1n, 8);
+  b.writeUInt32LE(1, 16);
+  b[24] = 0x0a;
+  return encodeNotify(NotifyCode.STORE, b);
+}
+
 export interface Negotiated {
   major: number;
   minor: number;

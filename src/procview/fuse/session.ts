@@ -20,6 +20,7 @@ import {
   encodeEntryOut,
   encodeInitMajorOnly,
   encodeInitOut,
+  encodeNotifyGrowSize,
   encodeOpenOut,
   encodeReply,
   encodeStatfsOut,
@@ -62,6 +63,9 @@ export interface ReadOnlyFs {
   release(fh: bigint): void;
 }
 
+/** The i_size given to an opened file for splice reads: more than any generated file. */
+const SPLICE_SIZE = 1n << 24n;
+
 /** Attributes and entries are stable: the tree never changes shape. */
 const VALID_SEC = 60n;
 const O_ACCMODE = 3;
@@ -70,6 +74,8 @@ export class FuseDispatcher {
   /** Set once INIT is answered (or handed over by the server process that answered it). */
   negotiated: Negotiated | undefined;
   destroyed = false;
+  /** Notifications to write before the reply `dispatch` returned (see OPEN). */
+  readonly notifications: Buffer[] = [];
 
   constructor(
     private readonly fs: ReadOnlyFs,
@@ -125,7 +131,12 @@ export class FuseDispatcher {
         const flags = decodeOpen(body);
         if ((flags & O_ACCMODE) !== 0) return fail(E.EACCES);
         const fh = this.fs.open(h.nodeid, flags, caller);
-        return typeof fh === 'number' ? fail(fh) : ok(encodeOpenOut(fh, FOPEN_DIRECT_IO));
+        if (typeof fh === 'number') return fail(fh);
+        // Linux up to 6.18 splices (sendfile, as busybox cat uses) even FOPEN_DIRECT_IO files
+        // through the page cache, bounded by i_size: with size 0 that is an empty file. Grow
+        // i_size before the open completes; the first short read shrinks it to the content.
+        if (n.minor >= 15) this.notifications.push(encodeNotifyGrowSize(h.nodeid, SPLICE_SIZE));
+        return ok(encodeOpenOut(fh, FOPEN_DIRECT_IO));
       }
       case Op.READ: {
         const r = decodeRead(body);
@@ -210,6 +221,7 @@ export function serve(fd: number, dispatcher: FuseDispatcher): ServeEnd {
       throw err;
     }
     const reply = dispatcher.dispatch(buf, n);
+    for (const note of dispatcher.notifications.splice(0)) writeReply(fd, note);
     if (reply) writeReply(fd, reply);
     if (dispatcher.destroyed) return 'destroyed';
   }

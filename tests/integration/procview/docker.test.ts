@@ -1,0 +1,100 @@
+/**
+ * The issue's proof with real containers: -m 64m --cpus 0.5 with the files bind-mounted, on a
+ * 2-CPU machine. Needs root, dockerd and busybox:local (scripts/testbed.sh).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { dockerArgs, type ProcfsHandle } from '../../../src/procview/index.js';
+import { docker, dockerAsync, waitFor } from '../support.js';
+import { exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs } from './support.js';
+
+let procfs: ProcfsHandle;
+const A = 'cstats-procview-a';
+
+before(async () => {
+  removeProcviewContainers();
+  procfs = await freshProcfs();
+  runWithProcfs(A, ['-m', '64m', '--cpus', '0.5'], ['sleep', '3600']);
+});
+
+after(async () => {
+  removeProcviewContainers();
+  await procfs?.stop();
+});
+
+test('meminfo says MemTotal: 65536 kB and procps free -m says 64', () => {
+  const meminfo = exec(A, 'cat /proc/meminfo');
+  assert.match(meminfo, /^MemTotal:          65536 kB$/m);
+  assert.ok(meminfoKb(meminfo, 'MemFree') < 65536);
+  assert.ok(meminfoKb(meminfo, 'MemAvailable') <= 65536);
+  const free = exec(A, '/usr/bin/free -m');
+  assert.match(free, /^Mem:\s+64\s/m, free);
+});
+
+test('one CPU of two: cpuinfo lists processor 0 only, cpu/online says 0', () => {
+  assert.equal(Number(exec(A, 'grep -c ^processor /proc/cpuinfo')), 1);
+  assert.equal(exec(A, 'grep ^processor /proc/cpuinfo'), 'processor\t: 0');
+  assert.equal(exec(A, 'cat /sys/devices/system/cpu/online'), '0');
+});
+
+test('uptime is within 2 s of the container age', () => {
+  // Docker records Created before runc starts the init, and StartedAt after it runs: on a busy
+  // machine they are seconds apart, and the init's start lies between them.
+  const [created, started] = docker('inspect', '-f', '{{.Created}} {{.State.StartedAt}}', A).split(' ').map(Date.parse);
+  const uptime = Number(exec(A, 'cat /proc/uptime').split(' ')[0]);
+  const now = Date.now();
+  assert.ok(uptime > (now - started) / 1000 - 2 && uptime < (now - created) / 1000 + 2, `uptime ${uptime}, created ${(now - created) / 1000} s ago, started ${(now - started) / 1000} s ago`);
+});
+
+test('top shows the container CPU use: a busy loop at --cpus 0.5 is about 50 % of its one CPU', async () => {
+  const B = 'cstats-procview-busy';
+  runWithProcfs(B, ['--cpus', '0.5'], ['sh', '-c', 'while :; do :; done']);
+  await new Promise((r) => setTimeout(r, 1500));
+  const top = exec(B, '/usr/bin/top -bn2 -d1');
+  const frames = top.split(/^top - /m).filter((f) => f.includes('%Cpu'));
+  const cpu = /%Cpu\(s\):\s*([\d.]+) us,\s*([\d.]+) sy,\s*[\d.]+ ni,\s*([\d.]+) id/.exec(frames.at(-1) ?? '');
+  assert.ok(cpu, top);
+  const busy = Number(cpu[1]) + Number(cpu[2]);
+  assert.ok(busy > 35 && busy < 65, `us+sy ${busy} %`);
+  assert.ok(Number(cpu[3]) > 35, `idle ${cpu[3]} %`);
+  assert.match(exec(A, 'cat /proc/loadavg'), /^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+$/);
+});
+
+test('read-only: writes and creates fail, unknown paths are ENOENT', () => {
+  const out = exec(A, '(echo x > /proc/meminfo) 2>&1; (echo x >> /proc/cpuinfo) 2>&1; true');
+  assert.match(out, /Read-only file system|Permission denied/);
+  const host = docker('run', '--rm', '--label', LABEL, '-v', `${procfs.mountpoint}:/p`, 'busybox:local', 'sh', '-c', '(touch /p/proc/x; cat /p/proc/nope; chmod 777 /p/proc/meminfo; mkdir /p/d) 2>&1; true');
+  assert.match(host, /Read-only file system/);
+  assert.match(host, /No such file or directory/);
+});
+
+test('the host sees the host files through the mount', () => {
+  const mine = readFileSync(`${procfs.mountpoint}/proc/cpuinfo`, 'latin1');
+  assert.equal(mine, readFileSync('/proc/cpuinfo', 'latin1'));
+  assert.equal(readFileSync(`${procfs.mountpoint}/sys/devices/system/cpu/online`, 'latin1'), readFileSync('/sys/devices/system/cpu/online', 'latin1'));
+});
+
+test('50 containers reading at once each get their own memory limit', async () => {
+  const n = 50;
+  const names = Array.from({ length: n }, (_, i) => `cstats-procview-m${i}`);
+  const script = 'while [ ! -e /tmp/go ]; do sleep 0.05; done; i=0; while [ $i -lt 40 ]; do head -n1 /proc/meminfo; i=$((i+1)); done; sleep 3600';
+  for (let i = 0; i < n; i += 10) {
+    await Promise.all(
+      names.slice(i, i + 10).map((name, j) =>
+        dockerAsync('run', '-d', '--name', name, '--label', LABEL, ...dockerArgs(procfs.mountpoint), '-m', `${64 + i + j}m`, 'busybox:local', 'sh', '-c', script),
+      ),
+    );
+  }
+  await Promise.all(names.map((name) => dockerAsync('exec', name, 'touch', '/tmp/go')));
+  await Promise.all(
+    names.map(async (name, i) => {
+      const lines = await waitFor(`${name} reads`, async () => {
+        const out = (await dockerAsync('logs', name)).split('\n');
+        return out.length >= 40 ? out : undefined;
+      }, 60_000, 200);
+      const want = `MemTotal:       ${String((64 + i) * 1024).padStart(8)} kB`;
+      assert.deepEqual(new Set(lines), new Set([want]), name);
+    }),
+  );
+});
