@@ -6,7 +6,7 @@
 set -eEuo pipefail
 
 PACKAGES=(docker.io iptables busybox-static qemu-system-x86 linux-image-cloud-amd64 cpio
-	procps prometheus lxcfs fuse)
+	procps prometheus lxcfs fuse binutils)
 IMAGE=busybox:local
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid
