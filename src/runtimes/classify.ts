@@ -59,7 +59,8 @@ export function classifyCgroup(path: string): CgroupClass | undefined {
   const dockerId = leaf.startsWith('docker-') ? scopeId(leaf, ['docker-']) : undefined;
   if (dockerId) return { kind: 'docker', id: dockerId, name: dockerId.slice(0, 12) };
   // Podman: .../libpod-<id>.scope or /libpod_parent/libpod-<id>; its conmon monitors are not containers.
-  if (leaf.startsWith('libpod-') && !leaf.startsWith('libpod-conmon-')) {
+  if (leaf.startsWith('libpod-conmon-')) return undefined;
+  if (leaf.startsWith('libpod-')) {
     const id = leaf.replace(/^libpod-/, '').replace(/\.scope$/, '');
     if (HEX64.test(id)) return { kind: 'podman', id, name: id.slice(0, 12) };
   }

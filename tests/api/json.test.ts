@@ -1,0 +1,17 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toJson } from '../../src/api/json.js';
+
+test('bigints are written with every digit, including u64 max', () => {
+  assert.equal(toJson({ a: 18446744073709551615n, b: 9007199254740993n }), '{"a":18446744073709551615,"b":9007199254740993}');
+});
+
+test('maps become objects; undefined members are left out; non-finite numbers become null', () => {
+  assert.equal(toJson({ m: new Map([['k', 1n]]), u: undefined, n: NaN, i: Infinity, s: 'x"y', arr: [1, undefined] }), '{"m":{"k":1},"n":null,"i":null,"s":"x\\"y","arr":[1,null]}');
+});
+
+test('same text as JSON.stringify for plain values, also indented', () => {
+  const v = { a: [1, 2, { b: 'c' }], d: true, e: null, f: {}, g: [] };
+  assert.equal(toJson(v), JSON.stringify(v));
+  assert.equal(toJson(v, 2), JSON.stringify(v, null, 2));
+});
