@@ -35,7 +35,7 @@ test('requests before INIT fail with EIO; INIT answers 7.40', () => {
 });
 
 test('lookup, open, read at offsets, release: content is generated per caller at offset 0', () => {
-  const { send } = setup();
+  const { d, send } = setup();
   send(Op.INIT, initBody());
   const proc = payload(send(Op.LOOKUP, name('proc')));
   assert.equal(proc.readBigUInt64LE(0), 2n);
@@ -44,6 +44,10 @@ test('lookup, open, read at offsets, release: content is generated per caller at
   const open = payload(send(Op.OPEN, u32(fsc.O_RDONLY, 0), { nodeid: 3n }));
   const fh = open.readBigUInt64LE(0);
   assert.equal(open.readUInt32LE(8), 1); // FOPEN_DIRECT_IO
+  // Before the reply: a one-byte FUSE_NOTIFY_STORE at 16 MiB - 1 that grows i_size for splice.
+  const [note] = d.notifications.splice(0);
+  assert.deepEqual([note.readUInt32LE(0), note.readInt32LE(4), note.readBigUInt64LE(8)], [16 + 25, 4, 0n]);
+  assert.deepEqual([note.readBigUInt64LE(16), note.readBigUInt64LE(24), note.readUInt32LE(32)], [3n, (1n << 24n) - 1n, 1]);
   assert.equal(payload(send(Op.READ, readBody(fh, 0n, 4096), { nodeid: 3n, pid: 42 })).toString(), 'meminfo for 42\n');
   // Later offsets come from the same generation, whoever reads them.
   assert.equal(payload(send(Op.READ, readBody(fh, 8n, 3), { nodeid: 3n, pid: 99 })).toString(), 'for');
