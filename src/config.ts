@@ -20,6 +20,9 @@ export interface Config {
   /** Discover plain cgroups (systemd scopes, LXC, podman, kubepods). */
   cgroups: boolean;
   quiet: boolean;
+  /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
+  procfs: boolean;
+  procfsMountpoint: string;
 }
 
 export const DEFAULTS: Config = {
@@ -31,6 +34,8 @@ export const DEFAULTS: Config = {
   docker: true,
   cgroups: true,
   quiet: false,
+  procfs: false,
+  procfsMountpoint: '/var/lib/cstats/procfs',
 };
 
 export class ConfigError extends Error {
@@ -61,6 +66,8 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER' },
   cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS' },
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
+  procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS' },
+  procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT' },
 };
 
 function convert(kind: Kind, raw: unknown, what: string): string | number | boolean {

@@ -25,6 +25,9 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --no-docker            do not discover Docker containers
   --no-cgroups           do not discover plain cgroups (systemd scopes, LXC, podman, kubepods)
   --quiet                log warnings only
+  --procfs               also mount the container-aware /proc files (see 'cstats procfs --help');
+                         the FUSE server outlives agent restarts (CSTATS_PROCFS)
+  --procfs-mountpoint DIR  where to mount them (CSTATS_PROCFS_MOUNTPOINT, default /var/lib/cstats/procfs)
   --config FILE          JSON file with any of the keys above (without --)
 `;
 
@@ -61,6 +64,13 @@ export async function runAgent(argv: string[]): Promise<number> {
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
   await Promise.all(discoverers.map((d) => d.start()));
   collector.start();
+  if (config.procfs) {
+    // A separate, detached holder process serves the files, so this agent can stop, crash or
+    // be upgraded without breaking containers that bind-mounted them.
+    const { startProcfs } = await import('../procview/index.js');
+    const procfs = await startProcfs({ mountpoint: config.procfsMountpoint });
+    log.info('agent', `procfs ${procfs.reused ? 'already mounted' : 'mounted'} at ${procfs.mountpoint} (holder pid ${procfs.holderPid})`);
+  }
 
   const router = new Router();
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now() });

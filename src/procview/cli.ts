@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MOUNTPOINT, DEFAULT_RUN_DIR, dockerArgs, runningState, startProcfs } from './index.js';
 
-const USAGE = `usage: cstats procfs [start|stop|status|reload|docker-args] [options]
+export const PROCFS_HELP = `usage: cstats procfs [start|stop|status|reload|docker-args] [options]
 
 Mounts a read-only FUSE filesystem whose proc/meminfo, proc/cpuinfo, proc/stat, proc/uptime,
 proc/loadavg, proc/diskstats, proc/swaps and sys/devices/system/cpu/online answer for the
@@ -41,13 +41,13 @@ export async function runProcfsCommand(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.stderr.write(`${(err as Error).message}\n${PROCFS_HELP}`);
     return 2;
   }
   const { values, positionals } = parsed;
   const command = positionals[0] ?? 'start';
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(PROCFS_HELP);
     return 0;
   }
   const runDir = values['run-dir'] ?? DEFAULT_RUN_DIR;
@@ -82,7 +82,7 @@ export async function runProcfsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`unknown procfs command ${JSON.stringify(command)}\n${USAGE}`);
+      process.stderr.write(`unknown procfs command ${JSON.stringify(command)}\n${PROCFS_HELP}`);
       return 2;
   }
 }

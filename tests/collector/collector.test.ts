@@ -1,0 +1,120 @@
+/**
+ * The collector on a fixture cgroup v2 tree (a plain directory: this host's kernel is v1, the
+ * VM test covers a real v2 kernel) and on real v1 cgroups that vanish between ticks: bad or
+ * missing files cost only their values and one warning each.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Collector } from '../../src/collector/collector.js';
+import { CgroupfsDiscoverer } from '../../src/runtimes/cgroupfs.js';
+import { Store } from '../../src/store/store.js';
+import { readHostLayout, locationFromPath, walkRootOf } from '../../src/runtimes/layout.js';
+import type { Logger } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
+
+function capturingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { log: createLogger((l) => lines.push(l)), lines };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'cstats-v2-fixture-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function writeCgroup(dir: string, files: Record<string, string>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+const GOOD = {
+  'cgroup.procs': '',
+  'cpu.stat': 'usage_usec 18446744073709551\nuser_usec 1000\nsystem_usec 2000\nnr_periods 10\nnr_throttled 3\nthrottled_usec 450\n',
+  'cpu.max': '50000 100000\n',
+  'memory.current': '67108864\n',
+  'memory.max': 'max\n',
+  'memory.stat': 'anon 1048576\nfile 2097152\ninactive_file 1048576\nactive_file 1048576\nfile_mapped 0\n',
+  'memory.events': 'low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n',
+  'io.stat': '8:0 rbytes=4096 wbytes=18446744073709551615 rios=1 wios=2 dbytes=0 dios=0\n',
+  'pids.current': '3\n',
+  'pids.max': 'max\n',
+};
+
+test('fixture v2 tree: exact values, u64 kept, malformed file costs its values and warns once', () => {
+  const dir = join(root, 'test.slice', 'a.scope');
+  writeCgroup(dir, { ...GOOD, 'memory.stat': 'anon 1048576\nfile twelve\n' });
+  const { log, lines } = capturingLogger();
+  const store = new Store(10, 60_000);
+  const disc = new CgroupfsDiscoverer({ walkRoot: root, locate: (rel) => ({ version: 2, path: rel, dir: root + rel }) }, log);
+  disc.rescan();
+  const collector = new Collector(store, [disc], { intervalMs: 1000, fsIntervalMs: 10_000 }, log);
+  collector.tick();
+  collector.tick();
+  disc.stop();
+  const e = store.find('a')!;
+  assert.ok(e, 'container a.scope discovered and named "a"');
+  const s = e.latest!;
+  assert.equal(s.cgroup.cpu?.usageNs, 18446744073709551000n);
+  assert.equal(s.cgroup.cpu?.quotaUs, 50000n);
+  assert.equal(s.cgroup.memory?.usageBytes, 67108864n);
+  assert.equal(s.cgroup.memory?.limitBytes, null);
+  assert.equal(s.cgroup.memory?.oomKills, 1n);
+  assert.equal(s.cgroup.memory?.inactiveFileBytes, undefined, 'memory.stat values are dropped, nothing else');
+  assert.equal(s.cgroup.blkio?.devices[0].writeBytes, 18446744073709551615n);
+  assert.equal(s.cgroup.pids?.current, 3n);
+  const warnings = lines.filter((l) => l.includes('memory.stat'));
+  assert.equal(warnings.length, 1, lines.join('\n'));
+  assert.match(warnings[0], /warn .*a\.scope\/memory\.stat.*twelve/);
+  // Without a process, the network cannot be told: absent, not zero.
+  assert.equal(s.network, undefined);
+});
+
+test('empty and truncated files: the rest of the sample survives', () => {
+  const dir = join(root, 'test.slice', 'b.scope');
+  writeCgroup(dir, { ...GOOD, 'cpu.stat': '', 'io.stat': '8:0 rbytes=40', 'memory.current': '' });
+  const { log, lines } = capturingLogger();
+  const store = new Store(10, 60_000);
+  const disc = new CgroupfsDiscoverer({ walkRoot: root, locate: (rel) => ({ version: 2, path: rel, dir: root + rel }) }, log);
+  disc.rescan();
+  new Collector(store, [disc], { intervalMs: 1000, fsIntervalMs: 10_000 }, log).tick();
+  disc.stop();
+  const s = store.find('b')!.latest!;
+  assert.equal(s.cgroup.cpu, undefined);
+  assert.equal(s.cgroup.memory?.usageBytes, undefined);
+  assert.equal(s.cgroup.memory?.inactiveFileBytes, 1048576n);
+  assert.equal(s.cgroup.pids?.current, 3n);
+  assert.ok(lines.some((l) => l.includes('b.scope/cpu.stat')), lines.join('\n'));
+});
+
+test('a real v1 cgroup removed between ticks: no exception, the container leaves the live list', { skip: !existsSync('/sys/fs/cgroup/memory/cgroup.procs') && 'needs cgroup v1 (this CI host has it)' }, () => {
+  const layout = readHostLayout();
+  const rel = `/cstats-test-vanish.slice/v${process.pid}.scope`;
+  const dirs = ['memory', 'cpu', 'cpuacct', 'pids', 'blkio'].map((c) => layout.v1.get(c)).filter((m): m is string => !!m).map((m) => m + rel);
+  for (const d of dirs) mkdirSync(d, { recursive: true });
+  try {
+    const { log, lines } = capturingLogger();
+    const store = new Store(10, 60_000);
+    const disc = new CgroupfsDiscoverer({ walkRoot: walkRootOf(layout), locate: (r) => locationFromPath(layout, r) }, log);
+    disc.rescan();
+    const collector = new Collector(store, [disc], { intervalMs: 1000, fsIntervalMs: 10_000 }, log);
+    collector.tick();
+    const e = store.find(`v${process.pid}`)!;
+    assert.ok(e.latest?.cgroup.memory?.usageBytes !== undefined, 'read while it existed');
+    // Removed under the collector's open descriptors, before discovery notices.
+    for (const d of dirs) rmdirSync(d);
+    collector.tick();
+    assert.equal(e.latest?.cgroup.memory?.usageBytes, undefined, 'values of a vanished cgroup are absent');
+    disc.rescan();
+    collector.tick();
+    assert.equal(store.list(false).some((x) => x.info.id === e.info.id), false);
+    assert.equal(lines.filter((l) => l.includes('warn')).length, 0, lines.join('\n'));
+    disc.stop();
+  } finally {
+    for (const d of dirs) if (existsSync(d)) rmdirSync(d);
+    for (const m of ['memory', 'cpu', 'cpuacct', 'pids', 'blkio']) {
+      const p = `${layout.v1.get(m)}/cstats-test-vanish.slice`;
+      if (existsSync(p)) rmdirSync(p);
+    }
+  }
+});
