@@ -1,0 +1,71 @@
+/** The cstats agent under test: started from the built tree, observed through /healthz and /proc. */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { start, type Started } from './children.js';
+
+const CLI = fileURLToPath(new URL('../../../bin/cstats.js', import.meta.url));
+
+export interface AgentOptions {
+  port: number;
+  interval: string;
+  history?: string;
+  /** Directory for a V8 CPU profile (node --cpu-prof), written when the agent exits. */
+  cpuProfDir?: string;
+}
+
+export interface Agent {
+  proc: Started;
+  port: number;
+}
+
+export function startAgent(name: string, o: AgentOptions): Agent {
+  const node = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
+  const args = [...node, CLI, 'agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
+  if (o.history) args.push('--history', o.history);
+  return { proc: start(name, process.execPath, args), port: o.port };
+}
+
+export interface Health {
+  containers: number;
+  durationMs: number;
+}
+
+export async function health(agent: Agent): Promise<Health | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${agent.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { collector?: { containers?: number; durationMs?: number } };
+    const c = body.collector;
+    return c?.containers === undefined ? undefined : { containers: c.containers, durationMs: c.durationMs ?? NaN };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples held for the container named `name` (the length of its history ring). */
+export async function historyLength(agent: Agent, name: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${agent.port}/api/v1/containers/${encodeURIComponent(name)}/history?metrics=pids`);
+    if (!res.ok) return undefined;
+    return ((await res.json()) as { timestamps: number[] }).timestamps.length;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kernel files the agent keeps open, from /proc/<pid>/fd: exactly what it re-reads each
+ * tick, so the baseline loops read the same set.
+ */
+export function keptOpenFiles(agent: Agent): string[] {
+  const dir = `/proc/${agent.proc.pid}/fd`;
+  const out: string[] = [];
+  for (const fd of readdirSync(dir)) {
+    try {
+      const target = readlinkSync(`${dir}/${fd}`);
+      if (target.startsWith('/sys/fs/cgroup/') || target.startsWith('/proc/')) out.push(target);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}

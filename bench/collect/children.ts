@@ -1,0 +1,102 @@
+/**
+ * The processes the benchmark starts (agent, netdata, docker stats, baseline loops), each
+ * logged to a file in the state directory and recorded in its pid list, so that a later
+ * `cleanup` can end them even when the benchmark itself was killed.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+
+export const STATE_DIR = '/tmp/cstats-bench-collect';
+const PID_LIST = `${STATE_DIR}/pids`;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a command to completion; rejects with its stderr on a non-zero exit. */
+export function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export function prepareStateDir(): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+}
+
+function cmdlineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Started {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  log: string;
+}
+
+/** Starts a long-running process with its output in STATE_DIR/<name>.log. */
+export function start(name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Started {
+  const log = `${STATE_DIR}/${name}.log`;
+  const fd = openSync(log, 'w');
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`cannot start ${cmd}`);
+  // The marker guards a later cleanup against a recycled pid.
+  appendFileSync(PID_LIST, `${child.pid} ${cmd}\n`);
+  return { name, child, pid: child.pid, log };
+}
+
+export function pause(p: Started): void {
+  p.child.kill('SIGSTOP');
+}
+
+export function resume(p: Started): void {
+  p.child.kill('SIGCONT');
+}
+
+export function running(p: Started): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+/** SIGTERM (after SIGCONT, should it be paused), then SIGKILL if it has not exited in time. */
+export async function stop(p: Started, graceMs = 10_000): Promise<void> {
+  if (!running(p)) return;
+  const exited = new Promise<void>((r) => p.child.once('exit', () => r()));
+  p.child.kill('SIGCONT');
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Ends whatever an earlier, interrupted run left behind, from its pid list. */
+export function killRecorded(): number {
+  let text: string;
+  try {
+    text = readFileSync(PID_LIST, 'latin1');
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) (.+)$/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (!cmdlineOf(pid)?.startsWith(m[2])) continue;
+    try {
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  rmSync(PID_LIST, { force: true });
+  return killed;
+}

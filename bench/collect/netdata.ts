@@ -1,0 +1,102 @@
+/**
+ * Netdata (1.37, Debian's package) as the peer: one instance per cgroup mode, each with its own
+ * configuration, directories and port under the state directory, every plugin off except
+ * cgroups, sampling every second, no health checks, no ML. Its cgroups collector is a pair of
+ * threads inside the netdata process, both named "PLUGIN[cgroups]": the older one reads the
+ * files every second, the younger one is the discovery worker (rescans every 10 s, runs
+ * cgroup-name.sh for new cgroups). Both are measured, nothing else of netdata.
+ *
+ * Two discovery steps are skipped, as they take netdata a second or more per new cgroup (ten
+ * minutes for 1000, more on a loaded host where `docker inspect` is slow): cgroup-name.sh (so
+ * cgroups keep names made from their paths) and the network-interface helper (its result only
+ * renames interfaces in charts of the proc plugin, which is off). Both run once per new cgroup,
+ * never in the steady state that is measured.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { threadProbe, threadsNamed, type CpuProbe } from './cpu.js';
+import { STATE_DIR, start, type Started } from './children.js';
+
+/**
+ * "v1": `use unified cgroups = no`, i.e. the v1 controllers the agent reads too.
+ * "default": netdata's own choice; on a hybrid host 1.37 picks the cgroup2 tree, where no
+ * controller is enabled, so it reads cpu.stat and PSI only (no memory, no blkio).
+ */
+export type NetdataMode = 'v1' | 'default';
+
+export interface Netdata {
+  mode: NetdataMode;
+  port: number;
+  proc: Started;
+}
+
+const PLUGINS_OFF = ['proc', 'apps', 'python.d', 'charts.d', 'go.d', 'tc', 'idlejitter', 'diskspace', 'timex', 'statsd', 'checks', 'perf', 'slabinfo', 'ebpf', 'fping', 'ioping', 'nfacct', 'cups'];
+
+function config(dir: string, port: number, mode: NetdataMode): string {
+  return `[global]
+	run as user = root
+	update every = 1
+[db]
+	mode = ram
+[directories]
+	config = ${dir}
+	cache = ${dir}/cache
+	lib = ${dir}/lib
+	log = ${dir}/log
+[web]
+	bind to = 127.0.0.1:${port}
+[plugins]
+	cgroups = yes
+${PLUGINS_OFF.map((p) => `\t${p} = no`).join('\n')}
+[plugin:cgroups]
+	update every = 1
+	max cgroups to allow = 100000
+	run script to rename cgroups matching = !*
+	script to get cgroup network interfaces =
+${mode === 'v1' ? '\tuse unified cgroups = no\n' : ''}[health]
+	enabled = no
+[ml]
+	enabled = no
+[registry]
+	enabled = no
+`;
+}
+
+export function startNetdata(mode: NetdataMode, port: number): Netdata {
+  const dir = `${STATE_DIR}/netdata-${mode}`;
+  for (const sub of ['cache', 'lib', 'log']) mkdirSync(`${dir}/${sub}`, { recursive: true });
+  writeFileSync(`${dir}/netdata.conf`, config(dir, port, mode));
+  const proc = start(`netdata-${mode}`, 'netdata', ['-D', '-c', `${dir}/netdata.conf`], { ...process.env, DO_NOT_TRACK: '1' });
+  return { mode, port, proc };
+}
+
+const CGROUPS_THREAD = 'PLUGIN[cgroups]';
+
+/** Both cgroups threads (collector and discovery). */
+export function cgroupsProbe(nd: Netdata): CpuProbe {
+  return threadProbe(`netdata ${nd.mode} cgroups threads`, nd.proc.pid, (_, comm) => comm === CGROUPS_THREAD);
+}
+
+/** The collector thread alone: the older of the two, since it starts the discovery worker. */
+export function collectorThreadProbe(nd: Netdata): CpuProbe {
+  const collector = threadsNamed(nd.proc.pid, CGROUPS_THREAD)[0];
+  return threadProbe(`netdata ${nd.mode} cgroups collector thread`, nd.proc.pid, (tid) => tid === collector);
+}
+
+/**
+ * How many cgroups netdata charts: the distinct "cgroup_<name>" chart families. Netdata draws
+ * a cgroup's charts once it has read it; one whose figures are all zero gets none.
+ */
+export async function chartedCgroups(nd: Netdata): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${nd.port}/api/v1/charts`, { signal: AbortSignal.timeout(20_000) });
+    const body = (await res.json()) as { charts: Record<string, unknown> };
+    const families = new Set<string>();
+    for (const id of Object.keys(body.charts)) {
+      const dot = id.indexOf('.');
+      if (id.startsWith('cgroup_') && dot > 0) families.add(id.slice(0, dot));
+    }
+    return families.size;
+  } catch {
+    return undefined; // not answering yet
+  }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The collection benchmark (see bench/README.md): builds the project, makes sure Docker and
+# netdata are there, then runs dist/bench/collect/main.js, which prints the figures.
+# Environment: BENCH_QUICK=1 for a short run; BENCH_N, BENCH_DOCKER, BENCH_WINDOW,
+# BENCH_HISTORY, BENCH_NETDATA_DEFAULT, BENCH_DOCKER_EVERY, BENCH_PROFILE (see README).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+main=$root/dist/bench/collect/main.js
+
+[ "$(id -u)" = 0 ] || { echo "bench/collect: run as root (it creates cgroups and containers)" >&2; exit 1; }
+
+cd "$root"
+# Other work in progress may not compile yet; what tsc emitted for the agent and the bench is used.
+npx tsc -p tsconfig.json >/tmp/bench-collect-build.log 2>&1 ||
+	echo "bench/collect: tsc reported errors (see /tmp/bench-collect-build.log); using what it emitted" >&2
+[ -f "$main" ] && [ -f "$root/dist/src/cli/main.js" ] || { echo "bench/collect: build produced no $main" >&2; exit 1; }
+
+docker version >/dev/null 2>&1 || "$root/scripts/testbed.sh"
+if ! command -v netdata >/dev/null; then
+	# Waits for another engineer's apt run instead of failing on the dpkg lock.
+	DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 install netdata >/tmp/bench-collect-apt.log 2>&1 ||
+		{ echo "bench/collect: apt-get install netdata failed, see /tmp/bench-collect-apt.log" >&2; exit 1; }
+fi
+
+# main.js cleans up after itself, also on SIGINT/SIGTERM; this catches a hard kill of it.
+status=0
+node "$main" "$@" || status=$?
+[ "$status" = 0 ] || node "$main" cleanup || true
+exit "$status"
