@@ -4,8 +4,8 @@
  * is seen at once. A full rescan every `rescanMs` repairs anything a watch missed (inotify
  * queue overflow, a hierarchy remounted).
  */
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
-import type { CgroupLocation, ContainerInfo, NetworkSource } from '../model.js';
+import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import type { CgroupLocation, ContainerInfo } from '../model.js';
 import { oneShotReader } from '../kernel/file.js';
 import { classifyCgroup, type CgroupClass } from './classify.js';
 import { HealthState, type Discoverer } from './types.js';
@@ -70,8 +70,29 @@ export class CgroupfsDiscoverer implements Discoverer {
     this.watchers.clear();
   }
 
+  /**
+   * A cgroup is often created before its first process enters it: a container found empty gets
+   * its pid (and so its network) as soon as one appears.
+   */
   containers(): ContainerInfo[] {
+    let changed = false;
+    for (const c of this.found.values()) if (c.pid === undefined) changed = this.resolvePid(c) || changed;
+    if (changed) this.attributeSharedNetworks();
     return [...this.found.values()];
+  }
+
+  /** Sets pid and network from the cgroup's first process; true when one was found. */
+  private resolvePid(c: ContainerInfo): boolean {
+    const loc = c.cgroup;
+    const dir = loc.version === 2 ? loc.dir : (loc.dirs.pids ?? loc.dirs.memory ?? loc.dirs.cpu);
+    const pid = dir ? firstPid(dir) : undefined;
+    c.pid = pid;
+    if (pid === undefined) {
+      c.network = { kind: 'unknown' };
+      return false;
+    }
+    c.network = netnsInode(pid) === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+    return true;
   }
 
   health() {
@@ -90,6 +111,8 @@ export class CgroupfsDiscoverer implements Discoverer {
       return;
     }
     for (const path of this.found.keys()) if (!seen.has(path)) this.found.delete(path);
+    // The process a container was known by may have exited while others remain.
+    for (const c of this.found.values()) if (c.pid !== undefined && !existsSync(`/proc/${c.pid}`)) this.resolvePid(c);
     for (const [dir, w] of this.watchers) if (!seen.has(dir)) (w.close(), this.watchers.delete(dir));
     this.attributeSharedNetworks();
   }
@@ -157,13 +180,8 @@ export class CgroupfsDiscoverer implements Discoverer {
   }
 
   private add(rel: string, cls: CgroupClass): void {
-    const location = this.opts.locate(rel);
-    const dir = location.version === 2 ? location.dir : (location.dirs.pids ?? location.dirs.memory ?? location.dirs.cpu);
-    const pid = dir ? firstPid(dir) : undefined;
-    let network: NetworkSource = { kind: 'unknown' };
-    if (pid !== undefined) network = netnsInode(pid) === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
     const now = Date.now();
-    this.found.set(rel, {
+    const info: ContainerInfo = {
       id: cls.id,
       name: cls.name,
       runtime: 'cgroupfs',
@@ -171,14 +189,15 @@ export class CgroupfsDiscoverer implements Discoverer {
       image: '',
       labels: {},
       state: 'running',
-      cgroup: location,
-      pid,
-      network,
+      cgroup: this.opts.locate(rel),
+      network: { kind: 'unknown' },
       createdMs: now,
       startedMs: now,
       mounts: [],
       pod: cls.pod ? { uid: cls.pod.uid, sandbox: false } : undefined,
-    });
+    };
+    this.resolvePid(info);
+    this.found.set(rel, info);
   }
 
   /**
