@@ -124,8 +124,11 @@ export function machineView(store: Store) {
 export function registerRest(router: Router, deps: RestDeps): void {
   const { store } = deps;
   router.get(/^\/api\/v1\/containers\/?$/, ({ res, url }) => {
+    // Like `docker ps`: running (and paused) containers, or with all=1 every known one,
+    // including stopped and recently removed.
     const all = bool(url.searchParams.get('all'), 'all');
-    sendJson(res, 200, store.list(all).map(containerSummary));
+    const entries = store.list(all).filter((e) => all || e.info.state === 'running' || e.info.state === 'paused');
+    sendJson(res, 200, entries.map(containerSummary));
   });
   router.get(/^\/api\/v1\/containers\/([^/]+)\/?$/, ({ res, params }) => {
     sendJson(res, 200, containerDetail(find(store, params[0])));

@@ -46,11 +46,13 @@ async function fetchJson<T>(url: string): Promise<T> {
 }
 
 /** A row as docker shows it; a container that is not running shows zeros, as in docker. */
-function toRow(c: Summary): StatsRow {
+function toRow({ ref, c }: Selected): StatsRow {
   const d = c.state === 'running' || c.state === 'paused' ? c.derived : undefined;
   return {
     id: c.id,
     name: c.name,
+    // docker's JSON "Container" is what was asked for: the argument, or the short id.
+    container: ref,
     cpuPercent: d?.cpuPercent ?? 0,
     memUsageBytes: d?.memoryUsageBytes ?? 0,
     memLimitBytes: d?.memoryLimitBytes ?? 0,
@@ -63,14 +65,19 @@ function toRow(c: Summary): StatsRow {
   };
 }
 
+interface Selected {
+  ref?: string;
+  c: Summary;
+}
+
 /** Containers named on the command line, by name, full id or id prefix, in the order given. */
-function select(all: Summary[], refs: string[]): Summary[] {
-  if (refs.length === 0) return all;
+function select(all: Summary[], refs: string[]): Selected[] {
+  if (refs.length === 0) return all.map((c) => ({ c }));
   return refs.map((ref) => {
     const name = ref.replace(/^\//, '');
     const hit = all.find((c) => c.name === name || c.id === ref) ?? all.find((c) => c.id.startsWith(ref));
     if (!hit) throw new Error(`No such container: ${ref}`);
-    return hit;
+    return { ref, c: hit };
   });
 }
 
