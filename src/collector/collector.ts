@@ -4,12 +4,12 @@
  * descriptors kept open across ticks, then derive, then store. Filesystems are statfs'ed on a
  * slower cadence. One bad file costs that value for that tick and one warning.
  */
-import { KeptFiles, type FileReader } from '../kernel/file.js';
+import { KeptFiles } from '../kernel/file.js';
 import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import type { StatContext } from '../kernel/cgroup/common.js';
+import { readParsed, type StatContext } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -46,6 +46,7 @@ export class Collector {
   private hostFsReadMs = -Infinity;
   private timer?: NodeJS.Timeout;
   private hostMemoryBytes = 0n;
+  private readonly tickListeners = new Set<(tick: TickStats) => void>();
   lastTick?: TickStats;
 
   constructor(
@@ -69,6 +70,15 @@ export class Collector {
       this.timer = setTimeout(loop, Math.max(0, t0 + n * this.opts.intervalMs - Date.now()));
     };
     loop();
+  }
+
+  /**
+   * Calls `listener` after every tick, once the tick's samples are in the store (for surfaces
+   * that push or diff per tick); returns the function that unsubscribes it.
+   */
+  onTick(listener: (tick: TickStats) => void): () => void {
+    this.tickListeners.add(listener);
+    return () => this.tickListeners.delete(listener);
   }
 
   stop(): void {
@@ -138,7 +148,7 @@ export class Collector {
     for (const info of order) {
       const t = this.trackedFor(info.id);
       const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
-      const network = this.readNetwork(info, t.files, networks);
+      const network = this.readNetwork(info, t.ctx, networks);
       networks.set(info.id, network);
       if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
         t.filesystems = containerFilesystems(info, this.mounts);
@@ -169,14 +179,22 @@ export class Collector {
       }
     }
     this.store.prune(timestampMs);
-    this.lastTick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
+    const tick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
+    this.lastTick = tick;
+    for (const listener of this.tickListeners) {
+      try {
+        listener(tick);
+      } catch (err) {
+        this.log.warnOnce(`listener:${(err as Error).message}`, 'collector', `tick listener failed: ${(err as Error).stack ?? err}`);
+      }
+    }
   }
 
   /**
    * The container's interfaces: its own namespace via /proc/<pid>/net/dev, its sandbox's when
    * it shares one, none with host networking, undefined when it cannot be told.
    */
-  private readNetwork(info: ContainerInfo, reader: FileReader, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
+  private readNetwork(info: ContainerInfo, ctx: StatContext, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
     const net = info.network;
     switch (net.kind) {
       case 'host':
@@ -187,17 +205,8 @@ export class Collector {
         const target = this.store.find(net.withId);
         return target ? (done.get(target.info.id) ?? target.latest?.network) : undefined;
       }
-      case 'own': {
-        const file = `/proc/${net.pid}/net/dev`;
-        const text = reader.read(file);
-        if (text === undefined) return undefined;
-        try {
-          return parseNetDev(text, file);
-        } catch (err) {
-          this.reportFileError(err);
-          return undefined;
-        }
-      }
+      case 'own':
+        return readParsed(ctx, `/proc/${net.pid}/net/dev`, parseNetDev);
     }
   }
 }

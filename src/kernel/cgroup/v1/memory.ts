@@ -1,5 +1,6 @@
 /** cgroup v1 memory controller (Documentation/admin-guide/cgroup-v1/memory.rst). */
-import { parseKeyValueRecord, parseKeyValues, parseSingleU64 } from '../../parse.js';
+import { parseMemoryStat, type StatFieldMap } from '../memstat.js';
+import { parseKeyValues, parseSingleU64 } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
@@ -19,7 +20,7 @@ export function parseV1Limit(text: string, file: string): bigint | null {
 }
 
 /** MemoryStats fields taken from v1 memory.stat: the hierarchical total_* figures. */
-const STAT_FIELDS = [
+const STAT_FIELDS: StatFieldMap = [
   ['total_rss', 'rssBytes'],
   ['total_cache', 'cacheBytes'],
   ['total_swap', 'swapBytes'],
@@ -30,13 +31,7 @@ const STAT_FIELDS = [
 
 /** memory.stat: every key into `stat`, plus the named total_* fields (total_swap only with swap accounting). */
 export function parseMemoryStatV1(text: string, file: string): MemoryStats {
-  const stat = parseKeyValueRecord(text, file);
-  const out: MemoryStats = { stat };
-  for (const [key, field] of STAT_FIELDS) {
-    const value = stat[key];
-    if (value !== undefined) out[field] = value;
-  }
-  return out;
+  return parseMemoryStat(text, file, STAT_FIELDS);
 }
 
 /** memory.oom_control: "oom_kill_disable 0\nunder_oom 0\noom_kill N"; oom_kill since kernel 4.13. */

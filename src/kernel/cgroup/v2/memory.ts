@@ -1,11 +1,12 @@
 /** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
-import { parseKeyValueRecord, parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
+import { parseMemoryStat, type StatFieldMap } from '../memstat.js';
+import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
-const STAT_FIELDS = [
+const STAT_FIELDS: StatFieldMap = [
   ['anon', 'rssBytes'],
   ['file', 'cacheBytes'],
   ['inactive_file', 'inactiveFileBytes'],
@@ -15,13 +16,7 @@ const STAT_FIELDS = [
 
 /** memory.stat: every key into `stat`, plus the named fields. */
 export function parseMemoryStatV2(text: string, file: string): MemoryStats {
-  const stat = parseKeyValueRecord(text, file);
-  const out: MemoryStats = { stat };
-  for (const [key, field] of STAT_FIELDS) {
-    const value = stat[key];
-    if (value !== undefined) out[field] = value;
-  }
-  return out;
+  return parseMemoryStat(text, file, STAT_FIELDS);
 }
 
 /**
