@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { dockerArgs, type ProcfsHandle } from '../../../src/procview/index.js';
 import { docker, dockerAsync, waitFor } from '../support.js';
-import { exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs } from './support.js';
+import { exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
 
 let procfs: ProcfsHandle;
 const A = 'cstats-procview-a';
@@ -20,7 +20,7 @@ before(async () => {
 
 after(async () => {
   removeProcviewContainers();
-  await procfs?.stop();
+  await stopProcfs();
 });
 
 test('meminfo says MemTotal: 65536 kB and procps free -m says 64', () => {
