@@ -23,6 +23,15 @@ export interface Config {
   /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
   procfs: boolean;
   procfsMountpoint: string;
+  /** Bearer token every request but /healthz must carry; required off loopback unless `insecure`. */
+  authToken?: string;
+  /** Serve a non-loopback address without a token (an explicit choice, never a default). */
+  insecure: boolean;
+  /** PEM certificate chain and private key: serve HTTPS instead of HTTP. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Container labels copied onto every Prometheus series as container_label_* (none by default). */
+  prometheusLabels: string[];
 }
 
 export const DEFAULTS: Config = {
@@ -36,6 +45,8 @@ export const DEFAULTS: Config = {
   quiet: false,
   procfs: false,
   procfsMountpoint: '/var/lib/cstats/procfs',
+  insecure: false,
+  prometheusLabels: [],
 };
 
 export class ConfigError extends Error {
@@ -56,7 +67,7 @@ function parseBool(text: string, what: string): boolean {
   throw new ConfigError(`${what}: expected true or false, got ${JSON.stringify(text)}`);
 }
 
-type Kind = 'string' | 'duration' | 'bool';
+type Kind = 'string' | 'duration' | 'bool' | 'list';
 const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN' },
   intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL' },
@@ -68,9 +79,22 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
   procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS' },
   procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT' },
+  authToken: { kind: 'string', flag: 'auth-token', env: 'CSTATS_AUTH_TOKEN' },
+  insecure: { kind: 'bool', flag: 'insecure', env: 'CSTATS_INSECURE' },
+  tlsCert: { kind: 'string', flag: 'tls-cert', env: 'CSTATS_TLS_CERT' },
+  tlsKey: { kind: 'string', flag: 'tls-key', env: 'CSTATS_TLS_KEY' },
+  prometheusLabels: { kind: 'list', flag: 'prometheus-labels', env: 'CSTATS_PROMETHEUS_LABELS' },
 };
 
-function convert(kind: Kind, raw: unknown, what: string): string | number | boolean {
+/** A list is "a,b,c" (flag, environment) or a JSON array of strings (file); "" is the empty list. */
+function parseList(raw: unknown, what: string): string[] {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
+  if (!items || items.some((s) => typeof s !== 'string' || s === '')) throw new ConfigError(`${what}: expected a comma-separated list or an array of non-empty strings`);
+  return items as string[];
+}
+
+function convert(kind: Kind, raw: unknown, what: string): string | number | boolean | string[] {
+  if (kind === 'list') return parseList(raw, what);
   if (kind === 'bool') return typeof raw === 'boolean' ? raw : parseBool(String(raw), what);
   if (kind === 'duration') return typeof raw === 'number' ? raw : parseDuration(String(raw), what);
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${what}: expected a non-empty string`);
@@ -83,7 +107,20 @@ function validate(c: Config): Config {
   if (c.fsIntervalMs < c.intervalMs) throw new ConfigError('fs-interval must be at least one interval');
   const m = /^(.*):(\d+)$/.exec(c.listen);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('tls-cert and tls-key go together: give both or neither');
+  if (!isLoopbackHost(m[1]) && c.authToken === undefined && !c.insecure) {
+    throw new ConfigError(
+      `listen: refusing to serve ${c.listen}, which is reachable from other hosts, without authentication: ` +
+        'set --auth-token (or CSTATS_AUTH_TOKEN) so every request must carry it, or pass --insecure to serve it open',
+    );
+  }
   return c;
+}
+
+/** Whether a listen host only accepts connections from this machine ("" and 0.0.0.0 and :: do not). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /**
@@ -113,4 +150,4 @@ export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.
 }
 
 /** Flag names this configuration accepts, for the argument parser. */
-export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind]));
+export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'list' ? ('string' as const) : d.kind]));

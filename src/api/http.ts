@@ -4,6 +4,7 @@
  * and never reach the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { toJson } from './json.js';
 
 export class HttpError extends Error {
@@ -24,6 +25,9 @@ export interface RequestContext {
 
 export type Handler = (ctx: RequestContext) => void | Promise<void>;
 
+/** Runs before routing; returns false when it has answered the request itself (e.g. 401). */
+export type Guard = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+
 interface Route {
   pattern: RegExp;
   handler: Handler;
@@ -35,8 +39,21 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   res.end(text);
 }
 
+/** Whether the client takes a gzip body (Accept-Encoding lists gzip or *, without q=0). */
+export function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers['accept-encoding'];
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find((x) => x);
+    return (coding.trim() === 'gzip' || coding.trim() === '*') && (!q || Number(q[1]) > 0);
+  });
+}
+
 export class Router {
   private readonly routes: Route[] = [];
+
+  constructor(private readonly guard?: Guard) {}
 
   /** Registers a GET route; capture groups of `pattern` become ctx.params (URI-decoded). */
   get(pattern: RegExp, handler: Handler): void {
@@ -50,6 +67,7 @@ export class Router {
     } catch {
       return sendJson(res, 400, { error: 'malformed request URL' });
     }
+    if (this.guard && !this.guard(req, res, url)) return;
     const route = this.routes.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
     if (!route) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -72,10 +90,12 @@ export class Router {
   }
 }
 
-export function startServer(router: Router, listen: string): Promise<Server> {
+/** Serves `router` on host:port; over HTTPS when a PEM certificate chain and key are given. */
+export function startServer(router: Router, listen: string, tls?: { cert: Buffer; key: Buffer }): Promise<Server> {
   const m = /^(.*):(\d+)$/.exec(listen)!;
   const host = m[1].replace(/^\[(.*)\]$/, '$1');
-  const server = createServer((req, res) => void router.handle(req, res));
+  const handler = (req: IncomingMessage, res: ServerResponse): void => void router.handle(req, res);
+  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,5 +1,6 @@
 /** `cstats agent`: discovery + sampling + the HTTP API, with embedded defaults. */
-import { loadConfig, CONFIG_FLAGS } from '../config.js';
+import { readFileSync } from 'node:fs';
+import { loadConfig, CONFIG_FLAGS, ConfigError } from '../config.js';
 import { createLogger } from '../log.js';
 import { Store } from '../store/store.js';
 import { Collector } from '../collector/collector.js';
@@ -10,6 +11,9 @@ import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '.
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
 import { registerRest } from '../api/rest.js';
+import { bearerGuard } from '../api/auth.js';
+import { registerPrometheus } from '../api/prometheus.js';
+import { registerStream } from '../api/stream.js';
 import { parseArgs } from './args.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
@@ -28,12 +32,20 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --procfs               also mount the container-aware /proc files (see 'cstats procfs --help');
                          the FUSE server outlives agent restarts (CSTATS_PROCFS)
   --procfs-mountpoint DIR  where to mount them (CSTATS_PROCFS_MOUNTPOINT, default /var/lib/cstats/procfs)
+  --auth-token TOKEN     require "Authorization: Bearer TOKEN" on every endpoint but /healthz
+                         (CSTATS_AUTH_TOKEN); needed to listen beyond loopback
+  --insecure             listen beyond loopback without a token (CSTATS_INSECURE)
+  --tls-cert FILE        serve HTTPS with this PEM certificate chain (CSTATS_TLS_CERT)
+  --tls-key FILE         and this PEM private key (CSTATS_TLS_KEY)
+  --prometheus-labels K1,K2  container labels exported on /metrics as container_label_K
+                         (CSTATS_PROMETHEUS_LABELS, default none)
   --config FILE          JSON file with any of the keys above (without --)
 `;
 
 export async function runAgent(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, new Map([...CONFIG_FLAGS, ['config', 'string' as const]]));
   const config = loadConfig(flags);
+  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? { cert: readPem(config.tlsCert, 'tls-cert'), key: readPem(config.tlsKey, 'tls-key') } : undefined;
   const log = createLogger(undefined, config.quiet);
   // The agent never exits on bad input: anything that escapes a handler is logged, not fatal.
   process.on('uncaughtException', (err) => log.warn('agent', `unexpected error (continuing): ${err.stack ?? err}`));
@@ -72,10 +84,15 @@ export async function runAgent(argv: string[]): Promise<number> {
     log.info('agent', `procfs ${procfs.reused ? 'already mounted' : 'mounted'} at ${procfs.mountpoint} (holder pid ${procfs.holderPid})`);
   }
 
-  const router = new Router();
+  const router = new Router(config.authToken !== undefined ? bearerGuard(config.authToken) : undefined);
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now() });
-  const server = await startServer(router, config.listen);
-  log.info('agent', `serving on http://${config.listen} (sampling every ${config.intervalMs} ms)`);
+  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels });
+  registerStream(router, store, collector);
+  const server = await startServer(router, config.listen, tls);
+  log.info(
+    'agent',
+    `serving on ${tls ? 'https' : 'http'}://${config.listen} (sampling every ${config.intervalMs} ms${config.authToken !== undefined ? ', bearer token required' : ''})`,
+  );
 
   return new Promise((resolve) => {
     const shutdown = (signal: string): void => {
@@ -89,4 +106,12 @@ export async function runAgent(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,215 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LabelRenderer, METRIC_NAMES, MetricsEndpoint, registerPrometheus, renderMetrics, weightToShares } from '../../src/api/prometheus.js';
+import { escapeLabelValue, nsToSeconds, renderLabels, sanitizeLabelName, scaledDecimal, usToSeconds } from '../../src/api/prometheus-text.js';
+import { Router, startServer } from '../../src/api/http.js';
+import { Store } from '../../src/store/store.js';
+import { ID_A, ID_B, T, U64_MAX, containerInfo, fixtureStore, hostSample, put, sampleOf } from './support.js';
+
+const A = `container_label_com_example_team="pay\\"ments\\\\eu\\nwest",id="/docker/${ID_A}",image="nginx:1.25",name="web"`;
+const B = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
+
+function render(store: Store, allow: string[] = ['com.example.team']): string {
+  return renderMetrics(store, new LabelRenderer(allow));
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+describe('exposition primitives', () => {
+  it('scales ns and µs to exact decimal seconds', () => {
+    assert.equal(nsToSeconds(0n), '0');
+    assert.equal(nsToSeconds(1n), '0.000000001');
+    assert.equal(nsToSeconds(1_000_000_000n), '1');
+    assert.equal(nsToSeconds(1_629_238_032n), '1.629238032');
+    assert.equal(nsToSeconds(1_500_000_000n), '1.5');
+    // 2^64-1 ns: a float64 would print 18446744073.709553.
+    assert.equal(nsToSeconds(U64_MAX), '18446744073.709551615');
+    assert.equal(usToSeconds(U64_MAX), '18446744073709.551615');
+    assert.equal(scaledDecimal(123n, 0), '123');
+  });
+
+  it('escapes label values: backslash, double quote, line feed, nothing else', () => {
+    assert.equal(escapeLabelValue('plain/value:1.0'), 'plain/value:1.0');
+    assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+    assert.equal(escapeLabelValue('tab\there ü'), 'tab\there ü');
+  });
+
+  it('sanitizes label names as cAdvisor and leaves empty values out', () => {
+    assert.equal(sanitizeLabelName('com.docker.compose/project-name'), 'com_docker_compose_project_name');
+    assert.equal(renderLabels([['a', ''], ['b', 'x'], ['c', '']]), 'b="x"');
+  });
+
+  it('converts cgroup v2 cpu.weight to shares as cAdvisor does', () => {
+    assert.equal(weightToShares(1n), 2n);
+    assert.equal(weightToShares(100n), 2597n);
+    assert.equal(weightToShares(10000n), 262144n);
+  });
+});
+
+describe('renderMetrics', () => {
+  const text = render(fixtureStore());
+  const all = lines(text);
+
+  it('writes the fixture cgroup (kernel 6.18, v1) in cAdvisor names and units, exactly', () => {
+    for (const expected of [
+      `container_cpu_usage_seconds_total{${A},cpu="total"} 1.779436977`,
+      `container_cpu_user_seconds_total{${A}} 1.28`,
+      `container_cpu_system_seconds_total{${A}} 0.49`,
+      `container_cpu_cfs_periods_total{${A}} 36`,
+      `container_cpu_cfs_throttled_periods_total{${A}} 35`,
+      `container_cpu_cfs_throttled_seconds_total{${A}} 1.629238032`,
+      `container_spec_cpu_period{${A}} 100000`,
+      `container_spec_cpu_quota{${A}} 50000`,
+      `container_spec_cpu_shares{${A}} 512`,
+      `container_memory_usage_bytes{${A}} 253952`,
+      // usage − total_inactive_file
+      `container_memory_working_set_bytes{${A}} 245760`,
+      `container_memory_cache{${A}} 8192`,
+      `container_memory_rss{${A}} 0`,
+      `container_memory_max_usage_bytes{${A}} 67108864`,
+      `container_memory_failcnt{${A}} 151`,
+      `container_memory_file_dirty_bytes{${A}} 8192`,
+      `container_memory_workingset_refault_file_total{${A}} 40`,
+      `container_memory_failures_total{${A},failure_type="pgfault",scope="container"} 10074`,
+      `container_memory_failures_total{${A},failure_type="pgmajfault",scope="hierarchy"} 2`,
+      `container_oom_events_total{${A}} 1`,
+      `container_spec_memory_limit_bytes{${A}} 67108864`,
+      `container_spec_memory_swap_limit_bytes{${A}} 134217728`,
+      `container_fs_reads_bytes_total{${A},device="/dev/vda"} 8552448`,
+      `container_fs_writes_bytes_total{${A},device="/dev/vda"} 8388608`,
+      `container_fs_reads_total{${A},device="/dev/vda"} 55`,
+      `container_fs_writes_total{${A},device="/dev/vda"} 8`,
+      `container_blkio_device_usage_total{${A},device="/dev/vda",major="254",minor="0",operation="Read"} 8552448`,
+      `container_fs_limit_bytes{${A},device="/dev/vda1"} 21003583488`,
+      `container_fs_inodes_free{${A},device="/dev/vda1"} 1000000`,
+      `container_threads{${A}} 0`,
+      `container_threads_max{${A}} 100`,
+      `container_network_receive_bytes_total{${A},interface="eth0"} 1000`,
+      `container_network_transmit_errors_total{${A},interface="eth0"} 1006`,
+      `container_creation_time_seconds{${A}} 1700000000`,
+      `container_start_time_seconds{${A}} 1700000001`,
+      `container_last_seen{${A}} 1700000100`,
+      'machine_cpu_cores 2',
+      'machine_memory_bytes 8323743744',
+    ]) {
+      assert.ok(all.includes(expected), `missing line: ${expected}`);
+    }
+  });
+
+  it('renders counters past 2^53 with every digit', () => {
+    assert.ok(all.includes(`container_cpu_usage_seconds_total{${B},cpu="total"} 18446744073.709551615`));
+    assert.ok(all.includes(`container_cpu_user_seconds_total{${B}} 9007199.254740993`));
+    assert.ok(all.includes(`container_network_receive_bytes_total{${B},interface="eth0"} 18446744073709551608`));
+    assert.ok(all.includes(`container_network_transmit_packets_dropped_total{${B},interface="eth0"} 18446744073709551615`));
+  });
+
+  it('follows cAdvisor: no loopback interface, no volume filesystems, no CFS series without a quota, no stopped containers', () => {
+    assert.ok(!text.includes('interface="lo"'));
+    assert.ok(!text.includes('/dev/vdb'));
+    assert.ok(!all.some((l) => l.startsWith('container_cpu_cfs_periods_total{') && l.includes(ID_B)));
+    assert.ok(!text.includes('name="gone"'));
+  });
+
+  it('writes each family once: HELP and TYPE, then its series, families in name order', () => {
+    const families: string[] = [];
+    let current = '';
+    for (const l of all) {
+      if (l.startsWith('# HELP ')) {
+        current = l.split(' ')[2];
+        families.push(current);
+        continue;
+      }
+      if (l.startsWith('# TYPE ')) {
+        assert.match(l, new RegExp(`^# TYPE ${current} (counter|gauge|untyped)$`));
+        continue;
+      }
+      assert.equal(l.split(/[{ ]/)[0], current, `series outside its family: ${l}`);
+    }
+    assert.deepEqual(families, [...new Set(families)].sort());
+    assert.ok(families.every((f) => METRIC_NAMES.includes(f)));
+    // Counters end in _total, except cAdvisor's failcnt, which is therefore untyped.
+    assert.ok(all.filter((l) => l.startsWith('# TYPE ') && l.endsWith(' counter')).every((l) => l.split(' ')[2].endsWith('_total')));
+  });
+
+  it('carries no sample timestamps', () => {
+    for (const l of all.filter((x) => !x.startsWith('#'))) {
+      const tail = l.includes('}') ? l.slice(l.lastIndexOf('}') + 1) : l.slice(l.indexOf(' '));
+      assert.match(tail, /^ \S+$/, l);
+    }
+  });
+
+  it('exports container labels only through the allowlist', () => {
+    const none = render(fixtureStore(), []);
+    assert.ok(!none.includes('container_label_'));
+    assert.ok(!text.includes('do-not-export'));
+    const both = render(fixtureStore(), ['secret', 'com.example.team']);
+    assert.ok(both.includes('container_label_secret="do-not-export"'));
+  });
+
+  it('adds pod, namespace and container for Kubernetes containers, sorted with the other labels', () => {
+    const store = new Store(10, 60_000);
+    const info = containerInfo(ID_A, 'k8s_app_web-0_shop_uid_0', {
+      pod: { name: 'web-0', namespace: 'shop', uid: 'uid', container: 'app', sandbox: false },
+    });
+    put(store, info, sampleOf({ memory: { usageBytes: 42n } }, T));
+    const out = render(store, []);
+    assert.ok(
+      out.includes(`container_memory_usage_bytes{container="app",id="/docker/${ID_A}",image="busybox:local",name="k8s_app_web-0_shop_uid_0",namespace="shop",pod="web-0"} 42`),
+      out,
+    );
+  });
+
+  it('writes an empty exposition before the first tick', () => {
+    assert.equal(render(new Store(10, 60_000)), '');
+  });
+});
+
+describe('MetricsEndpoint', () => {
+  it('renders once per tick', () => {
+    const store = fixtureStore();
+    const endpoint = new MetricsEndpoint(store, { labelAllowlist: [] });
+    const first = endpoint.current();
+    assert.equal(endpoint.current(), first);
+    store.recordHost(hostSample(T + 1000));
+    assert.notEqual(endpoint.current(), first);
+  });
+
+  it('serves text/plain version 0.0.4, gzip when asked, and the same body either way', async () => {
+    const store = fixtureStore();
+    const router = new Router();
+    registerPrometheus(router, store, { labelAllowlist: ['com.example.team'] });
+    const server = await startServer(router, '127.0.0.1:0');
+    const port = (server.address() as AddressInfo).port;
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        request({ port, path: '/metrics', headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      const plain = await get({});
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.equal(plain.body.toString(), render(store));
+      const gz = await get({ 'Accept-Encoding': 'deflate, gzip;q=0.8' });
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      assert.equal(Number(gz.headers['content-length']), gz.body.length);
+      assert.ok(gz.body.length < plain.body.length / 4, `gzip ${gz.body.length} of ${plain.body.length}`);
+      assert.equal(gunzipSync(gz.body).toString(), plain.body.toString());
+      const refused = await get({ 'Accept-Encoding': 'gzip;q=0, identity' });
+      assert.equal(refused.headers['content-encoding'], undefined);
+    } finally {
+      server.close();
+    }
+  });
+});
