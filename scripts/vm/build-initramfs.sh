@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the initramfs of the cstats test VM (see tests/integration/vm/harness.ts):
 # static busybox with its applet links, node (stripped) and the libraries ldd lists for it,
-# the compiled project (dist/ and package.json) in /cstats, and scripts/vm/init as /init.
+# the compiled project (dist/ and package.json) in /cstats, the fuse and brd kernel modules,
+# and scripts/vm/init as /init.
 # Usage: build-initramfs.sh OUT.cpio.gz   (run `npm run build` first)
 set -euo pipefail
 
@@ -39,6 +40,15 @@ strip -o "$stage/bin/node" "$node"
 for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
   mkdir -p "$stage$(dirname "$lib")"
   cp -L "$lib" "$stage$lib"
+done
+
+# Modules the cloud kernel builds as such (the harness boots the newest one): fuse, which /init
+# loads for procview's FUSE tests, and brd (RAM block devices), which tests load for block I/O.
+kver=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n1)
+for mod in kernel/fs/fuse/fuse.ko kernel/drivers/block/brd.ko; do
+  for file in "/lib/modules/$kver/$mod"*; do
+    if [[ -e $file ]]; then install -D -m 0644 "$file" "$stage$file"; fi
+  done
 done
 
 cp -r "$root/dist" "$root/package.json" "$stage/cstats/"

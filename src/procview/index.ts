@@ -19,7 +19,7 @@ export interface ProcfsOptions {
   runDir?: string;
   /** Show no more CPUs than ceil(CFS quota / period) (default true; --no-cfs-cpus). */
   cfsCpus?: boolean;
-  /** How long to wait for the mount, ms (default 10 s). */
+  /** How long to wait for the mount, ms (default 30 s: a loaded host starts node slowly). */
   timeoutMs?: number;
 }
 
@@ -100,7 +100,7 @@ function handle(state: ProcfsState, runDir: string, reused: boolean, timeoutMs: 
 export async function startProcfs(opts: ProcfsOptions = {}): Promise<ProcfsHandle> {
   const runDir = opts.runDir ?? DEFAULT_RUN_DIR;
   const mountpoint = opts.mountpoint ?? DEFAULT_MOUNTPOINT;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const running = runningState(runDir);
   if (running) {
     if (running.mountpoint !== mountpoint) {
