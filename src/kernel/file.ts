@@ -123,17 +123,54 @@ export interface FileReader {
   read(path: string): string | undefined;
 }
 
+/**
+ * Files that hold settings rather than counters: limits change only when someone updates the
+ * container (docker update, systemctl set-property), so they are re-read every
+ * SETTINGS_EVERY_READS reads (every 10 s at the default interval) through a descriptor that is
+ * not kept. That halves the descriptors and reads per container per tick.
+ */
+const SETTINGS = new Set([
+  'cpu.cfs_quota_us',
+  'cpu.cfs_period_us',
+  'cpu.shares',
+  'memory.limit_in_bytes',
+  'memory.memsw.limit_in_bytes',
+  'cpu.max',
+  'cpu.weight',
+  'memory.max',
+  'memory.swap.max',
+  'pids.max',
+]);
+export const SETTINGS_EVERY_READS = 10;
+
+interface CachedSetting {
+  text: string | undefined;
+  readsLeft: number;
+}
+
 /** Keeps one KernelFile per path; `close()` releases all of them (a container went away). */
 export class KeptFiles implements FileReader {
   private readonly files = new Map<string, KernelFile>();
+  private readonly settings = new Map<string, CachedSetting>();
 
   read(path: string): string | undefined {
+    if (SETTINGS.has(path.slice(path.lastIndexOf('/') + 1))) return this.readSetting(path);
     let f = this.files.get(path);
     if (!f) {
       f = new KernelFile(path);
       this.files.set(path, f);
     }
     return f.read();
+  }
+
+  private readSetting(path: string): string | undefined {
+    let c = this.settings.get(path);
+    if (!c || c.readsLeft <= 0) {
+      c = { text: oneShotReader.read(path), readsLeft: SETTINGS_EVERY_READS };
+      this.settings.set(path, c);
+    }
+    c.readsLeft--;
+    return c.text;
   }
 
   get size(): number {
@@ -143,6 +180,7 @@ export class KeptFiles implements FileReader {
   close(): void {
     for (const f of this.files.values()) f.close();
     this.files.clear();
+    this.settings.clear();
   }
 }
 

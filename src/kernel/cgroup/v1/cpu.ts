@@ -44,9 +44,13 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
   const cpu: CpuStats = {};
   const acct = dirs.cpuacct;
   if (acct !== undefined) {
-    readInto(ctx, cpu, 'usageNs', `${acct}/cpuacct.usage`, parseSingleU64);
     // One entry per *possible* CPU (cpu_possible_mask), which may exceed the online count.
+    // cpuacct.usage is the sum of exactly these per-CPU counters (both walk the possible CPUs),
+    // so the total is taken from here and one read per tick is saved; cpuacct.usage is read
+    // only when the per-CPU file is missing or empty.
     readInto(ctx, cpu, 'perCpuNs', `${acct}/cpuacct.usage_percpu`, parseU64List);
+    if (cpu.perCpuNs !== undefined && cpu.perCpuNs.length > 0) cpu.usageNs = cpu.perCpuNs.reduce((a, b) => a + b, 0n);
+    else readInto(ctx, cpu, 'usageNs', `${acct}/cpuacct.usage`, parseSingleU64);
     const userSystem = readParsed(ctx, `${acct}/cpuacct.stat`, parseCpuacctStat);
     if (userSystem !== undefined) Object.assign(cpu, userSystem);
   }
