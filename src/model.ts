@@ -30,6 +30,50 @@ export interface MountSpec {
   destination: string;
   readWrite: boolean;
   type: string;
+  /** Docker's volume name, volume driver, mode and propagation, as `docker inspect` gives them. */
+  name?: string;
+  driver?: string;
+  mode?: string;
+  propagation?: string;
+}
+
+/** A port as `docker ps` lists it: exposed only, or published on a host address. */
+export interface PortSpec {
+  privatePort: number;
+  type: string;
+  publicPort?: number;
+  ip?: string;
+}
+
+/** One network a Docker container is attached to (NetworkSettings.Networks). */
+export interface EndpointSpec {
+  networkId: string;
+  endpointId: string;
+  gateway: string;
+  ipAddress: string;
+  ipPrefixLen: number;
+  macAddress: string;
+}
+
+/** What only Docker knows about a container, kept for the Docker-compatible API (`docker ps`, inspect). */
+export interface DockerDetails {
+  /** Image id ("sha256:..."). */
+  imageId: string;
+  /** The process started: `docker ps` builds COMMAND from path and arguments. */
+  path: string;
+  args: string[];
+  exitCode: number;
+  /** When it last stopped, ms since the epoch. */
+  finishedMs?: number;
+  oomKilled: boolean;
+  restartCount: number;
+  /** Healthcheck status (starting, healthy, unhealthy) when the image defines one. */
+  health?: string;
+  /** HostConfig.NetworkMode as given ("default", "bridge", "host", "none", "container:<id>"). */
+  networkMode: string;
+  ports: PortSpec[];
+  /** By network name. */
+  networks: Record<string, EndpointSpec>;
 }
 
 export interface ContainerInfo {
@@ -56,9 +100,8 @@ export interface ContainerInfo {
   mounts: MountSpec[];
   /** Kubernetes identity, from kubelet's Docker labels or the kubepods cgroup path. */
   pod?: { name?: string; namespace?: string; uid?: string; container?: string; sandbox: boolean };
-  /** Docker's command line and status text, for `docker ps` compatibility. */
-  command?: string;
-  status?: string;
+  /** Docker containers only: what `docker ps` and `docker inspect` show beyond the above. */
+  docker?: DockerDetails;
 }
 
 /** One container read at one instant. */

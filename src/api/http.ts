@@ -1,7 +1,8 @@
 /**
  * The one HTTP server every API surface registers its routes on. Read-only: anything but GET
- * and HEAD is refused before a handler runs. Handler exceptions become 500 with a JSON error
- * and never reach the process.
+ * and HEAD is refused before a route's handler runs (a surface's fallback handler refuses it in
+ * that surface's own error format). Handler exceptions become 500 with a JSON error and never
+ * reach the process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -39,6 +40,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   res.end(text);
 }
 
+function match(routes: readonly Route[], path: string): { r: Route; m: RegExpExecArray } | undefined {
+  for (const r of routes) {
+    const m = r.pattern.exec(path);
+    if (m) return { r, m };
+  }
+  return undefined;
+}
+
 /** Whether the client takes a gzip body (Accept-Encoding lists gzip or *, without q=0). */
 export function acceptsGzip(req: IncomingMessage): boolean {
   const header = req.headers['accept-encoding'];
@@ -52,12 +61,22 @@ export function acceptsGzip(req: IncomingMessage): boolean {
 
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly fallbacks: Route[] = [];
 
   constructor(private readonly guard?: Guard) {}
 
   /** Registers a GET route; capture groups of `pattern` become ctx.params (URI-decoded). */
   get(pattern: RegExp, handler: Handler): void {
     this.routes.push({ pattern, handler });
+  }
+
+  /**
+   * Registers a handler for every request on paths matching `pattern` that no GET route serves,
+   * whatever the method: a surface with an error format of its own (the Docker-compatible API)
+   * refuses those itself instead of getting the generic 404 and 405.
+   */
+  fallback(pattern: RegExp, handler: Handler): void {
+    this.fallbacks.push({ pattern, handler });
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,15 +87,17 @@ export class Router {
       return sendJson(res, 400, { error: 'malformed request URL' });
     }
     if (this.guard && !this.guard(req, res, url)) return;
-    const route = this.routes.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m);
-    if (!route) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    const found = match(this.routes, url.pathname);
+    const route = (read ? found : undefined) ?? match(this.fallbacks, url.pathname);
+    if (!route && !found) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
+    if (!route) {
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `${req.method} is not allowed: this API is read-only` });
     }
     let params: string[];
     try {
-      params = route.m!.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
+      params = route.m.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
     } catch {
       return sendJson(res, 400, { error: 'malformed percent-encoding in path' });
     }

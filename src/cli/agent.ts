@@ -14,6 +14,8 @@ import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerPrometheus } from '../api/prometheus.js';
 import { registerStream } from '../api/stream.js';
+import { LifecycleLog } from '../api/docker/lifecycle.js';
+import { registerDockerCompat } from '../api/docker/index.js';
 import { parseArgs } from './args.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
@@ -88,6 +90,10 @@ export async function runAgent(argv: string[]): Promise<number> {
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now() });
   registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels });
   registerStream(router, store, collector);
+  const lifecycle = new LifecycleLog(store);
+  collector.onTick(() => lifecycle.observe());
+  const compat = { store, collector, lifecycle, cgroupVersion: layout.mode === 'v2' ? (2 as const) : (1 as const), intervalMs: config.intervalMs };
+  registerDockerCompat(router, compat);
   const server = await startServer(router, config.listen, tls);
   log.info(
     'agent',

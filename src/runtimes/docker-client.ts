@@ -28,13 +28,28 @@ export interface DockerInspect {
   Name: string;
   Created: string;
   Path: string;
-  Args: string[];
+  Args: string[] | null;
   Image: string;
-  State: { Status: string; Running: boolean; Paused: boolean; Pid: number; StartedAt: string; FinishedAt: string; ExitCode: number };
+  RestartCount?: number;
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Pid: number;
+    StartedAt: string;
+    FinishedAt: string;
+    ExitCode: number;
+    OOMKilled?: boolean;
+    Health?: { Status: string } | null;
+  };
   Config: { Image: string; Labels: Record<string, string> | null; Cmd: string[] | null; Entrypoint: string[] | null };
   HostConfig: { NetworkMode: string; CgroupParent?: string; Memory?: number; NanoCpus?: number };
   GraphDriver?: { Name: string; Data: Record<string, string> | null };
-  Mounts: Array<{ Type: string; Source: string; Destination: string; RW: boolean }>;
+  Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; Driver?: string; Mode?: string; RW: boolean; Propagation?: string }>;
+  NetworkSettings?: {
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+    Networks?: Record<string, { NetworkID: string; EndpointID: string; Gateway: string; IPAddress: string; IPPrefixLen: number; MacAddress: string }> | null;
+  };
 }
 
 export interface DockerListEntry {

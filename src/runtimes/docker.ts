@@ -3,7 +3,7 @@
  * for changes. While dockerd is down the last known containers keep being sampled (their
  * cgroups outlive the daemon with live-restore, and otherwise vanish on their own).
  */
-import type { ContainerInfo, NetworkSource } from '../model.js';
+import type { ContainerInfo, DockerDetails, NetworkSource, PortSpec } from '../model.js';
 import { DockerClient, DockerApiError, type DockerEvent, type DockerInspect } from './docker-client.js';
 import { HealthState, type Discoverer, type LocateCgroup } from './types.js';
 import type { Logger } from '../log.js';
@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 const STATES = new Set<ContainerInfo['state']>(['running', 'paused', 'restarting', 'exited', 'created', 'dead', 'removing']);
 
 /** Actions after which a container's inspect answer changed. */
-const REINSPECT = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'rename', 'update', 'oom']);
+const REINSPECT = new Set(['create', 'start', 'restart', 'die', 'stop', 'kill', 'pause', 'unpause', 'rename', 'update', 'oom', 'health_status']);
 
 function parseTime(text: string | undefined): number | undefined {
   if (!text || text.startsWith('0001-')) return undefined;
@@ -39,12 +39,50 @@ function podOf(labels: Record<string, string>): ContainerInfo['pod'] {
   };
 }
 
+/** NetworkSettings.Ports ({"80/tcp": [{HostIp, HostPort}] | null}) as the port list `docker ps` shows. */
+function portsOf(ports: NonNullable<DockerInspect['NetworkSettings']>['Ports']): PortSpec[] {
+  const out: PortSpec[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [port, type = 'tcp'] = key.split('/');
+    const privatePort = Number(port);
+    if (!bindings || bindings.length === 0) out.push({ privatePort, type });
+    else for (const b of bindings) out.push({ privatePort, type, publicPort: Number(b.HostPort), ip: b.HostIp });
+  }
+  return out;
+}
+
+function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
+  const networks: DockerDetails['networks'] = {};
+  for (const [name, n] of Object.entries(inspect.NetworkSettings?.Networks ?? {})) {
+    networks[name] = {
+      networkId: n.NetworkID,
+      endpointId: n.EndpointID,
+      gateway: n.Gateway,
+      ipAddress: n.IPAddress,
+      ipPrefixLen: n.IPPrefixLen,
+      macAddress: n.MacAddress,
+    };
+  }
+  return {
+    imageId: inspect.Image,
+    path: inspect.Path,
+    args: inspect.Args ?? [],
+    exitCode: inspect.State.ExitCode,
+    finishedMs: parseTime(inspect.State.FinishedAt),
+    oomKilled: inspect.State.OOMKilled ?? false,
+    restartCount: inspect.RestartCount ?? 0,
+    health: inspect.State.Health?.Status,
+    networkMode: inspect.HostConfig.NetworkMode ?? '',
+    ports: portsOf(inspect.NetworkSettings?.Ports),
+    networks,
+  };
+}
+
 export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo | undefined {
   const pid = inspect.State.Pid > 0 ? inspect.State.Pid : undefined;
   const cgroup = pid !== undefined ? locate(pid) : undefined;
   const labels = inspect.Config.Labels ?? {};
   const state = (STATES.has(inspect.State.Status as ContainerInfo['state']) ? inspect.State.Status : 'dead') as ContainerInfo['state'];
-  const cmd = [...(inspect.Config.Entrypoint ?? []), ...(inspect.Config.Cmd ?? [])].join(' ');
   return {
     id: inspect.Id,
     name: inspect.Name.replace(/^\//, ''),
@@ -60,9 +98,18 @@ export function containerFromInspect(inspect: DockerInspect, locate: LocateCgrou
     createdMs: parseTime(inspect.Created) ?? 0,
     startedMs: parseTime(inspect.State.StartedAt),
     rootfsPath: inspect.GraphDriver?.Data?.UpperDir,
-    mounts: (inspect.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, readWrite: m.RW, type: m.Type })),
+    mounts: (inspect.Mounts ?? []).map((m) => ({
+      source: m.Source,
+      destination: m.Destination,
+      readWrite: m.RW,
+      type: m.Type,
+      name: m.Name,
+      driver: m.Driver,
+      mode: m.Mode,
+      propagation: m.Propagation,
+    })),
     pod: podOf(labels),
-    command: cmd,
+    docker: dockerDetailsOf(inspect),
   };
 }
 

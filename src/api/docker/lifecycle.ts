@@ -1,0 +1,115 @@
+/**
+ * Container lifecycle events derived from what the agent sees: after every tick the store's
+ * containers are compared with the previous tick's, and each change becomes Docker's event
+ * (create, start, die, destroy, pause, unpause, oom). Both the Docker-compatible /events and
+ * cAdvisor's /api/v2.0/events read this log. Containers present at the first look are taken as
+ * they are, without events, as a daemon's event stream starts empty.
+ */
+import type { ContainerInfo } from '../../model.js';
+import type { ContainerEntry, Store } from '../../store/store.js';
+
+export type LifecycleAction = 'create' | 'start' | 'die' | 'destroy' | 'pause' | 'unpause' | 'oom';
+
+export interface LifecycleEvent {
+  action: LifecycleAction;
+  /** The container as it was when the change was seen. */
+  info: ContainerInfo;
+  timeMs: number;
+  /** Strictly increasing, for clients that resume. */
+  seq: number;
+}
+
+interface Seen {
+  state: ContainerInfo['state'] | 'removed';
+  startedMs?: number;
+  oomKills: bigint;
+}
+
+const LIVE = new Set(['running', 'paused', 'restarting']);
+
+function oomCount(e: ContainerEntry): bigint {
+  const mem = e.latest?.cgroup.memory;
+  return mem?.oomKills ?? mem?.oomEvents ?? 0n;
+}
+
+function seenOf(e: ContainerEntry): Seen {
+  return { state: e.removedMs !== undefined ? 'removed' : e.info.state, startedMs: e.info.startedMs, oomKills: oomCount(e) };
+}
+
+/** The actions that lead from one observed state to the next. */
+export function transitions(before: Seen | undefined, after: Seen): LifecycleAction[] {
+  const out: LifecycleAction[] = [];
+  const wasLive = before !== undefined && LIVE.has(before.state);
+  const isLive = LIVE.has(after.state);
+  if (before === undefined) {
+    if (after.state === 'removed') return out;
+    out.push('create');
+    if (after.startedMs !== undefined) out.push('start');
+    if (after.state === 'paused') out.push('pause');
+    if (!isLive && after.startedMs !== undefined) out.push('die');
+    return out;
+  }
+  if (before.state === 'removed') {
+    // A removed container that came back (same id): it was re-discovered.
+    if (after.state !== 'removed') return transitions(undefined, after);
+    return out;
+  }
+  if (after.oomKills > before.oomKills) out.push('oom');
+  const restarted = wasLive && isLive && after.startedMs !== before.startedMs;
+  if (restarted) out.push('die', 'start');
+  else if (!wasLive && isLive) out.push('start');
+  else if (wasLive && !isLive) out.push('die');
+  if (before.state !== 'paused' && after.state === 'paused') out.push('pause');
+  if (before.state === 'paused' && after.state === 'running') out.push('unpause');
+  if (after.state === 'removed') out.push('destroy');
+  return out;
+}
+
+export class LifecycleLog {
+  private readonly seen = new Map<string, Seen>();
+  private readonly events: LifecycleEvent[] = [];
+  private readonly listeners = new Set<(e: LifecycleEvent) => void>();
+  private baseline = false;
+  private seq = 0;
+
+  /** Takes the store as it is now as the starting point. */
+  constructor(
+    private readonly store: Store,
+    /** Events kept for `since` queries. */
+    private readonly capacity = 4096,
+  ) {
+    this.observe();
+  }
+
+  /** Compares the store with the last look and records what changed; the collector calls it every tick. */
+  observe(nowMs = Date.now()): void {
+    const present = new Set<string>();
+    for (const e of this.store.list(true)) {
+      present.add(e.info.id);
+      const after = seenOf(e);
+      const before = this.seen.get(e.info.id);
+      this.seen.set(e.info.id, after);
+      if (!this.baseline) continue;
+      for (const action of transitions(before, after)) this.emit({ action, info: e.info, timeMs: nowMs, seq: ++this.seq });
+    }
+    // Pruned from the store after their retention: forget them (their destroy was recorded at removal).
+    for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
+    this.baseline = true;
+  }
+
+  private emit(e: LifecycleEvent): void {
+    this.events.push(e);
+    if (this.events.length > this.capacity) this.events.splice(0, this.events.length - this.capacity);
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Recorded events with sinceMs <= time <= untilMs, oldest first. */
+  between(sinceMs: number, untilMs: number): LifecycleEvent[] {
+    return this.events.filter((e) => e.timeMs >= sinceMs && e.timeMs <= untilMs);
+  }
+
+  subscribe(listener: (e: LifecycleEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
