@@ -4,26 +4,26 @@
  * measured from the next pass on (cAdvisor builds its list once and misses them).
  */
 import { statfsSync } from 'node:fs';
-import { KernelFile } from '../kernel/file.js';
+import { oneShotReader } from '../kernel/file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import type { FsStats, MountInfo } from '../kernel/types.js';
 import type { ContainerInfo } from '../model.js';
 
 export class MountTable {
-  private readonly file: KernelFile;
   private text = '';
   private mounts: MountInfo[] = [];
 
-  constructor(path = '/proc/self/mountinfo') {
-    this.file = new KernelFile(path);
-  }
+  constructor(private readonly path = '/proc/self/mountinfo') {}
 
-  /** Re-reads the table; returns true when it changed. */
+  /**
+   * Re-reads the table; returns true when it changed. Opened afresh every time: a descriptor
+   * kept open and re-read at offset 0 goes on showing the mounts of its first read (seen on 6.18).
+   */
   refresh(): boolean {
-    const text = this.file.read() ?? '';
+    const text = oneShotReader.read(this.path) ?? '';
     if (text === this.text) return false;
     this.text = text;
-    this.mounts = parseMountInfo(text, this.file.path);
+    this.mounts = parseMountInfo(text, this.path);
     return true;
   }
 

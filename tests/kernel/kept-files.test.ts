@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeptFiles, fdBudget } from '../../src/kernel/file.js';
+import { KeptFiles, fdBudget, oneShotReader } from '../../src/kernel/file.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -59,4 +59,13 @@ test('content larger than the shared buffer is read whole', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('seq_files longer than a page come back whole (they are handed out a page at a time)', () => {
+  const expected = readFileSync('/proc/self/mountinfo', 'latin1');
+  assert.ok(expected.length > 4096, 'this host has more than a page of mounts');
+  assert.equal(oneShotReader.read('/proc/self/mountinfo'), expected);
+  const files = new KeptFiles();
+  assert.equal(files.read('/proc/self/mountinfo'), expected);
+  files.close();
 });
