@@ -2,9 +2,9 @@
  * Renders each virtual file for one caller, from the kernel files as they are at that instant:
  * the host's own file for the host, the container's view for a process in a container.
  */
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { StatContext } from '../kernel/cgroup/common.js';
-import { KeptFiles, oneShotReader, type FileReader } from '../kernel/file.js';
+import { KeptFiles, oneShotReader } from '../kernel/file.js';
 import { parsePidStat } from '../kernel/proc/pidstat.js';
 import type { ContainerCgroup } from './cgroup/view.js';
 import { CallerResolver, type ProcviewEnv } from './caller.js';
@@ -35,25 +35,47 @@ export interface ContentOptions {
   onError?: (err: unknown) => void;
 }
 
+const statBuf = Buffer.alloc(4096);
+
+/**
+ * A task's state letter (field 3 of /proc/<tid>/stat, after the parenthesised name), or
+ * undefined when it is gone. This runs for every task of a container at each read of /proc/stat
+ * or /proc/loadavg, so it is one open, one read (the file is far under a page) and one close,
+ * with no full parse: 200 tasks took 6 to 9 ms on the loaded 2-core test host.
+ */
+function taskState(procRoot: string, tid: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`${procRoot}/${tid}/stat`, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    const close = statBuf.lastIndexOf(0x29, n - 1); // ')'
+    return close < 0 || close + 2 >= n ? undefined : String.fromCharCode(statBuf[close + 2]);
+  } catch {
+    return undefined; // exited between open and read (ESRCH)
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Counts a cgroup's threads and those that add to the load (R and D), across its subtree.
- * `file` lists thread ids: "tasks" in v1, "cgroup.threads" in v2.
+ * `file` lists thread ids: "tasks" in v1, "cgroup.threads" in v2. The reader of the file, if
+ * given, counts as running, as it does when it reads the kernel's own file: here it waits in D
+ * for the FUSE reply.
  */
-export function countTasks(procRoot: string, dir: string, file: string, reader: FileReader = oneShotReader): TaskCounts | undefined {
-  const list = reader.read(`${dir}/${file}`);
+export function countTasks(procRoot: string, dir: string, file: string, callerTid = 0): TaskCounts | undefined {
+  const list = oneShotReader.read(`${dir}/${file}`);
   if (list === undefined) return undefined;
   const counts: TaskCounts = { running: 0, uninterruptible: 0, total: 0 };
   for (const tid of list.split('\n')) {
     if (tid === '') continue;
-    const stat = reader.read(`${procRoot}/${tid}/stat`);
-    if (stat === undefined) continue;
+    const state = Number(tid) === callerTid ? 'R' : taskState(procRoot, tid);
+    if (state === undefined) continue;
     counts.total++;
-    let state = '';
-    try {
-      state = parsePidStat(stat).state;
-    } catch {
-      // a task that exited mid-read
-    }
     if (state === 'R') counts.running++;
     else if (state === 'D') counts.uninterruptible++;
   }
@@ -66,7 +88,7 @@ export function countTasks(procRoot: string, dir: string, file: string, reader: 
     // removed while counting
   }
   for (const child of children) {
-    const sub = countTasks(procRoot, `${dir}/${child}`, file, reader);
+    const sub = countTasks(procRoot, `${dir}/${child}`, file, callerTid);
     if (!sub) continue;
     counts.running += sub.running;
     counts.uninterruptible += sub.uninterruptible;
@@ -146,7 +168,7 @@ export class ContentSource {
       case 'stat': {
         const usage = cg.cpuUsage(ctx);
         const { cpuset, visible } = this.cpus(cg, ctx);
-        return usage && renderStat(this.hostFile('stat'), cpuset, visible, usage);
+        return usage && renderStat(this.hostFile('stat'), cpuset, visible, usage, countTasks(this.opts.env.procRoot, cg.tasks.dir, cg.tasks.file, pid));
       }
       case 'uptime': {
         const init = this.resolver.initOf(pid, cg);
@@ -162,7 +184,7 @@ export class ContentSource {
       }
       case 'loadavg': {
         const { dir, file } = cg.tasks;
-        const tasks = countTasks(this.opts.env.procRoot, dir, file);
+        const tasks = countTasks(this.opts.env.procRoot, dir, file, pid);
         if (!tasks) return undefined;
         let avenrun = this.opts.loads.get(dir);
         if (!avenrun) {

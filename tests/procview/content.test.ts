@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, test } from 'node:test';
-import { ContentSource, type LoadSource } from '../../src/procview/content.js';
+import { ContentSource, countTasks, type LoadSource } from '../../src/procview/content.js';
 import type { Avenrun } from '../../src/procview/files/loadavg.js';
 
 const root = mkdtempSync(`${tmpdir()}/procview-`);
@@ -80,11 +80,13 @@ test('v2 cpus: cpu.max 50000/100000 shows one CPU of the two', () => {
   assert.equal([...source.render('cpuinfo', 500).matchAll(/^processor/gm)].length, 1);
 });
 
-test('v2 stat from cpu.stat: user/system spread over the visible CPU, idle the rest', () => {
+test('v2 stat from cpu.stat: user/system spread over the visible CPU, idle the rest; the cgroup R and D tasks', () => {
   const lines = source.render('stat', 500).split('\n');
   assert.equal(lines[0], 'cpu  64 0 11 98534 0 0 0 0 0 0');
   assert.equal(lines[1], 'cpu0 64 0 11 98534 0 0 0 0 0 0');
   assert.ok(lines[2].startsWith('intr '));
+  // pid 500 is in R, its init 400 in S (the host says procs_running 4).
+  assert.deepEqual(lines.filter((l) => l.startsWith('procs_')), ['procs_running 1', 'procs_blocked 0']);
 });
 
 test('uptime from the pid namespace init found up the parent chain', () => {
@@ -105,4 +107,18 @@ test('a cgroup that vanished: the host files', () => {
   writeFileSync(`${proc}/500/cgroup`, '0::/gone\n');
   assert.equal(source.render('meminfo', 500), host('meminfo'));
   writeFileSync(`${proc}/500/cgroup`, '0::/pod/kt\n');
+});
+
+test('countTasks: R and D threads across the subtree; the caller, waiting in D for the reply, counts as running', () => {
+  const dir = `${root}/v1cpu/box`;
+  mkdirSync(`${dir}/child`, { recursive: true });
+  writeFileSync(`${dir}/tasks`, '700\n701\n');
+  writeFileSync(`${dir}/child/tasks`, '702\n703\n'); // 703 is gone
+  for (const [pid, state] of [[700, 'D'], [701, 'D'], [702, 'S']] as const) {
+    mkdirSync(`${proc}/${pid}`, { recursive: true });
+    writeFileSync(`${proc}/${pid}/stat`, pidStat(pid, state, 1));
+  }
+  assert.deepEqual(countTasks(proc, dir, 'tasks'), { running: 0, uninterruptible: 2, total: 3 });
+  assert.deepEqual(countTasks(proc, dir, 'tasks', 701), { running: 1, uninterruptible: 1, total: 3 });
+  assert.equal(countTasks(proc, `${root}/v1cpu/gone`, 'tasks'), undefined);
 });

@@ -1,8 +1,7 @@
 /** A container's cgroup on a v1 (or hybrid) host: one directory per controller. */
 import type { StatContext } from '../../kernel/cgroup/common.js';
 import { readParsed } from '../../kernel/cgroup/common.js';
-import type { CgroupStats } from '../../kernel/cgroup/common.js';
-import { statBlkio } from '../../kernel/cgroup/v1/blkio.js';
+import { mergeBlkio, parseBlkioRwstat } from '../../kernel/cgroup/v1/blkio.js';
 import { parseCfsQuota, parseCpuacctStat } from '../../kernel/cgroup/v1/cpu.js';
 import type { V1Dirs } from '../../kernel/cgroup/v1/dirs.js';
 import { parseV1Limit } from '../../kernel/cgroup/v1/memory.js';
@@ -37,6 +36,18 @@ export function parseCpuacctUsageAll(text: string, file: string): CpuUsageView {
 }
 
 const stat0 = (s: Record<string, bigint>, key: string): bigint => s[key] ?? 0n;
+
+/**
+ * Block I/O of the cgroup and all its descendants (as v2 io.stat, memory.stat's total_* and
+ * cpuacct count): the _recursive files, CFQ's before kernel 5.0 (when the device uses CFQ),
+ * else the throttle ones, as LXCFS reads them. Docker's stats read the non-recursive throttle
+ * files, which miss a child cgroup's I/O (systemd in the container, a pruned init.scope).
+ */
+const IO_SOURCES = [
+  ['blkio.io_service_bytes_recursive', 'blkio.io_serviced_recursive'],
+  ['blkio.throttle.io_service_bytes_recursive', 'blkio.throttle.io_serviced_recursive'],
+] as const;
+const NO_DEVICES = new Map<string, never>();
 
 /** memory.stat's hierarchical total_* keys, under the v2 names MemoryView uses. */
 export function memoryViewV1(stat: Record<string, bigint>, usageBytes: bigint, swapUsageBytes: bigint | undefined): MemoryView {
@@ -126,8 +137,13 @@ export class V1Cgroup implements ContainerCgroup {
   }
 
   io(ctx: StatContext): BlkioDeviceStats[] | undefined {
-    const stats: CgroupStats = {};
-    statBlkio(ctx, this.dirs, stats);
-    return stats.blkio?.devices;
+    const dir = this.dirs.blkio;
+    if (dir === undefined) return undefined;
+    for (const [bytesFile, iosFile] of IO_SOURCES) {
+      const bytes = readParsed(ctx, `${dir}/${bytesFile}`, parseBlkioRwstat) ?? NO_DEVICES;
+      const devices = mergeBlkio(bytes, readParsed(ctx, `${dir}/${iosFile}`, parseBlkioRwstat) ?? NO_DEVICES);
+      if (devices.length > 0) return devices;
+    }
+    return [];
   }
 }

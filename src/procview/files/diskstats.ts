@@ -2,8 +2,8 @@
  * /proc/diskstats for a container: the host's devices (names, order, column count) with the
  * container's own I/O from blkio (v1) or io.stat (v2). The cgroup counts operations and bytes
  * only: merges, times and queue depth are 0. Devices the container never touched are left out,
- * as LXCFS (proc_diskstats_read) does. LXCFS reads the CFQ-era blkio.io_serviced files that
- * current kernels lack, and shows the host's file on cgroup v2; this works from either.
+ * as LXCFS (proc_diskstats_read) does. LXCFS shows the host's file on cgroup v2; this works
+ * from either.
  */
 import { splitFields } from '../../kernel/parse.js';
 import type { BlkioDeviceStats } from '../../kernel/types.js';

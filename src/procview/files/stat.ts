@@ -1,7 +1,9 @@
 /**
  * /proc/stat for a container: one line per visible CPU built from the cgroup's CPU time, idle
  * being the rest of that CPU's elapsed time, so top and mpstat show the container's own
- * utilisation. Lines other than cpu/cpuN (intr, ctxt, btime, processes, ...) are the host's.
+ * utilisation; procs_running and procs_blocked count the container's tasks in state R and D
+ * (as vmstat's r and b columns read them). Other lines (intr, ctxt, btime, processes) are the
+ * host's: the kernel keeps no per-cgroup figure for them.
  *
  * With per-CPU figures (v1 cpuacct.usage_all) and no CPUs hidden by the quota, CPU i is host
  * CPU visible[i], as in LXCFS. Otherwise (v2, whose cpu.stat has no per-CPU split, or a quota
@@ -10,6 +12,7 @@
  */
 import { parseU64, splitFields } from '../../kernel/parse.js';
 import { USER_HZ } from '../../kernel/proc/userhz.js';
+import type { TaskCounts } from './loadavg.js';
 
 export interface CpuTimeNs {
   userNs: bigint;
@@ -47,7 +50,7 @@ function cpuLine(name: string, user: bigint, system: bigint, idle: bigint): stri
  * `cpuset` is every online CPU the container may run on; `visible` its first CPUs that it is
  * shown (fewer when the CFS quota limits it).
  */
-export function renderStat(host: string, cpuset: readonly number[], visible: readonly number[], usage: CpuUsageView): string {
+export function renderStat(host: string, cpuset: readonly number[], visible: readonly number[], usage: CpuUsageView, tasks?: TaskCounts): string {
   const totals = hostCpuTotals(host);
   const lines: [bigint, bigint, bigint][] = [];
   const perCpu = usage.perCpu;
@@ -70,7 +73,10 @@ export function renderStat(host: string, cpuset: readonly number[], visible: rea
   const sum = lines.reduce((a, l) => [a[0] + l[0], a[1] + l[1], a[2] + l[2]], [0n, 0n, 0n]);
   const out = [cpuLine('cpu ', ...sum), ...lines.map((l, i) => cpuLine(`cpu${i}`, ...l))];
   for (const line of host.split('\n')) {
-    if (line !== '' && !line.startsWith('cpu')) out.push(line);
+    if (line === '' || line.startsWith('cpu')) continue;
+    if (tasks && line.startsWith('procs_running ')) out.push(`procs_running ${tasks.running}`);
+    else if (tasks && line.startsWith('procs_blocked ')) out.push(`procs_blocked ${tasks.uninterruptible}`);
+    else out.push(line);
   }
   return `${out.join('\n')}\n`;
 }

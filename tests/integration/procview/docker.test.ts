@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { dockerArgs, type ProcfsHandle } from '../../../src/procview/index.js';
 import { docker, dockerAsync, waitFor } from '../support.js';
-import { exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
+import { armBlkioAccounting, exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
 
 let procfs: ProcfsHandle;
 const A = 'cstats-procview-a';
@@ -97,4 +97,41 @@ test('50 containers reading at once each get their own memory limit', async () =
       assert.deepEqual(new Set(lines), new Set([want]), name);
     }),
   );
+});
+
+test('diskstats: a container dd with O_DIRECT is its own I/O on the disk, from blkio.throttle.*_recursive', async () => {
+  const disk = armBlkioAccounting('/var/lib/docker');
+  const D = 'cstats-procview-dd';
+  const id = runWithProcfs(D, [], ['sh', '-c', 'dd if=/dev/zero of=/tmp/f bs=64k count=64 oflag=direct 2>/dev/null && dd if=/tmp/f of=/dev/null bs=64k count=16 iflag=direct 2>/dev/null && touch /tmp/done; exec sleep 3600']);
+  await waitFor('the dd runs', () => exec(D, 'test -e /tmp/done && echo done || true') === 'done' || undefined, 60_000, 250);
+  const blkio = `/sys/fs/cgroup/blkio/docker/${id}`;
+  const kernel = (): Record<string, number> => {
+    const read = (file: string, op: string) => Number(new RegExp(`^${disk} ${op} (\\d+)$`, 'm').exec(readFileSync(`${blkio}/${file}`, 'utf8'))?.[1] ?? 0);
+    const bytes = 'blkio.throttle.io_service_bytes_recursive';
+    const ios = 'blkio.throttle.io_serviced_recursive';
+    return { reads: read(ios, 'Read'), readBytes: read(bytes, 'Read'), writes: read(ios, 'Write'), writeBytes: read(bytes, 'Write') };
+  };
+  const before = kernel();
+  const diskstats = exec(D, 'cat /proc/diskstats');
+  assert.deepEqual(kernel(), before, 'no I/O while reading');
+  const [major, minor] = disk.split(':');
+  const lines = diskstats.split('\n').map((l) => l.trim().split(/\s+/));
+  assert.equal(lines.length, 1, `only the disk the container used:\n${diskstats}`);
+  const [f] = lines;
+  assert.deepEqual(f.slice(0, 2), [major, minor]);
+  assert.deepEqual(
+    { reads: Number(f[3]), readBytes: Number(f[5]) * 512, writes: Number(f[7]), writeBytes: Number(f[9]) * 512 },
+    before,
+  );
+  assert.ok(before.writes >= 64 && before.writeBytes >= 64 * 65536, JSON.stringify(before));
+  assert.ok(before.reads >= 16 && before.readBytes >= 16 * 65536, JSON.stringify(before));
+  assert.deepEqual(f.slice(10).map(Number), new Array(f.length - 10).fill(0), 'no merges, times or queue figures');
+});
+
+test('stat: procs_running and procs_blocked count the container tasks (the reader itself runs)', () => {
+  const P = 'cstats-procview-procs';
+  runWithProcfs(P, ['--cpus', '0.5'], ['sh', '-c', 'while :; do :; done']);
+  const procs = (name: string) => exec(name, 'grep ^procs_ /proc/stat').split('\n');
+  assert.deepEqual(procs(P), ['procs_running 2', 'procs_blocked 0']);
+  assert.deepEqual(procs(A), ['procs_running 1', 'procs_blocked 0']);
 });

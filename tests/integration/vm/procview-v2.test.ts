@@ -143,7 +143,8 @@ describe('procview on a real cgroup v2 kernel', () => {
     // The container's CPU time, not the host's: the host's two CPUs ran the procfs server too.
     const host = cpuLine(section('host stat after'), 'cpu');
     assert.ok(user + system < host[0] + host[2], `container ${user + system} ticks, host ${host[0] + host[2]}`);
-    // Lines that are not per-CPU are the host's.
+    // The container's tasks in R (the busy loop and the reading cat) and D; the rest is the host's.
+    assert.deepEqual(stat.match(/^procs_.*$/gm), ['procs_running 2', 'procs_blocked 0']);
     assert.match(stat, /^ctxt \d+$/m);
     assert.match(stat, /^btime \d+$/m);
   });

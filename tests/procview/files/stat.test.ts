@@ -38,3 +38,13 @@ test('quota narrower than the cpuset (or v2): the time spreads over the visible 
   // More time used than elapsed (accounting lag): idle 0, never negative.
   assert.match(renderStat(HOST, [0, 1], [0], { userNs: 10n ** 15n, systemNs: 0n }), /^cpu0 100000000 0 0 0 /m);
 });
+
+test('procs_running and procs_blocked are the container tasks in R and D; without counts the host lines stay', () => {
+  const usage = { userNs: 0n, systemNs: 0n };
+  const out = renderStat(HOST, [0, 1], [0, 1], usage, { running: 1, uninterruptible: 2, total: 7 });
+  const procs = (text: string) => text.split('\n').filter((l) => l.startsWith('procs_'));
+  assert.deepEqual(procs(out), ['procs_running 1', 'procs_blocked 2']);
+  assert.deepEqual(procs(renderStat(HOST, [0, 1], [0, 1], usage)), ['procs_running 4', 'procs_blocked 0']);
+  // In the host's place: after processes, before softirq.
+  assert.deepEqual(out.split('\n').map((l) => l.split(' ')[0]).slice(-5), ['processes', 'procs_running', 'procs_blocked', 'softirq', '']);
+});
