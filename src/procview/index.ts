@@ -36,7 +36,8 @@ export interface ProcfsHandle {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
+/** Whether `pid` is a live process (or a zombie not yet reaped). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

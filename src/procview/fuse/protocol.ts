@@ -209,28 +209,25 @@ export function decodeRead(body: Buffer): ReadIn {
   return { fh: body.readBigUInt64LE(0), offset: body.readBigUInt64LE(8), size: body.readUInt32LE(16) };
 }
 
-/** fuse_open_in: the open(2) flags. */
-export function decodeOpen(body: Buffer): number {
-  need(body, 4, 'OPEN');
+/** The leading u32 of a request body of at least `size` bytes. */
+function leadingU32(body: Buffer, size: number, what: string): number {
+  need(body, size, what);
   return body.readUInt32LE(0);
 }
+
+/** fuse_open_in: the open(2) flags. */
+export const decodeOpen = (body: Buffer): number => leadingU32(body, 4, 'OPEN');
+
+/** fuse_access_in: the access(2) mask. */
+export const decodeAccess = (body: Buffer): number => leadingU32(body, 4, 'ACCESS');
+
+/** fuse_getxattr_in (GETXATTR, LISTXATTR): the caller's buffer size; 0 asks for the size. */
+export const decodeXattrSize = (body: Buffer): number => leadingU32(body, 8, 'xattr');
 
 /** fuse_release_in / fuse_flush_in: the file handle. */
 export function decodeFh(body: Buffer): bigint {
   need(body, 8, 'file handle');
   return body.readBigUInt64LE(0);
-}
-
-/** fuse_access_in: the access(2) mask. */
-export function decodeAccess(body: Buffer): number {
-  need(body, 4, 'ACCESS');
-  return body.readUInt32LE(0);
-}
-
-/** fuse_getxattr_in (GETXATTR, LISTXATTR): the caller's buffer size; 0 asks for the size. */
-export function decodeXattrSize(body: Buffer): number {
-  need(body, 8, 'xattr');
-  return body.readUInt32LE(0);
 }
 
 // ---- replies -----------------------------------------------------------------------------------

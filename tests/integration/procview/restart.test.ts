@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DEFAULT_RUN_DIR, readState } from '../../../src/procview/index.js';
+import { alive, DEFAULT_RUN_DIR, readState } from '../../../src/procview/index.js';
 import { startAgent, waitFor, type AgentProcess } from '../support.js';
 import { cstatsProcfs, exec, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
 
@@ -38,15 +38,6 @@ function killed(a: AgentProcess): Promise<void> {
     a.proc.once('exit', () => resolve());
     a.proc.kill('SIGKILL');
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const state = () => {
