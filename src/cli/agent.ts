@@ -76,6 +76,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   }
   const store = new Store(Math.ceil(config.historyMs / config.intervalMs), config.historyMs);
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
+  for (const d of discoverers) d.onChange = () => collector.syncWithDiscovery();
   await Promise.all(discoverers.map((d) => d.start()));
   collector.start();
   if (config.procfs) {

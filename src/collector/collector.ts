@@ -142,6 +142,56 @@ export class Collector {
     const running = [...known.values()].filter((c) => c.state === 'running' || c.state === 'paused');
     for (const info of known.values()) this.store.upsert(info);
 
+    this.sampleContainers(running, timestampMs, sysNs, onlineCpus);
+
+    this.markGone(known, timestampMs);
+    const live = new Set(running.map((c) => c.id));
+    for (const [id, t] of this.tracked) {
+      if (!live.has(id)) {
+        t.files.close();
+        this.tracked.delete(id);
+      }
+    }
+    this.store.prune(timestampMs);
+    const tick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
+    this.lastTick = tick;
+    for (const listener of this.tickListeners) {
+      try {
+        listener(tick);
+      } catch (err) {
+        this.log.warnOnce(`listener:${(err as Error).message}`, 'collector', `tick listener failed: ${(err as Error).stack ?? err}`);
+      }
+    }
+  }
+
+  /** Containers no discoverer knows any more leave the live list; their history stays for the window. */
+  private markGone(known: Map<string, ContainerInfo>, nowMs: number): void {
+    for (const e of this.store.list(false)) if (!known.has(e.info.id)) this.store.markRemoved(e.info.id, nowMs);
+  }
+
+  /**
+   * Brings the store up to date with discovery between ticks: removed containers leave the
+   * live list and new ones are sampled at once, so a started container is sampled within
+   * milliseconds of its start event rather than at the next tick.
+   */
+  syncWithDiscovery(): void {
+    if (this.hostMemoryBytes === 0n) return; // before the first tick, which does all of it
+    const known = this.known();
+    this.markGone(known, Date.now());
+    const fresh = [...known.values()].filter((c) => (c.state === 'running' || c.state === 'paused') && !this.store.get(c.id)?.latest);
+    if (fresh.length === 0) return;
+    let stat;
+    try {
+      stat = this.host.readStat();
+    } catch (err) {
+      this.reportFileError(err);
+      return;
+    }
+    for (const info of fresh) this.store.upsert(info);
+    this.sampleContainers(fresh, Date.now(), systemCpuNs(stat.total), stat.perCpu.size);
+  }
+
+  private sampleContainers(running: ContainerInfo[], timestampMs: number, sysNs: bigint, onlineCpus: number): void {
     // Own-namespace containers first, so members of a shared namespace can take their sandbox's figures.
     const networks = new Map<string, NetInterfaceStats[] | undefined>();
     const order = [...running].sort((a, b) => Number(a.network.kind === 'shared') - Number(b.network.kind === 'shared'));
@@ -165,28 +215,6 @@ export class Collector {
       };
       const prev = this.store.get(info.id)?.latest;
       this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes));
-    }
-
-    // Containers no longer running leave the live list; their history stays for the window.
-    const live = new Set(running.map((c) => c.id));
-    for (const e of this.store.list(false)) {
-      if (!known.has(e.info.id)) this.store.markRemoved(e.info.id, timestampMs);
-    }
-    for (const [id, t] of this.tracked) {
-      if (!live.has(id)) {
-        t.files.close();
-        this.tracked.delete(id);
-      }
-    }
-    this.store.prune(timestampMs);
-    const tick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
-    this.lastTick = tick;
-    for (const listener of this.tickListeners) {
-      try {
-        listener(tick);
-      } catch (err) {
-        this.log.warnOnce(`listener:${(err as Error).message}`, 'collector', `tick listener failed: ${(err as Error).stack ?? err}`);
-      }
     }
   }
 

@@ -47,6 +47,7 @@ export class CgroupfsDiscoverer implements Discoverer {
   private readonly found = new Map<string, ContainerInfo>();
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly healthState = new HealthState();
+  onChange?: () => void;
   private readonly pending = new Set<string>();
   private rescanTimer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
@@ -166,6 +167,7 @@ export class CgroupfsDiscoverer implements Discoverer {
       this.pending.clear();
       for (const d of dirs) this.rescanDir(d);
       this.attributeSharedNetworks();
+      this.onChange?.();
     }, 50);
   }
 

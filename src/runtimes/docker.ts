@@ -117,6 +117,7 @@ export class DockerDiscoverer implements Discoverer {
   readonly name = 'docker';
   private readonly known = new Map<string, ContainerInfo>();
   private readonly healthState = new HealthState();
+  onChange?: () => void;
   private stopped = false;
   private cancelStream = (): void => {};
   private retryTimer?: NodeJS.Timeout;
@@ -201,7 +202,10 @@ export class DockerDiscoverer implements Discoverer {
   private async refresh(id: string): Promise<void> {
     try {
       const info = containerFromInspect(await this.client.inspect(id), this.locate);
-      if (info) this.known.set(info.id, info);
+      if (info) {
+        this.known.set(info.id, info);
+        this.onChange?.();
+      }
     } catch (err) {
       if (err instanceof DockerApiError && err.statusCode === 404) this.known.delete(id);
       else this.log.warn('docker', `inspect ${id.slice(0, 12)} failed: ${(err as Error).message}`);
@@ -211,7 +215,8 @@ export class DockerDiscoverer implements Discoverer {
   private onEvent(e: DockerEvent): void {
     if (e.Type !== 'container' || !e.Actor?.ID) return;
     const action = e.Action.split(':')[0];
-    if (action === 'destroy') this.known.delete(e.Actor.ID);
-    else if (REINSPECT.has(action)) void this.refresh(e.Actor.ID);
+    if (action === 'destroy') {
+      if (this.known.delete(e.Actor.ID)) this.onChange?.();
+    } else if (REINSPECT.has(action)) void this.refresh(e.Actor.ID);
   }
 }

@@ -16,6 +16,8 @@ export interface Discoverer {
   /** Every container this source knows, running or not. */
   containers(): ContainerInfo[];
   health(): SourceHealth;
+  /** Called after the source learned of new or changed containers. */
+  onChange?: () => void;
 }
 
 /** Finds the cgroup of a process (from /proc/<pid>/cgroup). */
