@@ -33,36 +33,80 @@ export interface PrometheusOptions {
 interface View {
   info: ContainerInfo;
   sample: Sample;
-  /** Rendered base labels: `id="...",image="...",name="..."`. */
-  labels: string;
+  /** Rendered base labels: `id="...",image="...",name="..."`, UTF-8. */
+  labels: Buffer;
   /** Block device names by "major:minor", from the host's /proc/diskstats. */
   devices: ReadonlyMap<string, string>;
 }
 
-/** Collects one family's lines; the HELP and TYPE header is written before its first series only. */
-class FamilyWriter {
-  out = '';
-  private name = '';
-  private header = '';
-  private labels = '';
+const NO_BYTES: Buffer = Buffer.alloc(0);
 
-  begin(name: string, help: string, type: MetricType): void {
-    this.name = name;
-    this.header = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+/**
+ * Writes the exposition straight into one growing buffer. A series line is three copies: the
+ * family's "name{" and the container's labels, both encoded once per render, then the short
+ * rest ("} 12345\n"). Building it as JavaScript strings instead spent most of its time
+ * allocating and flattening 12 MB of concatenations at 1000 containers.
+ */
+class ExpositionWriter {
+  private buf: Buffer;
+  private len = 0;
+  private name: Buffer = NO_BYTES;
+  private open: Buffer = NO_BYTES;
+  private header?: Buffer;
+  private labels: Buffer = NO_BYTES;
+
+  constructor(sizeHint: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(sizeHint, 1 << 16));
   }
 
-  container(labels: string): void {
+  /** Starts a family; its HELP and TYPE lines are written before its first series only. */
+  begin(name: string, help: string, type: MetricType): void {
+    this.name = Buffer.from(name);
+    this.open = Buffer.from(`${name}{`);
+    this.header = Buffer.from(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`);
+  }
+
+  /** The base labels of the series that follow (`id="...",name="..."`), empty for machine series. */
+  container(labels: Buffer): void {
     this.labels = labels;
   }
 
   /** One series: `extra` holds the family's own labels (`interface="eth0"`), or is empty. */
   series(value: string, extra = ''): void {
-    if (this.header !== '') {
-      this.out += this.header;
-      this.header = '';
+    if (this.header) {
+      this.bytes(this.header);
+      this.header = undefined;
     }
-    const labels = this.labels !== '' && extra !== '' ? `${this.labels},${extra}` : this.labels + extra;
-    this.out += labels === '' ? `${this.name} ${value}\n` : `${this.name}{${labels}} ${value}\n`;
+    if (this.labels.length === 0 && extra === '') {
+      this.bytes(this.name);
+      this.text(` ${value}\n`);
+      return;
+    }
+    this.bytes(this.open);
+    this.bytes(this.labels);
+    this.text(`${this.labels.length > 0 && extra !== '' ? ',' : ''}${extra}} ${value}\n`);
+  }
+
+  /** The exposition written so far (a view of the buffer, not a copy). */
+  result(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  private bytes(b: Buffer): void {
+    this.room(b.length);
+    this.len += b.copy(this.buf, this.len);
+  }
+
+  private text(s: string): void {
+    this.room(s.length * 3);
+    this.len += this.buf.write(s, this.len, 'utf8');
   }
 }
 
@@ -70,7 +114,7 @@ interface Family {
   name: string;
   help: string;
   type: MetricType;
-  write(v: View, w: FamilyWriter): void;
+  write(v: View, w: ExpositionWriter): void;
 }
 
 type Pick = (v: View) => bigint | undefined;
@@ -322,9 +366,9 @@ MACHINE_FAMILIES.sort(byName);
 /** Every family name /metrics can carry, for documentation and tests. */
 export const METRIC_NAMES: readonly string[] = [...CONTAINER_FAMILIES, ...MACHINE_FAMILIES].map((f) => f.name).sort();
 
-/** Builds and caches (per ContainerInfo object) each container's base label string. */
+/** Builds and caches (per ContainerInfo object) each container's base labels, encoded. */
 export class LabelRenderer {
-  private readonly cache = new WeakMap<ContainerInfo, string>();
+  private readonly cache = new WeakMap<ContainerInfo, Buffer>();
   private readonly allow: ReadonlyArray<readonly [string, string]>;
 
   constructor(allowlist: readonly string[]) {
@@ -337,9 +381,9 @@ export class LabelRenderer {
     this.allow = [...names].map(([name, key]) => [name, key] as const);
   }
 
-  labels(info: ContainerInfo): string {
-    let text = this.cache.get(info);
-    if (text === undefined) {
+  labels(info: ContainerInfo): Buffer {
+    let labels = this.cache.get(info);
+    if (labels === undefined) {
       const pairs: Array<readonly [string, string]> = [
         ['id', info.cgroup.path],
         ['name', info.name],
@@ -348,10 +392,10 @@ export class LabelRenderer {
       ];
       if (info.pod) pairs.push(['pod', info.pod.name ?? ''], ['namespace', info.pod.namespace ?? ''], ['container', info.pod.container ?? '']);
       pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      text = renderLabels(pairs);
-      this.cache.set(info, text);
+      labels = Buffer.from(renderLabels(pairs));
+      this.cache.set(info, labels);
     }
-    return text;
+    return labels;
   }
 }
 
@@ -359,8 +403,8 @@ function deviceNames(host: HostSample | undefined): Map<string, string> {
   return new Map((host?.disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
 }
 
-/** The whole exposition for the store's current state. */
-export function renderMetrics(store: Store, labels: LabelRenderer): string {
+/** The whole exposition for the store's current state; `sizeHint` (bytes) saves the buffer regrowing. */
+export function renderMetrics(store: Store, labels: LabelRenderer, sizeHint = 0): Buffer {
   const host = store.host?.latest;
   const devices = deviceNames(host);
   const views: View[] = [];
@@ -370,7 +414,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer): string {
       views.push({ info: e.info, sample: e.latest, labels: labels.labels(e.info), devices });
     }
   }
-  const w = new FamilyWriter();
+  const w = new ExpositionWriter(sizeHint);
   for (const f of CONTAINER_FAMILIES) {
     w.begin(f.name, f.help, f.type);
     for (const v of views) {
@@ -379,7 +423,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer): string {
     }
   }
   if (host) {
-    w.container('');
+    w.container(NO_BYTES);
     for (const f of MACHINE_FAMILIES) {
       const x = f.pick(host);
       if (x === undefined) continue;
@@ -387,7 +431,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer): string {
       w.series(String(x));
     }
   }
-  return w.out;
+  return w.result();
 }
 
 interface Rendered {
@@ -413,7 +457,8 @@ export class MetricsEndpoint {
   current(): Rendered {
     const key = this.store.host?.latest;
     if (!this.cached || this.cached.key !== key || key === undefined) {
-      this.cached = { key, body: Buffer.from(renderMetrics(this.store, this.labels), 'utf8') };
+      // The last body's size, and some room to grow, as the first guess of this one's.
+      this.cached = { key, body: renderMetrics(this.store, this.labels, Math.ceil((this.cached?.body.length ?? 0) * 1.1)) };
     }
     return this.cached;
   }

@@ -13,7 +13,7 @@ const A = `container_label_com_example_team="pay\\"ments\\\\eu\\nwest",id="/dock
 const B = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
 
 function render(store: Store, allow: string[] = ['com.example.team']): string {
-  return renderMetrics(store, new LabelRenderer(allow));
+  return renderMetrics(store, new LabelRenderer(allow)).toString();
 }
 
 function lines(text: string): string[] {
