@@ -1,4 +1,5 @@
 /** What the agent, the holder and the serving process share: configuration, files, exit codes. */
+import { renameSync, writeFileSync } from 'node:fs';
 import type { Negotiated } from '../fuse/protocol.js';
 
 /** The serving process finds the /dev/fuse connection here. */
@@ -40,3 +41,14 @@ export function runFiles(runDir: string): { state: string; init: string; log: st
 
 export const HOLDER_SCRIPT = new URL('./holder.js', import.meta.url).pathname;
 export const SERVER_SCRIPT = new URL('./main.js', import.meta.url).pathname;
+
+/**
+ * Replaces a run file whole (write aside, then rename): a reader never sees it half written. A
+ * truncated state file would read as "no holder", and startProcfs would then clear the live
+ * mount as a stale one.
+ */
+export function writeRunFile(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, path);
+}

@@ -12,11 +12,11 @@
  * one once the new one is ready; SIGTERM unmounts and exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { mountFuse, openFuseDevice, unmountFuse } from '../fuse/mount.js';
 import { encodeNotify, NotifyCode, type Negotiated } from '../fuse/protocol.js';
-import { EXIT_CONNECTION_GONE, runFiles, SERVER_SCRIPT, type HolderConfig, type ProcfsState, type ServerConfig } from './config.js';
+import { EXIT_CONNECTION_GONE, runFiles, SERVER_SCRIPT, writeRunFile, type HolderConfig, type ProcfsState, type ServerConfig } from './config.js';
 
 
 function main(): void {
@@ -57,7 +57,7 @@ function main(): void {
       serverStarts: starts,
       startedAt: new Date().toISOString(),
     };
-    writeFileSync(files.state, JSON.stringify(state));
+    writeRunFile(files.state, state);
   };
 
   const start = (onReady?: () => void): ChildProcess => {

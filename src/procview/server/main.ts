@@ -8,7 +8,7 @@
  * Protocol with the holder: "ready" on stdout once serving; the INIT negotiation is written to
  * `initFile` so that a replacement process can serve the same connection without a new INIT.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { detectLayout } from '../../kernel/cgroup/hierarchy.js';
 import { parseMountInfo } from '../../kernel/proc/mountinfo.js';
@@ -16,7 +16,7 @@ import { ContentSource, type LoadSource } from '../content.js';
 import type { Avenrun } from '../files/loadavg.js';
 import { FuseDispatcher, serve } from '../fuse/session.js';
 import { ProcFs } from '../procfs.js';
-import { EXIT_CONNECTION_GONE, FUSE_FD, type ServerConfig } from './config.js';
+import { EXIT_CONNECTION_GONE, FUSE_FD, writeRunFile, type ServerConfig } from './config.js';
 import type { TrackMessage } from './loads-thread.js';
 
 /** Asks again for a cgroup every 10 minutes, so the tracker knows it is still read. */
@@ -70,7 +70,7 @@ function main(): void {
     },
   });
   const fs = new ProcFs((kind, pid) => content.render(kind, pid));
-  const dispatcher = new FuseDispatcher(fs, config.negotiated, (n) => writeFileSync(config.initFile, JSON.stringify(n)));
+  const dispatcher = new FuseDispatcher(fs, config.negotiated, (n) => writeRunFile(config.initFile, n));
   process.stdout.write('ready\n');
   const end = serve(FUSE_FD, dispatcher);
   console.error(`procfs: connection ${end}`);

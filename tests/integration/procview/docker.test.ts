@@ -47,17 +47,24 @@ test('uptime is within 2 s of the container age', () => {
   assert.ok(uptime > (now - started) / 1000 - 2 && uptime < (now - created) / 1000 + 2, `uptime ${uptime}, created ${(now - created) / 1000} s ago, started ${(now - started) / 1000} s ago`);
 });
 
-test('top shows the container CPU use: a busy loop at --cpus 0.5 is about 50 % of its one CPU', async () => {
+test('top shows the container CPU use: a busy loop at --cpus 0.5 is its share of its one CPU', async () => {
   const B = 'cstats-procview-busy';
-  runWithProcfs(B, ['--cpus', '0.5'], ['sh', '-c', 'while :; do :; done']);
+  const id = runWithProcfs(B, ['--cpus', '0.5'], ['sh', '-c', 'while :; do :; done']);
   await new Promise((r) => setTimeout(r, 1500));
+  // 50 % on an idle host; less when the host is saturated (other tests run here): the kernel's
+  // own count over the same window is the reference.
+  const usageNs = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8'));
+  const [u0, t0] = [usageNs(), performance.now()];
   const top = exec(B, '/usr/bin/top -bn2 -d1');
+  const kernelPercent = ((usageNs() - u0) / 1e6 / (performance.now() - t0)) * 100;
   const frames = top.split(/^top - /m).filter((f) => f.includes('%Cpu'));
   const cpu = /%Cpu\(s\):\s*([\d.]+) us,\s*([\d.]+) sy,\s*[\d.]+ ni,\s*([\d.]+) id/.exec(frames.at(-1) ?? '');
   assert.ok(cpu, top);
   const busy = Number(cpu[1]) + Number(cpu[2]);
-  assert.ok(busy > 35 && busy < 65, `us+sy ${busy} %`);
-  assert.ok(Number(cpu[3]) > 35, `idle ${cpu[3]} %`);
+  console.log(`top in a --cpus 0.5 busy container: us+sy ${busy} %, id ${cpu[3]} %; cpuacct over the exec ${kernelPercent.toFixed(1)} %`);
+  assert.ok(busy > 5 && busy < 65, `us+sy ${busy} %`);
+  assert.ok(Math.abs(busy - kernelPercent) < 20, `top us+sy ${busy} %, cpuacct ${kernelPercent.toFixed(1)} %`);
+  assert.ok(Math.abs(busy + Number(cpu[3]) - 100) < 2, `us+sy ${busy} % and id ${cpu[3]} % make the whole CPU`);
   assert.match(exec(A, 'cat /proc/loadavg'), /^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+$/);
 });
 

@@ -10,9 +10,11 @@
  * that serves any other mountpoint.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { alive, DEFAULT_RUN_DIR, readState } from '../../../src/procview/index.js';
-import { startAgent, waitFor, type AgentProcess } from '../support.js';
+import { freePort, waitFor } from '../support.js';
 import { cstatsProcfs, exec, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
 
 const MOUNTPOINT = '/var/lib/cstats-test/procfs-agent';
@@ -23,22 +25,36 @@ const LOOP =
   'i=0; while :; do for f in "head -n1" "cat"; do l=$($f /proc/meminfo 2>&1 | head -n1); ' +
   'if [ "$l" = "MemTotal:          65536 kB" ]; then i=$((i+1)); echo $i > /tmp/n; else echo "$l" >> /tmp/bad; fi; done; done';
 
-const agents: AgentProcess[] = [];
+const agents: ChildProcess[] = [];
 
-function agent(): Promise<AgentProcess> {
-  return startAgent(['--procfs', '--procfs-mountpoint', MOUNTPOINT, '--quiet']).then((a) => {
-    agents.push(a);
-    return a;
-  });
+/**
+ * `cstats agent --procfs` as a user runs it, up once it serves HTTP (it mounts before that).
+ * Docker discovery runs first, and a dockerd swamped by other tests can take a minute to answer.
+ */
+async function agent(): Promise<ChildProcess> {
+  const port = await freePort();
+  const args = ['bin/cstats.js', 'agent', '--procfs', '--procfs-mountpoint', MOUNTPOINT, '--listen', `127.0.0.1:${port}`, '--quiet'];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  agents.push(proc);
+  let stderr = '';
+  proc.stderr!.on('data', (c) => (stderr += c));
+  const up = await waitFor('the agent to serve', async () => {
+    if (proc.exitCode !== null) return 'exited';
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? 'up' : undefined;
+  }, 180_000, 250);
+  if (up === 'exited') throw new Error(`the agent exited (${proc.exitCode}):\n${stderr}`);
+  return proc;
 }
 
-function killed(a: AgentProcess): Promise<void> {
+function killed(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (a.proc.exitCode !== null || a.proc.signalCode !== null) return resolve();
-    a.proc.once('exit', () => resolve());
-    a.proc.kill('SIGKILL');
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
   });
 }
+
+const procfsLog = () => readFileSync(`${DEFAULT_RUN_DIR}/procfs.log`, 'utf8').split('\n').slice(-10).join('\n');
 
 const state = () => {
   const s = readState(DEFAULT_RUN_DIR);
@@ -81,7 +97,7 @@ test('SIGKILL of the agent and of the serving process, agent restart, cstats pro
   await assertReadsContinue('at start');
 
   await killed(first);
-  assert.ok(alive(holderPid), 'the holder outlives the agent');
+  assert.ok(alive(holderPid), `the holder outlives the agent; its log:\n${procfsLog()}`);
   await assertReadsContinue('after SIGKILL of the agent');
 
   for (let i = 0; i < 2; i++) {
