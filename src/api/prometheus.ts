@@ -55,8 +55,9 @@ class ExpositionWriter {
   private header?: Buffer;
   private labels: Buffer = NO_BYTES;
 
-  constructor(sizeHint: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(sizeHint, 1 << 16));
+  /** Writes into `into` (growing past it when it is too small), or into a new buffer. */
+  constructor(into: Buffer | undefined) {
+    this.buf = into ?? Buffer.allocUnsafe(1 << 16);
   }
 
   /** Starts a family; its HELP and TYPE lines are written before its first series only. */
@@ -87,9 +88,9 @@ class ExpositionWriter {
     this.text(`${this.labels.length > 0 && extra !== '' ? ',' : ''}${extra}} ${value}\n`);
   }
 
-  /** The exposition written so far (a view of the buffer, not a copy). */
-  result(): Buffer {
-    return this.buf.subarray(0, this.len);
+  /** The whole buffer written into, and the exposition: a view of its start. */
+  result(): { buffer: Buffer; body: Buffer } {
+    return { buffer: this.buf, body: this.buf.subarray(0, this.len) };
   }
 
   private room(n: number): void {
@@ -403,8 +404,12 @@ function deviceNames(host: HostSample | undefined): Map<string, string> {
   return new Map((host?.disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
 }
 
-/** The whole exposition for the store's current state; `sizeHint` (bytes) saves the buffer regrowing. */
-export function renderMetrics(store: Store, labels: LabelRenderer, sizeHint = 0): Buffer {
+/**
+ * The whole exposition for the store's current state, written into `into` when given (a buffer
+ * no longer in use, so that a 12 MB body does not cost a new allocation and, with it, the
+ * garbage collections that external memory growth triggers).
+ */
+export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer): { buffer: Buffer; body: Buffer } {
   const host = store.host?.latest;
   const devices = deviceNames(host);
   const views: View[] = [];
@@ -414,7 +419,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer, sizeHint = 0)
       views.push({ info: e.info, sample: e.latest, labels: labels.labels(e.info), devices });
     }
   }
-  const w = new ExpositionWriter(sizeHint);
+  const w = new ExpositionWriter(into);
   for (const f of CONTAINER_FAMILIES) {
     w.begin(f.name, f.help, f.type);
     for (const v of views) {
@@ -437,13 +442,23 @@ export function renderMetrics(store: Store, labels: LabelRenderer, sizeHint = 0)
 interface Rendered {
   /** What the body was rendered from: the host sample of the tick. */
   key: HostSample | undefined;
+  /** The buffer the body was written into, reused for a later body once nothing reads it. */
+  buffer: Buffer;
   body: Buffer;
   gzipped?: Promise<Buffer>;
+  /** Responses still sending the body, plus a gzip still reading it. */
+  readers: number;
+  /** Replaced by a newer body: its buffer is free once `readers` is 0. */
+  retired: boolean;
 }
 
-/** /metrics with the body rendered once per tick. */
+/**
+ * /metrics with the body rendered once per tick, into the buffer of a previous body that no
+ * response is still sending.
+ */
 export class MetricsEndpoint {
   private cached?: Rendered;
+  private spare?: Buffer;
   private readonly labels: LabelRenderer;
 
   constructor(
@@ -456,20 +471,37 @@ export class MetricsEndpoint {
   /** The current body, rendered when the store has taken a tick since the last one. */
   current(): Rendered {
     const key = this.store.host?.latest;
-    if (!this.cached || this.cached.key !== key || key === undefined) {
-      // The last body's size, and some room to grow, as the first guess of this one's.
-      this.cached = { key, body: renderMetrics(this.store, this.labels, Math.ceil((this.cached?.body.length ?? 0) * 1.1)) };
+    const old = this.cached;
+    if (!old || old.key !== key || key === undefined) {
+      // No spare: a new buffer the size of the last body, with some room to grow.
+      const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);
+      this.spare = undefined;
+      this.cached = { key, ...renderMetrics(this.store, this.labels, into), readers: 0, retired: false };
+      if (old) {
+        old.retired = true;
+        this.release(old, 0);
+      }
     }
-    return this.cached;
+    return this.cached!;
+  }
+
+  private release(r: Rendered, readers = 1): void {
+    r.readers -= readers;
+    if (r.retired && r.readers === 0 && r.buffer !== this.cached?.buffer) this.spare = r.buffer;
   }
 
   async serve(res: ServerResponse, gzipped: boolean): Promise<void> {
     const r = this.current();
+    r.readers++;
+    res.once('close', () => this.release(r));
     let body = r.body;
     const headers: Record<string, string | number> = { 'Content-Type': CONTENT_TYPE, Vary: 'Accept-Encoding' };
     if (gzipped) {
-      // Level 1: a fifth of the size at a fraction of level 6's CPU; zlib runs on the thread pool.
-      r.gzipped ??= gzipAsync(r.body, { level: 1 });
+      if (!r.gzipped) {
+        // Level 1: a fifth larger than level 6 at a quarter of its CPU; zlib runs on the thread pool.
+        r.readers++;
+        r.gzipped = gzipAsync(r.body, { level: 1 }).finally(() => this.release(r));
+      }
       body = await r.gzipped;
       headers['Content-Encoding'] = 'gzip';
     }

@@ -2,18 +2,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { LabelRenderer, METRIC_NAMES, MetricsEndpoint, registerPrometheus, renderMetrics, weightToShares } from '../../src/api/prometheus.js';
 import { escapeLabelValue, nsToSeconds, renderLabels, sanitizeLabelName, scaledDecimal, usToSeconds } from '../../src/api/prometheus-text.js';
 import { Router, startServer } from '../../src/api/http.js';
 import { Store } from '../../src/store/store.js';
-import { ID_A, ID_B, T, U64_MAX, containerInfo, fixtureStore, hostSample, put, sampleOf } from './support.js';
+import { ID_A, ID_B, T, U64_MAX, containerInfo, fixtureStore, hostSample, iface, put, sampleOf } from './support.js';
 
 const A = `container_label_com_example_team="pay\\"ments\\\\eu\\nwest",id="/docker/${ID_A}",image="nginx:1.25",name="web"`;
 const B = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
 
 function render(store: Store, allow: string[] = ['com.example.team']): string {
-  return renderMetrics(store, new LabelRenderer(allow)).toString();
+  return renderMetrics(store, new LabelRenderer(allow)).body.toString();
 }
 
 function lines(text: string): string[] {
@@ -177,6 +177,47 @@ describe('MetricsEndpoint', () => {
     assert.equal(endpoint.current(), first);
     store.recordHost(hostSample(T + 1000));
     assert.notEqual(endpoint.current(), first);
+  });
+
+  it('never rewrites a body that a slow client is still being sent', async () => {
+    // Large enough that most of the body waits in the process, past the kernel's socket buffers.
+    const store = new Store(4, 60_000);
+    for (let i = 0; i < 4000; i++) {
+      const id = i.toString(16).padStart(64, '0');
+      put(store, containerInfo(id, `c${i}`), sampleOf({ cpu: { usageNs: BigInt(i) }, memory: { usageBytes: BigInt(i) } }, T, { network: [iface('eth0', BigInt(i))] }));
+    }
+    store.recordHost(hostSample(T));
+    const router = new Router();
+    registerPrometheus(router, store, { labelAllowlist: [] });
+    const server = await startServer(router, '127.0.0.1:0');
+    const port = (server.address() as AddressInfo).port;
+    const fetchBody = async () => Buffer.from(await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer());
+    try {
+      const expected = await fetchBody();
+      assert.ok(expected.length > 8 << 20, `body of ${expected.length} bytes`);
+      const slow = connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      slow.on('data', (c: Buffer) => chunks.push(c));
+      slow.pause();
+      slow.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 300));
+      // Ticks in which every line moves (a container leaves), each rendered by another scrape.
+      for (let k = 0; k < 4; k++) {
+        store.markRemoved(k.toString(16).padStart(64, '0'), T);
+        store.recordHost(hostSample(T + 1000 * (k + 1)));
+        const b = await fetchBody();
+        assert.ok(!b.includes(`name="c${k}"`));
+      }
+      const done = new Promise((r) => slow.once('end', r));
+      slow.resume();
+      await done;
+      const response = Buffer.concat(chunks);
+      const body = response.subarray(response.indexOf('\r\n\r\n') + 4);
+      assert.equal(body.length, expected.length);
+      assert.ok(body.equals(expected), 'the slow client got the body of its tick, intact');
+    } finally {
+      server.close();
+    }
   });
 
   it('serves text/plain version 0.0.4, gzip when asked, and the same body either way', async () => {

@@ -50,7 +50,7 @@ describe('Prometheus exposition with real tools', () => {
   });
 
   test('promtool check metrics finds nothing in the fixture exposition (escaped labels, u64 extremes)', () => {
-    const r = promtool(renderMetrics(fixtureStore(), new LabelRenderer(['com.example.team'])));
+    const r = promtool(renderMetrics(fixtureStore(), new LabelRenderer(['com.example.team'])).body);
     assert.equal(r.output, '');
     assert.equal(r.status, 0);
   });
