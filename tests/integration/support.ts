@@ -4,6 +4,7 @@
  * they fail, never skip, when those are missing.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 
@@ -132,4 +133,21 @@ export function parseSize(text: string): number {
 
 export function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/**
+ * Makes cgroup v1 count block I/O on the whole disk that holds `path`; returns its "MAJ:MIN".
+ * Seen on 6.18: a device's blkio.throttle.* counters stay 0 until a throttle rule has been
+ * written for it once; "MAJ:MIN 0" in the root cgroup is such a write and limits nothing.
+ */
+export function armBlkioAccounting(path: string): string {
+  const dev = statSync(path, { bigint: true }).dev;
+  // The kernel's new_encode_dev layout.
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  let sys = realpathSync(`/sys/dev/block/${major}:${minor}`);
+  if (existsSync(`${sys}/partition`)) sys = realpathSync(`${sys}/..`);
+  const disk = readFileSync(`${sys}/dev`, 'utf8').trim();
+  writeFileSync('/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', `${disk} 0`);
+  return disk;
 }

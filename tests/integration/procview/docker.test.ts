@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dockerArgs, type ProcfsHandle } from '../../../src/procview/index.js';
 import { docker, dockerAsync, IMAGE, waitFor } from '../support.js';
-import { armBlkioAccounting, exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
+import { armBlkioAccounting } from '../support.js';
+import { exec, freshProcfs, LABEL, meminfoKb, removeProcviewContainers, runWithProcfs, stopProcfs } from './support.js';
 
 let procfs: ProcfsHandle;
 const A = 'cstats-procview-a';

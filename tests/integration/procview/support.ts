@@ -1,6 +1,5 @@
 /** What the procview integration tests share: a test mount, containers with the files bound. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dockerArgs, runningState, startProcfs, type ProcfsHandle } from '../../../src/procview/index.js';
 import { FS_TYPE, mountedType, unmountFuse } from '../../../src/procview/fuse/mount.js';
 import { docker, IMAGE } from '../support.js';
@@ -52,19 +51,3 @@ export function cstatsProcfs(...args: string[]): string {
 
 export const meminfoKb = (text: string, key: string): number => Number((new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text) ?? [])[1]);
 
-/**
- * Makes cgroup v1 count block I/O on the whole disk that holds `path`; returns its "MAJ:MIN".
- * Seen on 6.18: a device's blkio.throttle.* counters stay 0 until a throttle rule has been
- * written for it once; "MAJ:MIN 0" in the root cgroup is such a write and limits nothing.
- */
-export function armBlkioAccounting(path: string): string {
-  const dev = statSync(path, { bigint: true }).dev;
-  // The kernel's new_encode_dev layout.
-  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
-  let sys = realpathSync(`/sys/dev/block/${major}:${minor}`);
-  if (existsSync(`${sys}/partition`)) sys = realpathSync(`${sys}/..`);
-  const disk = readFileSync(`${sys}/dev`, 'utf8').trim();
-  writeFileSync('/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device', `${disk} 0`);
-  return disk;
-}
