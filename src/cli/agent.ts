@@ -16,6 +16,8 @@ import { registerPrometheus } from '../api/prometheus.js';
 import { registerStream } from '../api/stream.js';
 import { LifecycleLog } from '../api/docker/lifecycle.js';
 import { registerDockerCompat } from '../api/docker/index.js';
+import { registerCadvisor } from '../api/cadvisor.js';
+import { registerKubelet } from '../api/kubelet.js';
 import { parseArgs } from './args.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
@@ -95,6 +97,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   collector.onTick(() => lifecycle.observe());
   const compat = { store, collector, lifecycle, cgroupVersion: layout.mode === 'v2' ? (2 as const) : (1 as const), intervalMs: config.intervalMs };
   registerDockerCompat(router, compat);
+  registerCadvisor(router, compat);
+  registerKubelet(router, compat);
   const server = await startServer(router, config.listen, tls);
   log.info(
     'agent',

@@ -5,6 +5,7 @@
 import type { LifecycleEvent } from './lifecycle.js';
 import { DockerError } from './reply.js';
 import { labelsMatch, parseFilters } from './containers.js';
+import { goMap } from './format.js';
 
 const EVENT_FILTERS = new Set(['type', 'event', 'container', 'label', 'image']);
 
@@ -13,7 +14,6 @@ export function eventJson(e: LifecycleEvent) {
   const info = e.info;
   const attributes: Record<string, string> = { ...info.labels, image: info.image, name: info.name };
   if (e.action === 'die') attributes.exitCode = String(info.docker?.exitCode ?? 0);
-  const sorted = Object.fromEntries(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const timeNano = BigInt(e.timeMs) * 1_000_000n;
   return {
     status: e.action,
@@ -21,7 +21,7 @@ export function eventJson(e: LifecycleEvent) {
     from: info.image,
     Type: 'container',
     Action: e.action,
-    Actor: { ID: info.id, Attributes: sorted },
+    Actor: { ID: info.id, Attributes: goMap(attributes) },
     scope: 'local',
     time: Math.floor(e.timeMs / 1000),
     timeNano,

@@ -13,6 +13,11 @@ export function goTime(ms: number | undefined): string {
   return new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z');
 }
 
+/** A map as Go marshals it: keys in byte order. */
+export function goMap<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** go-units HumanDuration, which every relative time in `docker ps` goes through. */
 export function humanDuration(ms: number): string {
   const seconds = Math.trunc(ms / 1000);

@@ -14,6 +14,8 @@ export interface LifecycleEvent {
   action: LifecycleAction;
   /** The container as it was when the change was seen. */
   info: ContainerInfo;
+  /** Its cgroup path when it last had one (a stopped Docker container has none any more). */
+  cgroupPath: string;
   timeMs: number;
   /** Strictly increasing, for clients that resume. */
   seq: number;
@@ -23,6 +25,7 @@ interface Seen {
   state: ContainerInfo['state'] | 'removed';
   startedMs?: number;
   oomKills: bigint;
+  cgroupPath?: string;
 }
 
 const LIVE = new Set(['running', 'paused', 'restarting']);
@@ -32,8 +35,13 @@ function oomCount(e: ContainerEntry): bigint {
   return mem?.oomKills ?? mem?.oomEvents ?? 0n;
 }
 
-function seenOf(e: ContainerEntry): Seen {
-  return { state: e.removedMs !== undefined ? 'removed' : e.info.state, startedMs: e.info.startedMs, oomKills: oomCount(e) };
+function seenOf(e: ContainerEntry, before: Seen | undefined): Seen {
+  return {
+    state: e.removedMs !== undefined ? 'removed' : e.info.state,
+    startedMs: e.info.startedMs,
+    oomKills: oomCount(e),
+    cgroupPath: e.info.cgroup.path || before?.cgroupPath,
+  };
 }
 
 /** The actions that lead from one observed state to the next. */
@@ -86,11 +94,11 @@ export class LifecycleLog {
     const present = new Set<string>();
     for (const e of this.store.list(true)) {
       present.add(e.info.id);
-      const after = seenOf(e);
       const before = this.seen.get(e.info.id);
+      const after = seenOf(e, before);
       this.seen.set(e.info.id, after);
       if (!this.baseline) continue;
-      for (const action of transitions(before, after)) this.emit({ action, info: e.info, timeMs: nowMs, seq: ++this.seq });
+      for (const action of transitions(before, after)) this.emit({ action, info: e.info, cgroupPath: after.cgroupPath ?? '', timeMs: nowMs, seq: ++this.seq });
     }
     // Pruned from the store after their retention: forget them (their destroy was recorded at removal).
     for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);

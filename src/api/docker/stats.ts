@@ -14,7 +14,7 @@
 import type { BlkioStats, MemoryStats, NetInterfaceStats } from '../../kernel/types.js';
 import type { ContainerInfo, Sample } from '../../model.js';
 import { memoryLimit } from '../../derive/docker.js';
-import { GO_ZERO_TIME, goTime } from './format.js';
+import { GO_ZERO_TIME, goMap, goTime } from './format.js';
 
 /** containerd's cgroup v1 memory keys that moby copies into memory_stats.stats. */
 const V1_MEMORY_KEYS = [
@@ -146,23 +146,22 @@ function pidsStats(s: Sample, version: CgroupVersion) {
 
 /** The sandbox's interfaces by name, loopback excluded, as libnetwork reports them; absent when none. */
 function networks(ifaces: readonly NetInterfaceStats[] | undefined) {
-  const kept = (ifaces ?? []).filter((i) => i.name !== 'lo').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const kept = (ifaces ?? []).filter((i) => i.name !== 'lo');
   if (kept.length === 0) return undefined;
-  return Object.fromEntries(
-    kept.map((i) => [
-      i.name,
-      {
-        rx_bytes: i.rxBytes,
-        rx_packets: i.rxPackets,
-        rx_errors: i.rxErrors,
-        rx_dropped: i.rxDropped,
-        tx_bytes: i.txBytes,
-        tx_packets: i.txPackets,
-        tx_errors: i.txErrors,
-        tx_dropped: i.txDropped,
-      },
-    ]),
-  );
+  const byName = kept.map((i) => [
+    i.name,
+    {
+      rx_bytes: i.rxBytes,
+      rx_packets: i.rxPackets,
+      rx_errors: i.rxErrors,
+      rx_dropped: i.rxDropped,
+      tx_bytes: i.txBytes,
+      tx_packets: i.txPackets,
+      tx_errors: i.txErrors,
+      tx_dropped: i.txDropped,
+    },
+  ]);
+  return goMap(Object.fromEntries(byName));
 }
 
 export interface StatsFrame {

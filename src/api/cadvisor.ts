@@ -1,0 +1,394 @@
+/**
+ * cAdvisor's REST API (/api/v1.x and /api/v2.x) over the agent's store, for cAdvisor's clients
+ * and scripts. Containers are named by their cgroup path as cAdvisor names them ("/docker/<id>",
+ * "/system.slice/x.scope"); "/" is the machine, from the host samples; the directories between
+ * them are listed as subcontainers without figures of their own. The agent keeps the latest two
+ * raw samples per container, so a stats series holds at most two points; the summary's
+ * percentiles come from the history window. Errors are plain text with status 500, as cAdvisor
+ * answers them. The v1 calls also take cAdvisor's POST body (its Go client sends the request
+ * options that way); nothing is changed by it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ContainerEntry, Store } from '../store/store.js';
+import { historyMetricNames } from '../store/store.js';
+import type { HostSample } from '../model.js';
+import { toJson } from './json.js';
+import type { Handler, RequestContext, Router } from './http.js';
+import {
+  containerSpecJson,
+  containerStatsJson,
+  deviceNames,
+  machineInfoJson,
+  machineSpecJson,
+  machineStatsJson,
+  type SpecJson,
+  type StatPoint,
+} from './cadvisor-v1.js';
+import { derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
+import { GO_ZERO_TIME, goTime } from './docker/format.js';
+import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
+
+export interface CadvisorDeps {
+  store: Store;
+  lifecycle: LifecycleLog;
+  intervalMs: number;
+}
+
+/** An error cAdvisor's handler writes with http.Error: text, status 500. */
+class CadvisorError extends Error {}
+
+interface Node {
+  name: string;
+  entry?: ContainerEntry;
+  children: Set<string>;
+}
+
+function parentOf(name: string): string {
+  const i = name.lastIndexOf('/');
+  return i <= 0 ? '/' : name.slice(0, i);
+}
+
+/** The cgroup tree cAdvisor would see: "/", every sampled container, and the directories between. */
+export function cgroupTree(store: Store): Map<string, Node> {
+  const nodes = new Map<string, Node>([['/', { name: '/', children: new Set() }]]);
+  const ensure = (name: string): Node => {
+    let n = nodes.get(name);
+    if (!n) {
+      n = { name, children: new Set() };
+      nodes.set(name, n);
+      ensure(parentOf(name)).children.add(name);
+    }
+    return n;
+  };
+  for (const e of store.list(false)) {
+    const path = e.info.cgroup.path.replace(/\/+$/, '');
+    if (path === '' || e.latest === undefined) continue;
+    ensure(path).entry = e;
+  }
+  return nodes;
+}
+
+function descendants(nodes: Map<string, Node>, name: string): Node[] {
+  const node = nodes.get(name);
+  if (!node) return [];
+  return [node, ...[...node.children].sort().flatMap((c) => descendants(nodes, c))];
+}
+
+/** "/api/v1.3/containers/docker/abc/" → "/docker/abc". */
+function containerName(rest: string): string {
+  const trimmed = rest.replace(/^\/+|\/+$/g, '');
+  return `/${trimmed}`;
+}
+
+const EMPTY_SPEC: SpecJson = {
+  creation_time: GO_ZERO_TIME,
+  labels: undefined,
+  has_cpu: false,
+  cpu: { limit: 0n, max_limit: 0, quota: undefined, period: undefined },
+  has_memory: false,
+  memory: { limit: undefined, swap_limit: undefined },
+  has_hugetlb: false,
+  has_network: false,
+  has_processes: false,
+  processes: { limit: undefined },
+  has_filesystem: false,
+  has_diskio: false,
+  has_custom_metrics: false,
+  image: undefined,
+};
+
+interface Window {
+  /** Points wanted, newest last; -1 for all. */
+  count: number;
+  startMs?: number;
+  endMs?: number;
+}
+
+function send(res: ServerResponse, body: unknown): void {
+  const text = toJson(body);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, message: string): void {
+  const text = `${message}\n`;
+  res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length > limit) reject(new CadvisorError('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function parseTime(text: string | undefined, what: string): number | undefined {
+  if (text === undefined || text === '' || text.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new CadvisorError(`failed to parse ${what} ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** cAdvisor's ContainerInfoRequest (num_stats, start, end), from a POST body; 60 points by default. */
+function v1Window(body: string): Window {
+  if (body.trim() === '') return { count: 60 };
+  let q: { num_stats?: number; start?: string; end?: string };
+  try {
+    q = JSON.parse(body);
+  } catch (err) {
+    throw new CadvisorError(`unable to decode the json value: ${(err as Error).message}`);
+  }
+  return { count: q.num_stats || 60, startMs: parseTime(q.start, 'start'), endMs: parseTime(q.end, 'end') };
+}
+
+interface V2Options {
+  type: 'name' | 'docker';
+  count: number;
+  recursive: boolean;
+}
+
+/** cAdvisor's GetRequestOptions: type (name, docker), count (64 by default, -1 for all), recursive. */
+function v2Options(params: URLSearchParams): V2Options {
+  const type = params.get('type') || 'name';
+  if (type !== 'name' && type !== 'docker') throw new CadvisorError(`unknown 'type' "${type}"`);
+  const countText = params.get('count');
+  let count = 64;
+  if (countText) {
+    count = Number(countText);
+    if (!Number.isInteger(count)) throw new CadvisorError(`failed to parse 'count' option: ${countText}`);
+    if (count < -1) throw new CadvisorError(`invalid 'count' option: only -1 and larger values allowed, not ${count}`);
+  }
+  return { type, count, recursive: params.get('recursive') === 'true' };
+}
+
+export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
+  const { store, lifecycle } = deps;
+
+  const hosts = (): HostSample[] => {
+    const h = store.host;
+    if (!h) throw new CadvisorError('machine figures are not sampled yet');
+    return h.previous ? [h.previous, h.latest] : [h.latest];
+  };
+
+  const points = (node: Node, w: Window): StatPoint[] => {
+    let all: StatPoint[];
+    if (node.name === '/') {
+      all = hosts().map((h) => ({ timeMs: h.timestampMs, stats: machineStatsJson(h) }));
+    } else if (node.entry) {
+      const e = node.entry;
+      const names = deviceNames(store.host?.latest.disks);
+      const samples = [e.previous, e.latest].filter((s) => s !== undefined);
+      all = samples.map((s) => ({ timeMs: s.timestampMs, stats: containerStatsJson(s, e.info.cgroup.version, names) }));
+    } else {
+      return [];
+    }
+    const inWindow = all.filter((p) => (w.startMs === undefined || p.timeMs >= w.startMs) && (w.endMs === undefined || p.timeMs <= w.endMs));
+    return w.count === -1 ? inWindow : inWindow.slice(Math.max(0, inWindow.length - w.count));
+  };
+
+  const specOf = (node: Node): SpecJson => {
+    if (node.name === '/') {
+      const h = hosts()[0];
+      return machineSpecJson(h, Number(h.stat.bootTimeSec ?? 0n) * 1000);
+    }
+    return node.entry ? containerSpecJson(node.entry.info, node.entry.latest) : EMPTY_SPEC;
+  };
+
+  /** Docker's containers carry their id, [name, id] as aliases and the "docker" namespace. */
+  const reference = (node: Node) => {
+    const info = node.entry?.info;
+    const docker = info?.runtime === 'docker';
+    return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
+  };
+
+  const v1Info = (node: Node, w: Window) => {
+    const children = [...node.children].sort();
+    const stats = points(node, w).map((p) => p.stats);
+    return {
+      ...reference(node),
+      subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
+      spec: specOf(node),
+      stats: stats.length > 0 ? stats : undefined,
+    };
+  };
+
+  const lookup = (nodes: Map<string, Node>, name: string): Node => {
+    const node = nodes.get(name);
+    if (!node) throw new CadvisorError(`unknown container "${name}"`);
+    return node;
+  };
+
+  const dockerNodes = (nodes: Map<string, Node>): Node[] => [...nodes.values()].filter((n) => n.entry?.info.runtime === 'docker');
+
+  const dockerNode = (nodes: Map<string, Node>, ref: string): Node => {
+    const e = store.find(ref);
+    const node = e && dockerNodes(nodes).find((n) => n.entry === e);
+    if (!node) throw new CadvisorError(`unable to find Docker container "${ref}"`);
+    return node;
+  };
+
+  /** cAdvisor's getRequestedContainers. */
+  const requested = (name: string, o: V2Options): Node[] => {
+    const nodes = cgroupTree(store);
+    if (o.type === 'name') return o.recursive ? descendants(nodes, lookup(nodes, name).name) : [lookup(nodes, name)];
+    if (!o.recursive) return [dockerNode(nodes, name.replace(/^\//, ''))];
+    if (name !== '/') throw new CadvisorError(`invalid request for docker container "${name}" with subcontainers`);
+    return dockerNodes(nodes);
+  };
+
+  const byName = <T>(nodes: Node[], build: (n: Node) => T): Record<string, T> => Object.fromEntries(nodes.map((n) => [n.name, build(n)]));
+
+  const machineMemory = (): bigint => store.host?.latest.meminfo.get('MemTotal') ?? 0n;
+
+  /** CPU and working set over the history window; the machine has only its latest rate. */
+  const usageHistory = (node: Node): UsageHistory => {
+    if (node.entry) {
+      const metrics = ['cpu_cores', 'memory_working_set_bytes'].map((m) => historyMetricNames.indexOf(m));
+      const { timestampsMs, values } = node.entry.history.read(-Infinity, metrics);
+      return { timestampsMs, cpuCores: values[0], workingSetBytes: values[1] };
+    }
+    const p = points(node, { count: 2 });
+    if (p.length < 2) return { timestampsMs: [], cpuCores: [], workingSetBytes: [] };
+    const cores = Number(p[1].stats.cpu.usage.total - p[0].stats.cpu.usage.total) / ((p[1].timeMs - p[0].timeMs) * 1e6);
+    return { timestampsMs: [p[1].timeMs], cpuCores: [cores], workingSetBytes: [Number(p[1].stats.memory.working_set)] };
+  };
+
+  /** Runs a handler, answering its errors as cAdvisor does. */
+  const handle =
+    (fn: (ctx: RequestContext) => void | Promise<void>): Handler =>
+    async (ctx) => {
+      try {
+        await fn(ctx);
+      } catch (err) {
+        if (!(err instanceof CadvisorError)) throw err;
+        if (ctx.res.headersSent) return void ctx.res.destroy();
+        sendError(ctx.res, err.message);
+      }
+    };
+
+  // v1.0-v1.3: containers, subcontainers, docker (GET, or POST with a ContainerInfoRequest body).
+  const v1 = async (req: IncomingMessage, res: ServerResponse, kind: string, rest: string) => {
+    const w = v1Window(req.method === 'POST' ? await readBody(req) : '');
+    const nodes = cgroupTree(store);
+    if (kind === 'containers') return send(res, v1Info(lookup(nodes, containerName(rest)), w));
+    if (kind === 'subcontainers') return send(res, descendants(nodes, lookup(nodes, containerName(rest)).name).map((n) => v1Info(n, w)));
+    const ref = rest.replace(/^\/+|\/+$/g, '');
+    const picked = ref === '' ? dockerNodes(nodes) : [dockerNode(nodes, ref)];
+    send(res, byName(picked, (n) => v1Info(n, w)));
+  };
+  const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
+  router.get(V1, handle(({ req, res, params }) => v1(req, res, params[0], params[1])));
+  router.fallback(
+    V1,
+    handle(({ req, res, params }) => {
+      if (req.method !== 'POST') throw new CadvisorError(`${req.method} is not supported: this API is read-only`);
+      return v1(req, res, params[0], params[1]);
+    }),
+  );
+
+  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(hosts().at(-1)!))));
+
+  router.get(
+    /^\/api\/v2\.([01])\/stats(\/.*)?$/,
+    handle(({ res, url, params }) => {
+      const o = v2Options(url.searchParams);
+      const nodes = requested(containerName(params[1]), o);
+      const w = { count: o.count };
+      if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(specOf(n), points(n, w))));
+      // The machine's figures are /api/v2.1/machinestats, not a container's.
+      const containers = nodes.filter((n) => n.name !== '/');
+      send(
+        res,
+        byName(containers, (n) => {
+          const spec = specOf(n);
+          const r = reference(n);
+          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w)) };
+        }),
+      );
+    }),
+  );
+
+  router.get(
+    /^\/api\/v2\.[01]\/spec(\/.*)?$/,
+    handle(({ res, url, params }) => {
+      const nodes = requested(containerName(params[0]), v2Options(url.searchParams));
+      send(
+        res,
+        byName(nodes, (n) => {
+          const r = reference(n);
+          return v2Spec(specOf(n), r.aliases, r.namespace, machineMemory());
+        }),
+      );
+    }),
+  );
+
+  router.get(
+    /^\/api\/v2\.[01]\/summary(\/.*)?$/,
+    handle(({ res, url, params }) => {
+      const nodes = requested(containerName(params[0]), v2Options(url.searchParams));
+      send(res, byName(nodes, (n) => derivedStats(usageHistory(n), Date.now(), deps.intervalMs)));
+    }),
+  );
+
+  router.get(
+    /^\/api\/v2\.1\/machinestats\/?$/,
+    handle(({ res, url }) => {
+      const o = v2Options(url.searchParams);
+      const h = hosts();
+      const p = h.map((x) => ({ timeMs: x.timestampMs, stats: machineStatsJson(x) }));
+      const keep = o.count === -1 ? p.length : Math.min(o.count, p.length);
+      send(res, machineStats(p, h).slice(p.length - keep));
+    }),
+  );
+
+  router.get(/^\/api\/v(?:1\.3|2\.[01])\/events(\/.*)?$/, handle(({ req, res, url, params }) => events(req, res, url, containerName(params[0] ?? ''), lifecycle)));
+}
+
+const EVENT_TYPES: Partial<Record<LifecycleEvent['action'], string>> = { create: 'containerCreation', destroy: 'containerDeletion', oom: 'oom' };
+const EVENT_OPTIONS: Record<string, string> = { oom_events: 'oom', oom_kill_events: 'oomKill', creation_events: 'containerCreation', deletion_events: 'containerDeletion' };
+
+/** cAdvisor's v1 Event; the name is the cgroup the container had. */
+function eventJson(e: LifecycleEvent, type: string) {
+  return { container_name: e.cgroupPath || `/${e.info.name}`, timestamp: goTime(e.timeMs), event_type: type, event_data: {} };
+}
+
+/** cAdvisor's events query: the types asked for, a time window, max_events (10 by default), stream. */
+function events(req: IncomingMessage, res: ServerResponse, url: URL, name: string, lifecycle: LifecycleLog): void {
+  const q = url.searchParams;
+  const bool = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
+  const wanted = new Set(Object.entries(EVENT_OPTIONS).filter(([opt]) => bool('all_events') || bool(opt)).map(([, type]) => type));
+  const subcontainers = bool('subcontainers');
+  const maxText = q.get('max_events');
+  const max = maxText !== null && /^-?\d+$/.test(maxText) ? Number(maxText) : 10;
+  const start = Date.parse(q.get('start_time') ?? '');
+  const end = Date.parse(q.get('end_time') ?? '');
+  const typeOf = (e: LifecycleEvent): string | undefined => {
+    const type = EVENT_TYPES[e.action];
+    if (!type || !wanted.has(type)) return undefined;
+    const n = e.cgroupPath || `/${e.info.name}`;
+    const inside = n === name || (subcontainers && (name === '/' || n.startsWith(`${name}/`)));
+    return inside ? type : undefined;
+  };
+  if (!bool('stream')) {
+    const found = lifecycle.between(Number.isNaN(start) ? -Infinity : start, Number.isNaN(end) ? Date.now() : end).flatMap((e) => {
+      const type = typeOf(e);
+      return type ? [eventJson(e, type)] : [];
+    });
+    return send(res, max > 0 ? found.slice(Math.max(0, found.length - max)) : found);
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const unsubscribe = lifecycle.subscribe((e) => {
+    const type = typeOf(e);
+    if (type && !res.destroyed) res.write(toJson(eventJson(e, type)) + '\n');
+  });
+  req.on('close', unsubscribe);
+  res.on('close', unsubscribe);
+}
