@@ -219,9 +219,10 @@ export interface StatsJson {
   oom_events?: bigint;
 }
 
-/** One v1 ContainerStats and the instant it stands for (for time windows and rates). */
+/** One v1 ContainerStats and the instant it stands for: wall time for windows, monotonic for rates. */
 export interface StatPoint {
   timeMs: number;
+  monoNs: bigint;
   stats: StatsJson;
 }
 
@@ -394,4 +395,12 @@ export function machineInfoJson(h: HostSample) {
     instance_type: 'Unknown',
     instance_id: 'None',
   };
+}
+
+export function containerPoint(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>): StatPoint {
+  return { timeMs: s.timestampMs, monoNs: s.monoNs, stats: containerStatsJson(s, version, names) };
+}
+
+export function machinePoint(h: HostSample): StatPoint {
+  return { timeMs: h.timestampMs, monoNs: h.monoNs, stats: machineStatsJson(h) };
 }

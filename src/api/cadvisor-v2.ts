@@ -8,10 +8,13 @@ import type { HostSample } from '../model.js';
 import { cadvisorFsType, diskOf, TCP_ADVANCED_ZERO, TCP_ZERO, UDP_ZERO, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { goTime } from './docker/format.js';
 
-/** cAdvisor's InstCpuStats: nanocores between two points; none for the first. */
+/**
+ * cAdvisor's InstCpuStats: nanocores between two points, none for the first. The interval is
+ * the monotonic one between the two reads of this container, as cAdvisor times each read.
+ */
 export function cpuInst(last: StatPoint | undefined, cur: StatPoint) {
-  if (!last || cur.timeMs <= last.timeMs) return undefined;
-  const ns = (cur.timeMs - last.timeMs) * 1e6;
+  if (!last || cur.monoNs <= last.monoNs) return undefined;
+  const ns = Number(cur.monoNs - last.monoNs);
   const rate = (a: bigint, b: bigint): bigint | undefined => (b < a ? undefined : BigInt(Math.trunc((Number(b - a) / ns) * 1e9)));
   const [u0, u1] = [last.stats.cpu.usage, cur.stats.cpu.usage];
   const total = rate(u0.total, u1.total);

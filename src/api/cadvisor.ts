@@ -14,17 +14,8 @@ import { historyMetricNames } from '../store/store.js';
 import type { HostSample } from '../model.js';
 import { toJson } from './json.js';
 import type { Handler, RequestContext, Router } from './http.js';
-import {
-  containerSpecJson,
-  containerStatsJson,
-  deviceNames,
-  machineInfoJson,
-  machineSpecJson,
-  machineStatsJson,
-  type SpecJson,
-  type StatPoint,
-} from './cadvisor-v1.js';
-import { derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
+import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
+import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
 import { GO_ZERO_TIME, goTime } from './docker/format.js';
 import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
 
@@ -180,12 +171,12 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
   const points = (node: Node, w: Window): StatPoint[] => {
     let all: StatPoint[];
     if (node.name === '/') {
-      all = hosts().map((h) => ({ timeMs: h.timestampMs, stats: machineStatsJson(h) }));
+      all = hosts().map(machinePoint);
     } else if (node.entry) {
       const e = node.entry;
       const names = deviceNames(store.host?.latest.disks);
       const samples = [e.previous, e.latest].filter((s) => s !== undefined);
-      all = samples.map((s) => ({ timeMs: s.timestampMs, stats: containerStatsJson(s, e.info.cgroup.version, names) }));
+      all = samples.map((s) => containerPoint(s, e.info.cgroup.version, names));
     } else {
       return [];
     }
@@ -254,10 +245,10 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
       const { timestampsMs, values } = node.entry.history.read(-Infinity, metrics);
       return { timestampsMs, cpuCores: values[0], workingSetBytes: values[1] };
     }
-    const p = points(node, { count: 2 });
-    if (p.length < 2) return { timestampsMs: [], cpuCores: [], workingSetBytes: [] };
-    const cores = Number(p[1].stats.cpu.usage.total - p[0].stats.cpu.usage.total) / ((p[1].timeMs - p[0].timeMs) * 1e6);
-    return { timestampsMs: [p[1].timeMs], cpuCores: [cores], workingSetBytes: [Number(p[1].stats.memory.working_set)] };
+    const [p0, p1] = points(node, { count: 2 });
+    const inst = p1 && cpuInst(p0, p1);
+    if (!inst) return { timestampsMs: [], cpuCores: [], workingSetBytes: [] };
+    return { timestampsMs: [p1.timeMs], cpuCores: [Number(inst.usage.total) / 1e9], workingSetBytes: [Number(p1.stats.memory.working_set)] };
   };
 
   /** Runs a handler, answering its errors as cAdvisor does. */
@@ -342,7 +333,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     handle(({ res, url }) => {
       const o = v2Options(url.searchParams);
       const h = hosts();
-      const p = h.map((x) => ({ timeMs: x.timestampMs, stats: machineStatsJson(x) }));
+      const p = h.map(machinePoint);
       const keep = o.count === -1 ? p.length : Math.min(o.count, p.length);
       send(res, machineStats(p, h).slice(p.length - keep));
     }),

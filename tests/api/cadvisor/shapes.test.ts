@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import {
   TCP_ADVANCED_ZERO,
+  containerPoint,
   containerSpecJson,
   containerStatsJson,
   deviceNames,
   machineInfoJson,
-  machineStatsJson,
+  machinePoint,
   type StatPoint,
 } from '../../../src/api/cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, percentile, v2DeprecatedStats, v2Spec, v2Stats } from '../../../src/api/cadvisor-v2.js';
@@ -27,7 +28,7 @@ import { ID, host, info, sample } from './fixture.js';
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 const names = deviceNames(host(T0, 0n).disks);
 const json = (v: unknown) => parseExact(toJson(v));
-const point = (t: number, usage: bigint): StatPoint => ({ timeMs: t, stats: containerStatsJson(sample(t, usage), 2, names) });
+const point = (t: number, usage: bigint): StatPoint => containerPoint(sample(t, usage), 2, names);
 
 test('v1 ContainerStats: the struct field order, Go omitempty, the network tables cAdvisor writes when not collected', () => {
   const s = json(containerStatsJson(sample(T0, 1_000_000_000n), 2, names));
@@ -117,7 +118,7 @@ test('machine: MachineInfo field order; machinestats with MachineFsStats and its
   assert.deepEqual(mi.hugepages, [{ page_size: 2048, num_pages: 0 }]);
   assert.deepEqual(Object.keys(mi.disk_map), ['254:0', '254:1']);
   assert.deepEqual(mi.network_devices.map((n: { name: string }) => n.name), ['eth0'], 'lo and veth* are never reported');
-  const points = [h0, h1].map((h) => ({ timeMs: h.timestampMs, stats: machineStatsJson(h) }));
+  const points = [h0, h1].map(machinePoint);
   const ms = json(machineStats(points, [h0, h1]));
   assert.deepEqual(Object.keys(ms[1]), ['timestamp', 'cpu', 'cpu_inst', 'memory', 'network', 'filesystem']);
   assert.equal(ms[1].cpu_inst.usage.total, 1_000_000_000, '100 ticks of busy CPU in one second: one core');
