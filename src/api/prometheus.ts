@@ -10,8 +10,10 @@
  * same as an absent label. No sample timestamps: the scrape time is the sample time, which
  * keeps Prometheus' staleness handling working (cAdvisor issues 2526 and 3217).
  *
- * The body changes once per tick, so it is rendered once per tick and kept, with its gzip form
- * made on first request off the event loop.
+ * The body changes once per tick, so it is rendered once per tick (on the first scrape after it)
+ * and kept, with its gzip form made on first request on zlib's thread pool. Rendering writes bytes
+ * into a reused buffer rather than building strings: about 50 ms of CPU for 1000 containers and
+ * 62,000 series (bench/scrape).
  */
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
