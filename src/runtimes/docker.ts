@@ -199,7 +199,8 @@ export class DockerDiscoverer implements Discoverer {
     );
   }
 
-  private async refresh(id: string): Promise<void> {
+  /** Inspects one container; a failure other than "no such container" is retried after retryMs. */
+  private async refresh(id: string, attempt = 1): Promise<void> {
     try {
       const info = containerFromInspect(await this.client.inspect(id), this.locate);
       if (info) {
@@ -207,8 +208,13 @@ export class DockerDiscoverer implements Discoverer {
         this.onChange?.();
       }
     } catch (err) {
-      if (err instanceof DockerApiError && err.statusCode === 404) this.known.delete(id);
-      else this.log.warn('docker', `inspect ${id.slice(0, 12)} failed: ${(err as Error).message}`);
+      if (err instanceof DockerApiError && err.statusCode === 404) {
+        this.known.delete(id);
+        return;
+      }
+      this.log.warnOnce(`inspect:${id}`, 'docker', `inspect ${id.slice(0, 12)} failed (attempt ${attempt}): ${(err as Error).message}`);
+      // A daemon too busy to answer in time: try again soon rather than at the next resync.
+      if (attempt < 5 && !this.stopped) setTimeout(() => void this.refresh(id, attempt + 1), this.retryMs * attempt).unref();
     }
   }
 
