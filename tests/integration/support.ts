@@ -69,31 +69,34 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `cstats agent` as a child process and waits until it serves /healthz. */
-export async function startAgent(extraArgs: string[] = []): Promise<AgentProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', '--listen', `127.0.0.1:${port}`, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A spawned agent process: its output so far, and a stop that waits for it to exit. */
+export interface SpawnedAgent {
+  proc: ChildProcess;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `cstats agent ARGS` and waits until `ready()` holds (the agent answers); on failure
+ * the agent is killed and its output is in the error.
+ */
+export async function spawnAgent(args: string[], ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<SpawnedAgent> {
+  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (c) => (output += c));
   proc.stderr!.on('data', (c) => (output += c));
-  const get = async <T>(path: string): Promise<T> => {
-    const res = await fetch(url + path);
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
   try {
-    await waitFor('agent /healthz', () => get('/healthz').then(() => true), 15_000, 100);
+    await waitFor('agent /healthz', async () => {
+      if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}`);
+      return (await ready()) || undefined;
+    }, timeoutMs, 100);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\nagent output:\n${output}`);
   }
   return {
-    url,
     proc,
     log: () => output,
-    get,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();
@@ -101,6 +104,20 @@ export async function startAgent(extraArgs: string[] = []): Promise<AgentProcess
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/** Starts `cstats agent` on a free loopback port and waits until it serves /healthz. */
+export async function startAgent(extraArgs: string[] = []): Promise<AgentProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(url + path);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  const agent = await spawnAgent(['--listen', `127.0.0.1:${port}`, ...extraArgs], () => get('/healthz').then(() => true, () => false));
+  return { url, get, ...agent };
 }
 
 /** One line of `docker stats --no-stream --format json`. */

@@ -2,10 +2,10 @@
  * An agent started with any listen address, token or certificate, and requests to it that can
  * carry a bearer token and trust a given CA: what the Prometheus, stream and security tests share.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { IMAGE, docker, freePort, sleep } from '../support.js';
+import { IMAGE, docker, freePort, spawnAgent } from '../support.js';
 
 /**
  * Runs a detached container for these tests; returns its full id. Not labelled cstats.test=1:
@@ -62,41 +62,12 @@ export async function startSecureAgent(opts: AgentOptions = {}): Promise<SecureA
   const port = await freePort();
   const host = opts.host ?? '127.0.0.1';
   const listen = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const args = ['bin/cstats.js', 'agent', '--listen', listen, '--quiet', ...(opts.args ?? [])];
+  const args = ['--listen', listen, '--quiet', ...(opts.args ?? [])];
   if (opts.token !== undefined) args.push('--auth-token', opts.token);
   if (opts.tls) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  proc.stdout!.on('data', (c) => (output += c));
-  proc.stderr!.on('data', (c) => (output += c));
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const get = (path: string, o: { token?: string; headers?: Record<string, string> } = {}) =>
     fetchRaw(url + path, { ...(o.token !== undefined ? { Authorization: `Bearer ${o.token}` } : {}), ...o.headers }, opts.tls?.ca);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`agent exited with ${proc.exitCode}:\n${output}`);
-    const ok = await get('/healthz').then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`agent did not answer /healthz within 20 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return {
-    url,
-    port,
-    proc,
-    log: () => output,
-    get,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
+  const agent = await spawnAgent(args, () => get('/healthz').then((r) => r.status === 200, () => false));
+  return { url, port, get, ...agent };
 }
