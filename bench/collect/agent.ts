@@ -1,9 +1,10 @@
 /** The cstats agent under test: started from the built tree, observed through /healthz and /proc. */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { start, type Started } from './children.js';
 
-const CLI = fileURLToPath(new URL('../../../bin/cstats.js', import.meta.url));
+/** The CLI of the same build as this file (run.sh builds the tree into a directory of its own). */
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface AgentOptions {
   port: number;
@@ -68,4 +69,15 @@ export function keptOpenFiles(agent: Agent): string[] {
     }
   }
   return out;
+}
+
+/** The soft RLIMIT_NOFILE of the agent (Node raises its soft limit to the hard one at start). */
+export function openFilesLimit(agent: Agent): number | undefined {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${agent.proc.pid}/limits`, 'latin1'));
+  return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
+}
+
+/** Whether the agent logged running out of file descriptors. */
+export function ranOutOfDescriptors(agent: Agent): boolean {
+  return readFileSync(agent.proc.log, 'latin1').includes('EMFILE');
 }

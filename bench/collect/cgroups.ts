@@ -5,19 +5,32 @@
  * hybrid host, where runc and systemd also place their cgroups and where PSI lives); on a v2
  * host once, under the cgroup2 root, with the controllers enabled for the slice.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
-import { sleep } from './children.js';
+import { run, sleep } from './children.js';
 
 export const SLICE = 'cstats-bench.slice';
 const V1_HIERARCHIES = ['cpu', 'cpuacct', 'memory', 'pids', 'blkio'] as const;
 const V2_CONTROLLERS = ['cpu', 'memory', 'io', 'pids'];
+const JOIN_TIMEOUT_MS = 60_000;
 
-export const scopeName = (i: number): string => `bench-${i}.scope`;
+const scopeName = (i: number): string => `bench-${i}.scope`;
+
+/**
+ * For i in [$1, $2): a subshell writes its own pid into bench-<i>.scope of every slice given
+ * after $2, then becomes `sleep`. Joining before the exec, as under systemd-run, charges the
+ * sleep's memory to the cgroup, so its figures are not all zero (netdata draws no chart for an
+ * all-zero cgroup). One bash forks them all: a spawn per cgroup from Node is several times slower.
+ */
+const SPAWN_SLEEPERS = `
+first=$1 end=$2
+shift 2
+for ((i = first; i < end; i++)); do
+	(for s in "$@"; do echo $BASHPID >"$s/bench-$i.scope/cgroup.procs"; done; exec sleep 1000000) </dev/null >/dev/null 2>&1 &
+done`;
 
 /** The hierarchy mountpoints a bench cgroup is made in (a co-mount counted once). */
-export function benchHierarchies(layout: CgroupLayout): string[] {
+function benchHierarchies(layout: CgroupLayout): string[] {
   if (layout.mode === 'v2') return [layout.v2Root!];
   const mounts = new Set<string>();
   for (const c of V1_HIERARCHIES) {
@@ -36,6 +49,29 @@ function readProcs(dir: string): number[] {
   }
 }
 
+/** Kills every process in `dirs` and removes them (children before parents). */
+async function removeCgroups(dirs: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = new Set(dirs.flatMap(readProcs));
+    if (pids.size === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(100);
+  }
+  for (const dir of dirs) {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot remove ${dir}: ${(err as Error).message}`);
+    }
+  }
+}
+
 export class BenchCgroups {
   private readonly slices: string[];
   private count = 0;
@@ -44,48 +80,49 @@ export class BenchCgroups {
     this.slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`);
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   /** Where the cgroups are made, for the report. */
   describe(): string {
     return this.slices.map((s) => `${s}/bench-<i>.scope`).join(', ');
   }
 
-  /**
-   * Adds cgroups until there are n, each with a `sleep` that joins it in every hierarchy
-   * before it execs, as under systemd-run: its memory is charged to the cgroup, so the
-   * figures are not all zero (netdata draws no chart for an all-zero cgroup).
-   */
+  private dirsOf(i: number): string[] {
+    return this.slices.map((s) => `${s}/${scopeName(i)}`);
+  }
+
+  /** Adds cgroups until there are n, each with its own `sleep`. */
   async grow(n: number): Promise<void> {
+    if (n <= this.count) return;
     for (const slice of this.slices) mkdirSync(slice, { recursive: true });
     if (this.layout.mode === 'v2') this.enableV2Controllers();
-    const added: string[] = [];
-    for (let i = this.count; i < n; i++) {
-      const dirs = this.slices.map((s) => `${s}/${scopeName(i)}`);
-      for (const d of dirs) mkdirSync(d, { recursive: true });
-      await spawnSleeper(dirs);
-      added.push(dirs[dirs.length - 1]);
+    for (let i = this.count; i < n; i++) for (const d of this.dirsOf(i)) mkdirSync(d, { recursive: true });
+    await run('bash', ['-c', SPAWN_SLEEPERS, 'bash', String(this.count), String(n), ...this.slices]);
+    const joined = (i: number): boolean => this.dirsOf(i).every((d) => readProcs(d).length > 0);
+    for (let i = this.count, waited = 0; i < n; ) {
+      if (joined(i)) i++;
+      else if ((waited += 100) > JOIN_TIMEOUT_MS) throw new Error(`the sleep of ${scopeName(i)} did not join all its cgroups`);
+      else await sleep(100);
     }
-    for (let waited = 0; added.some((d) => readProcs(d).length === 0); waited += 100) {
-      if (waited > 30_000) throw new Error(`sleepers did not join their cgroups, e.g. ${added.find((d) => readProcs(d).length === 0)}`);
-      await sleep(100);
-    }
-    this.count = Math.max(this.count, n);
+    this.count = n;
+  }
+
+  /** Removes cgroups (and their sleeps) until there are n. */
+  async shrink(n: number): Promise<void> {
+    const dirs: string[] = [];
+    for (let i = n; i < this.count; i++) dirs.push(...this.dirsOf(i));
+    await removeCgroups(dirs);
+    this.count = Math.min(this.count, n);
   }
 
   private enableV2Controllers(): void {
     const root = this.layout.v2Root!;
-    const slice = this.slices[0];
     const available = new Set(readFileSync(`${root}/cgroup.controllers`, 'latin1').trim().split(/\s+/));
     const wanted = V2_CONTROLLERS.filter((c) => available.has(c)).map((c) => `+${c}`);
     if (wanted.length === 0) return;
     writeFileSync(`${root}/cgroup.subtree_control`, wanted.join(' '));
-    writeFileSync(`${slice}/cgroup.subtree_control`, wanted.join(' '));
+    writeFileSync(`${this.slices[0]}/cgroup.subtree_control`, wanted.join(' '));
   }
 
-  /** Kills every process in the bench cgroups and removes them; safe to call at any point. */
+  /** Kills every process in the bench cgroups and removes them all; safe to call at any point. */
   static async destroy(layout: CgroupLayout): Promise<void> {
     const slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`).filter((s) => existsSync(s));
     const scopes = slices.flatMap((s) =>
@@ -93,38 +130,6 @@ export class BenchCgroups {
         .filter((e) => e.isDirectory())
         .map((e) => `${s}/${e.name}`),
     );
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const pids = new Set(scopes.flatMap(readProcs));
-      if (pids.size === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await sleep(100);
-    }
-    for (const dir of [...scopes, ...slices]) {
-      try {
-        rmdirSync(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot remove ${dir}: ${(err as Error).message}`);
-      }
-    }
+    await removeCgroups([...scopes, ...slices]);
   }
-}
-
-const JOIN_THEN_SLEEP = 'for d; do echo $$ > "$d/cgroup.procs"; done; exec sleep 1000000';
-
-/** Starts a shell that moves itself into `dirs` and becomes `sleep`, detached from the benchmark. */
-function spawnSleeper(dirs: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', JOIN_THEN_SLEEP, 'sh', ...dirs], { stdio: 'ignore', detached: true });
-    child.once('error', reject);
-    child.once('spawn', () => {
-      child.unref();
-      resolve();
-    });
-  });
 }

@@ -1,23 +1,25 @@
 /**
  * bench/collect: what sampling every container every second costs the cstats agent, against
- * netdata's cgroups plugin, dockerd+containerd serving `docker stats`, and two plain Node loops
+ * netdata's cgroups plugin, dockerd+containerd serving `docker stats`, and plain Node loops
  * over the same files, all in one run on this host. Prints figures and ratios; asserts nothing.
  *
- * Each subject is measured alone: the others are paused (SIGSTOP) or not running during its
- * window, so that on a small host they do not share the CPU caches and cores.
+ * Each subject runs alone while measured: the others are paused (SIGSTOP) or not running, so
+ * that on a small host they do not share the CPU caches and cores. The agent and netdata take
+ * turns, so that both see the same drift in the load of a shared host.
  *
- * Usage: node dist/bench/collect/main.js [cleanup]   (as root; see bench/README.md)
+ * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
  */
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readHostLayout } from '../../src/runtimes/layout.js';
+import { historyMetricNames } from '../../src/store/store.js';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
 import { BenchCgroups } from './cgroups.js';
 import { cpuDeltaNs, processProbe, residentOf, type CpuProbe, type CpuSnapshot, type Resident } from './cpu.js';
-import { STATE_DIR, killRecorded, pause, prepareStateDir, resume, sleep, start, stop, type Started } from './children.js';
+import { STATE_DIR, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from './children.js';
 import { daemonsProbe, dockerAvailable, removeContainers, runningContainers, shimsProbe, startContainers } from './docker.js';
 import { cgroupsProbe, chartedCgroups, collectorThreadProbe, startNetdata, type Netdata } from './netdata.js';
-import { health, historyLength, keptOpenFiles, startAgent, type Agent } from './agent.js';
+import { health, historyLength, keptOpenFiles, openFilesLimit, ranOutOfDescriptors, startAgent, type Agent } from './agent.js';
 import { formatSummary, summarizeProfile } from './profile.js';
 import { BASELINE_MODES, type BaselineMode } from './baseline.js';
 import { formatFileCosts, measureFileCosts, type FileCost } from './filecost.js';
@@ -38,22 +40,30 @@ const QUICK = envFlag('BENCH_QUICK', false);
 const SETTINGS = {
   counts: (process.env.BENCH_N ?? (QUICK ? '50 200' : '50 200 1000')).split(/[\s,]+/).filter((s) => s !== '').map(Number),
   dockerContainers: envNumber('BENCH_DOCKER', QUICK ? 20 : 50),
-  windowS: envNumber('BENCH_WINDOW', QUICK ? 5 : 20),
+  /** Seconds of measurement per subject and N (agent and netdata: split into `rounds` turns). */
+  windowS: envNumber('BENCH_WINDOW', QUICK ? 6 : 18),
+  rounds: Math.max(1, Math.round(envNumber('BENCH_ROUNDS', 3))),
   /** Run the agent at 100 ms with 90 s of history at the largest N: the 15-minute ring, filled in 95 s. */
   historyRun: envFlag('BENCH_HISTORY', !QUICK),
-  netdataDefault: envFlag('BENCH_NETDATA_DEFAULT', true),
-  /** Measure docker stats at every N (it does not depend on N: by default only at the first). */
+  /** A second netdata in its default cgroup mode: both then take on new cgroups at half speed (+2 min). */
+  netdataDefault: envFlag('BENCH_NETDATA_DEFAULT', false),
+  /** Measure docker stats at every N (it does not depend on N: by default only at the largest). */
   dockerEveryN: envFlag('BENCH_DOCKER_EVERY', false),
   profile: envFlag('BENCH_PROFILE', false),
   agentPort: envNumber('BENCH_AGENT_PORT', 17181),
   netdataPort: envNumber('BENCH_NETDATA_PORT', 19981),
 };
 const HISTORY_RUN_S = 95;
+/** After SIGCONT a sampler first does the tick it owes; windows start after it. */
+const SETTLE_MS = 1500;
 /** CPU of the history run is taken from here to its end: start-up long past, ring two-thirds full. */
 const HISTORY_CPU_FROM_S = 60;
 /** A profile covers the agent's start-up too: long enough that steady ticks dominate. */
 const PROFILE_MIN_S = 40;
-const DISCOVERY_TIMEOUT_S = 180;
+/** Netdata takes on 1000 new cgroups in about two minutes on a quiet 2-core host. */
+const DISCOVERY_TIMEOUT_S = 300;
+/** netdata's "check for new cgroups every". */
+const NETDATA_RESCAN_S = 10;
 
 // ---------------------------------------------------------------------------- output
 
@@ -106,17 +116,18 @@ async function waitFor<T>(what: string, timeoutS: number, probe: () => Promise<T
 
 const readList = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
 
+/** The agent's figures at one N, or why there are none. */
+type AgentResult =
+  | { ok: true; containers: number; us: number; rounds: number[]; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
+  | { ok: false; expected: number; failure: string };
+
 interface Row {
   n: number;
-  agentContainers: number;
-  agentUs: number;
-  agentMemory?: Resident;
-  agentTickMs: number;
-  netdata: { mode: string; cgroups: number; us: number; collectorUs: number }[];
+  agent: AgentResult;
+  netdata: { mode: string; cgroups: number; us: number; rounds: number[]; collectorUs: number }[];
   docker?: { containers: number; daemonsUs: number; shimsUs: number };
-  baselineUs: Record<BaselineMode, number>;
-  files: number;
-  fileList: string;
+  baselineUs?: Record<BaselineMode, number>;
+  fileList?: string;
 }
 
 interface Run {
@@ -138,10 +149,24 @@ async function startedAgent(run: Run, name: string, port: number, interval: stri
   return agent;
 }
 
-/** Waits until the agent reports at least `expected` running containers; returns what it reports. */
-async function agentReady(agent: Agent, expected: number): Promise<number> {
-  const h = await waitFor(`agent sees ${expected} containers`, DISCOVERY_TIMEOUT_S, () => health(agent), (h) => h !== undefined && h.containers >= expected);
-  return h?.containers ?? 0;
+/**
+ * Waits until the agent reports at least `expected` running containers; returns what it
+ * reports, or undefined when it exited.
+ */
+async function agentReady(agent: Agent, expected: number): Promise<number | undefined> {
+  const h = await waitFor(
+    `agent sees ${expected} containers`,
+    DISCOVERY_TIMEOUT_S,
+    async () => (running(agent.proc) ? health(agent) : null),
+    (h) => h === null || (h !== undefined && h.containers >= expected),
+  );
+  return h ? h.containers : undefined;
+}
+
+/** The telling line of a log that ended in a failure: its last error, else its last line. */
+function failureLine(file: string): string {
+  const lines = readFileSync(file, 'latin1').split('\n').filter((l) => l.trim() !== '');
+  return [...lines].reverse().find((l) => /error|EMFILE/i.test(l)) ?? lines[lines.length - 1] ?? '(empty log)';
 }
 
 /** The three reference loops side by side (each a separate process, each a few % of a core). */
@@ -158,47 +183,106 @@ async function baselinesUs(run: Run, fileList: string, containers: number): Prom
   return Object.fromEntries(BASELINE_MODES.map((mode, i) => [mode, perSampleUs(w.ns[i], w.seconds, 1, containers)])) as Record<BaselineMode, number>;
 }
 
-async function measureN(run: Run, n: number, measureDocker: boolean): Promise<Row> {
-  note(`N=${n}: creating plain cgroups`);
-  await run.cgroups.grow(n);
+/** Something measured in turns: its probes, and how to stop and restart it between turns. */
+interface Subject {
+  probes: CpuProbe[];
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * Takes turns: each subject runs alone (the others paused) for one window, `rounds` times
+ * over. On a shared host the load drifts; turns expose every subject to the same drift, and
+ * the spread of the rounds shows how much there was. Returns the windows per subject.
+ */
+async function inTurns(subjects: Subject[], rounds: number, windowS: number): Promise<Window[][]> {
+  const out: Window[][] = subjects.map(() => []);
+  for (const s of subjects) s.pause();
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, s] of subjects.entries()) {
+      s.resume();
+      await sleep(SETTLE_MS); // the tick it owes after SIGCONT falls outside the window
+      out[i].push(await measure(s.probes, windowS));
+      s.pause();
+    }
+  }
+  return out;
+}
+
+/** Per-container-sample µs of probe `p` over all windows, and of each window. */
+function turnsUs(ws: Window[], p: number, containers: number): { us: number; rounds: number[] } {
+  const ns = ws.reduce((sum, w) => sum + w.ns[p], 0n);
+  const seconds = ws.reduce((sum, w) => sum + w.seconds, 0);
+  return { us: perSampleUs(ns, seconds, 1, containers), rounds: ws.map((w) => perSampleUs(w.ns[p], w.seconds, 1, containers)) };
+}
+
+/**
+ * One N, the cgroups already there. The counts go down (1000, 200, 50): netdata takes about a
+ * tenth of a second per new cgroup to take it on (it forks a helper for each), a minute or more
+ * for 1000, but drops removed ones at its next rescan.
+ */
+async function measureN(run: Run, n: number, first: boolean, measureDocker: boolean): Promise<Row> {
   // A lower bound: other people's containers come and go on a shared host.
   const expected = n + SETTINGS.dockerContainers;
-  for (const nd of run.netdatas) resume(nd.proc);
-  const agent = await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s');
-  note(`N=${n}: waiting for the agent and netdata to see at least ${expected} containers (${n} plain + ${SETTINGS.dockerContainers} Docker)`);
-  const [agentContainers, ...charted] = await Promise.all([
-    agentReady(agent, expected),
-    ...run.netdatas.map((nd) => waitFor(`netdata ${nd.mode} charts ${expected} cgroups`, DISCOVERY_TIMEOUT_S, () => chartedCgroups(nd), (c) => (c ?? 0) >= expected)),
-  ]);
+  const netdatas: Subject = {
+    probes: [...run.netdatas.map(cgroupsProbe), ...run.netdatas.map(collectorThreadProbe)],
+    pause: () => run.netdatas.forEach((nd) => pause(nd.proc)),
+    resume: () => run.netdatas.forEach((nd) => resume(nd.proc)),
+  };
+  netdatas.resume();
+  if (first) {
+    note(`N=${n}: waiting for netdata to chart at least ${expected} cgroups (${n} plain + ${SETTINGS.dockerContainers} Docker)`);
+    await Promise.all(run.netdatas.map((nd) => waitFor(`netdata ${nd.mode} charts ${expected} cgroups`, DISCOVERY_TIMEOUT_S, () => chartedCgroups(nd), (c) => (c ?? 0) >= expected)));
+  } else {
+    note(`N=${n}: letting netdata rescan (every ${NETDATA_RESCAN_S} s) and drop the removed cgroups`);
+    await sleep((NETDATA_RESCAN_S + 2) * 1000);
+  }
+  netdatas.pause();
 
-  // The agent alone.
-  for (const nd of run.netdatas) pause(nd.proc);
-  await sleep(2000);
-  note(`N=${n}: agent, ${SETTINGS.windowS} s`);
-  const aw = await measure([processProbe('agent', () => [agent.proc.pid])], SETTINGS.windowS);
-  const agentMemory = residentOf(agent.proc.pid);
-  const h = await health(agent);
-  const files = keptOpenFiles(agent);
-  const fileList = `${STATE_DIR}/files-${n}.txt`;
-  writeFileSync(fileList, files.join('\n') + '\n');
-  await stopLive(run, agent.proc);
+  const agentProc = await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s');
+  const containers = await agentReady(agentProc, expected);
+  const agentRan = containers !== undefined;
+  const subjects: Subject[] = [netdatas];
+  if (agentRan) {
+    subjects.unshift({ probes: [processProbe('agent', () => [agentProc.proc.pid])], pause: () => pause(agentProc.proc), resume: () => resume(agentProc.proc) });
+  } else {
+    note(`N=${n}: the agent failed (${failureLine(agentProc.proc.log)})`);
+  }
+  const windowS = SETTINGS.windowS / SETTINGS.rounds;
+  note(`N=${n}: ${agentRan ? `agent over ${containers} containers and ` : ''}netdata cgroups threads, in turns: ${SETTINGS.rounds} × ${windowS} s each`);
+  const turns = await inTurns(subjects, SETTINGS.rounds, windowS);
 
-  // Netdata alone (both modes side by side: each is a few % of one core).
-  for (const nd of run.netdatas) resume(nd.proc);
-  await sleep(3000);
-  note(`N=${n}: netdata cgroups threads, ${SETTINGS.windowS} s`);
-  const collectorProbes = run.netdatas.map(collectorThreadProbe);
-  const nw = await measure([...run.netdatas.map(cgroupsProbe), ...collectorProbes], SETTINGS.windowS);
-  for (const nd of run.netdatas) pause(nd.proc);
+  let agent: AgentResult;
+  if (agentRan) {
+    resume(agentProc.proc);
+    await sleep(SETTLE_MS); // so that /healthz reports a regular tick, not the one owed
+    const t = turnsUs(turns[0], 0, containers);
+    agent = {
+      ok: true,
+      containers,
+      us: t.us,
+      rounds: t.rounds,
+      memory: residentOf(agentProc.proc.pid),
+      tickMs: (await health(agentProc))?.durationMs ?? NaN,
+      files: keptOpenFiles(agentProc),
+      fdLimit: openFilesLimit(agentProc),
+      emfile: ranOutOfDescriptors(agentProc),
+    };
+  } else {
+    agent = { ok: false, expected, failure: `exited: ${failureLine(agentProc.proc.log)}` };
+  }
+  await stopLive(run, agentProc.proc);
+
+  // What netdata sampled (charts of removed cgroups are gone by now).
+  netdatas.resume();
+  const charted = await Promise.all(run.netdatas.map(chartedCgroups));
+  netdatas.pause();
+  const nw = turns[turns.length - 1];
   const k = run.netdatas.length;
   const netdata = run.netdatas.map((nd, i) => {
     const cgroups = Math.max(charted[i] ?? 0, 1);
-    return {
-      mode: nd.mode,
-      cgroups,
-      us: perSampleUs(nw.ns[i], nw.seconds, 1, cgroups),
-      collectorUs: perSampleUs(nw.ns[k + i], nw.seconds, 1, cgroups),
-    };
+    const t = turnsUs(nw, i, cgroups);
+    return { mode: nd.mode, cgroups, us: t.us, rounds: t.rounds, collectorUs: turnsUs(nw, k + i, cgroups).us };
   });
 
   let dockerRow: Row['docker'];
@@ -213,21 +297,15 @@ async function measureN(run: Run, n: number, measureDocker: boolean): Promise<Ro
     dockerRow = { containers: running, daemonsUs: perSampleUs(dw.ns[0], dw.seconds, 1, running), shimsUs: perSampleUs(dw.ns[1], dw.seconds, 1, running) };
   }
 
-  note(`N=${n}: node loops over the agent's ${files.length} open files, ${SETTINGS.windowS} s`);
-  const baselineUs = await baselinesUs(run, fileList, agentContainers);
-
-  return {
-    n,
-    agentContainers,
-    agentUs: perSampleUs(aw.ns[0], aw.seconds, 1, agentContainers),
-    agentMemory,
-    agentTickMs: h?.durationMs ?? NaN,
-    netdata,
-    docker: dockerRow,
-    baselineUs,
-    files: files.length,
-    fileList,
-  };
+  const row: Row = { n, agent, netdata, docker: dockerRow };
+  // The reference loops read what the agent kept open, so they need an agent that ran.
+  if (agent.ok) {
+    note(`N=${n}: node loops over the agent's ${agent.files.length} open files, ${SETTINGS.windowS} s`);
+    row.fileList = `${STATE_DIR}/files-${n}.txt`;
+    writeFileSync(row.fileList, agent.files.join('\n') + '\n');
+    row.baselineUs = await baselinesUs(run, row.fileList, agent.containers);
+  }
+  return row;
 }
 
 // ---------------------------------------------------------------------------- 15-minute history
@@ -242,25 +320,15 @@ interface HistoryResult {
 
 const RING_SAMPLES = 900;
 
-/**
- * RSS with a full ring: the last reading when the ring filled, else a straight line through
- * the first and last readings (RSS against samples held) carried on to 900 samples.
- */
-function fullRingRss(h: HistoryResult): { bytes?: number; extrapolated: boolean } {
-  const first = h.points[0];
-  const last = h.points[h.points.length - 1];
-  const [rss0, rss1] = [first.memory?.rssBytes, last.memory?.rssBytes];
-  if ((last.held ?? 0) >= RING_SAMPLES || rss1 === undefined) return { bytes: rss1, extrapolated: false };
-  if (rss0 === undefined || first.held === undefined || last.held === undefined || last.held <= first.held) return { bytes: undefined, extrapolated: true };
-  const perSample = (rss1 - rss0) / (last.held - first.held);
-  return { bytes: rss1 + perSample * (RING_SAMPLES - last.held), extrapolated: true };
-}
+/** What the rings of `containers` containers hold: samples × (timestamp + metric columns) × 8 bytes. */
+const ringBytes = (containers: number): number => containers * RING_SAMPLES * (historyMetricNames.length + 1) * 8;
 
 /** 900 samples per container (15 min at 1 s) held by a ring of history/interval = 90 s / 100 ms. */
 async function historyRun(run: Run, n: number): Promise<HistoryResult> {
   const started = Date.now();
   const agent = await startedAgent(run, 'agent-history', SETTINGS.agentPort + 1, '100ms', '90s');
   const containers = await agentReady(agent, n + SETTINGS.dockerContainers);
+  if (containers === undefined) throw new Error(`the history agent exited: ${failureLine(agent.proc.log)}`);
   note(`history: agent at 100 ms with 90 s of history over ${containers} containers, for ${HISTORY_RUN_S} s`);
   const points: HistoryResult['points'] = [];
   const cpu = processProbe('agent', () => [agent.proc.pid]);
@@ -294,7 +362,7 @@ async function profileRun(run: Run, n: number): Promise<string> {
   await stopLive(run, agent.proc);
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return 'no profile written\n';
-  return `${dir}/${file} (${seconds} s, start-up included)\n${formatSummary(summarizeProfile(`${dir}/${file}`), 20)}`;
+  return `N=${n}, ${dir}/${file} (${seconds} s, start-up included)\n${formatSummary(summarizeProfile(`${dir}/${file}`), 20)}`;
 }
 
 // ---------------------------------------------------------------------------- report
@@ -303,19 +371,20 @@ function table(rows: Row[], modes: string[]): string[] {
   const docker = rows.find((r) => r.docker)?.docker;
   const head = ['N', 'cont', 'agent µs', 'RSS MB', 'tick ms', ...modes.map((m) => `netdata ${m} µs`), 'dockerd µs', ...BASELINE_MODES.map((m) => `node ${m} µs`), 'agent/netdata', 'agent/dockerd'];
   const body = rows.map((r) => {
+    const a = r.agent.ok ? r.agent : undefined;
     const nd = r.netdata.find((x) => x.mode === 'v1') ?? r.netdata[0];
     const d = r.docker ?? docker;
     return [
       String(r.n),
-      String(r.agentContainers),
-      us(r.agentUs),
-      mb(r.agentMemory?.rssBytes),
-      r.agentTickMs.toFixed(1),
+      a ? String(a.containers) : `(${r.agent.ok ? '' : r.agent.expected})`,
+      a ? us(a.us) : 'FAILED',
+      mb(a?.memory?.rssBytes),
+      a ? a.tickMs.toFixed(1) : '-',
       ...r.netdata.map((x) => us(x.us)),
       d ? us(d.daemonsUs) + (r.docker ? '' : '*') : '-',
-      ...BASELINE_MODES.map((m) => us(r.baselineUs[m])),
-      ratio(r.agentUs, nd?.us),
-      ratio(r.agentUs, d?.daemonsUs),
+      ...BASELINE_MODES.map((m) => us(r.baselineUs?.[m])),
+      ratio(a?.us, nd?.us),
+      ratio(a?.us, d?.daemonsUs),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -323,71 +392,111 @@ function table(rows: Row[], modes: string[]): string[] {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
 }
 
+/** RSS against containers through the rows where the agent ran: a + b × containers, when two or more. */
+function rssLine(rows: Row[]): { baseBytes: number; perContainerBytes: number } | undefined {
+  const pts = rows.flatMap((r) => (r.agent.ok && r.agent.memory ? [{ x: r.agent.containers, y: r.agent.memory.rssBytes }] : []));
+  if (pts.length < 2) return undefined;
+  const mx = pts.reduce((s, p) => s + p.x, 0) / pts.length;
+  const my = pts.reduce((s, p) => s + p.y, 0) / pts.length;
+  const b = pts.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / pts.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return { baseBytes: my - b * mx, perContainerBytes: b };
+}
+
 interface Extras {
-  hist?: HistoryResult;
-  fileCosts?: FileCost[];
+  /** The history run's figures, or why there are none. */
+  hist?: HistoryResult | string;
+  fileCosts?: { n: number; containers: number; costs: FileCost[] };
   profile?: string;
 }
 
 function report(rows: Row[], run: Run, x: Extras): string {
   const docker = rows.find((r) => r.docker)?.docker;
+  const ran = rows.flatMap((r) => (r.agent.ok ? [{ n: r.n, a: r.agent }] : []));
   const out = table(rows, run.netdatas.map((nd) => nd.mode));
   out.push(
     '',
     'µs = CPU time per container per sample: CPU ns over the window / (samples taken × containers sampled).',
-    `CPU from /proc/<pid>/task/*/schedstat (ns on CPU, all threads), ${SETTINGS.windowS} s window per subject, each measured alone`,
-    '(the others paused with SIGSTOP or not running). cont = running containers the agent sampled (plain cgroups + every',
-    `running Docker container on the host). Plain cgroups: ${run.cgroups.describe()}, one sleep each.`,
+    `CPU from /proc/<pid>/task/*/schedstat (ns on CPU, all threads). Agent and netdata run in turns, one at a time (the other`,
+    `paused with SIGSTOP), ${SETTINGS.rounds} turns of ${+(SETTINGS.windowS / SETTINGS.rounds).toFixed(1)} s each; docker stats and the node loops get one ${SETTINGS.windowS} s window.`,
+    'cont = running containers the agent sampled (plain cgroups + every running container on the host, the benchmark\'s or not).',
+    `Plain cgroups: ${run.cgroups.describe()}, one sleep each.`,
     '',
-    'agent      cstats agent at --interval 1s, whole process; RSS = VmRSS after the window; tick ms = its last tick\'s duration (/healthz).',
-    '           RSS MB (anon): ' + rows.map((r) => `N=${r.n}: ${mbOf(r.agentMemory)}`).join('; ') + '.',
+    'per-turn µs (min-max), the noise of this host: ' +
+      rows
+        .map((r) => {
+          const spread = (xs: number[]): string => `${us(Math.min(...xs))}-${us(Math.max(...xs))}`;
+          return `N=${r.n}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
+        })
+        .join('; ') +
+      '.',
+    '',
+    "agent      cstats agent at --interval 1s, whole process; RSS = VmRSS after the window; tick ms = its last tick's duration (/healthz).",
+    '           RSS MB (anon; history ring columns, allocated for 15 min at start): ' + ran.map(({ n, a }) => `N=${n}: ${mbOf(a.memory)}; ring ${mb(ringBytes(a.containers))}`).join('; ') + '.',
+    '           kernel files kept open: ' +
+      ran.map(({ n, a }) => `N=${n}: ${a.files.length} (${(a.files.length / a.containers).toFixed(1)} per container)`).join('; ') +
+      `; RLIMIT_NOFILE ${ran[0]?.a.fdLimit ?? '?'}.`,
   );
   for (const r of rows) {
-    for (const x of r.netdata) {
-      if (x.cgroups < r.n) out.push(`WARNING N=${r.n}: netdata ${x.mode} charted only ${x.cgroups} cgroups; its µs is divided by that count.`);
-    }
+    if (!r.agent.ok) out.push(`FAILED N=${r.n}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
+    else if (r.agent.emfile) out.push(`WARNING N=${r.n}: the agent ran out of file descriptors (EMFILE in ${STATE_DIR}/agent-${r.n}.log): its figures are not valid.`);
   }
   out.push(
-    'netdata    netdata 1.37 cgroups plugin at update every = 1: both "PLUGIN[cgroups]" threads (collector + discovery), divided',
-    '           by the cgroups it charts (' + rows.map((r) => `N=${r.n}: ${r.netdata.map((x) => `${x.mode} ${x.cgroups}`).join(', ')}`).join('; ') + ').',
+    'netdata    netdata 1.37 cgroups plugin at update every = 1: both "PLUGIN[cgroups]" threads (collector + discovery), divided by',
+    '           the cgroups it charted at the end of the window (' + rows.map((r) => `N=${r.n}: ${r.netdata.map((y) => `${y.mode} ${y.cgroups}`).join(', ')}`).join('; ') + ').',
     '           v1 = "use unified cgroups = no": the same v1 controllers the agent reads (cpuacct, cpu, memory, blkio, pids).',
-    '           default = netdata\'s own choice, which on this hybrid host is the controller-less cgroup2 tree: cpu.stat and PSI only.',
-    '           collector thread alone (µs): ' + rows.map((r) => `N=${r.n}: ${r.netdata.map((x) => `${x.mode} ${us(x.collectorUs)}`).join(', ')}`).join('; ') + '.',
+    ...(run.netdatas.some((nd) => nd.mode === 'default')
+      ? ["           default = netdata's own choice, which on a hybrid host is the controller-less cgroup2 tree: cpu.stat and PSI only."]
+      : []),
+    '           collector thread alone (µs): ' + rows.map((r) => `N=${r.n}: ${r.netdata.map((y) => `${y.mode} ${us(y.collectorUs)}`).join(', ')}`).join('; ') + '.',
   );
+  for (const r of rows) {
+    for (const y of r.netdata) if (y.cgroups < r.n) out.push(`WARNING N=${r.n}: netdata ${y.mode} took on only ${y.cgroups} cgroups in time; its µs is divided by that count.`);
+  }
   if (docker) {
     out.push(
       `dockerd    dockerd + containerd while \`docker stats\` (the real CLI, streaming all) runs, per Docker container per second`,
       `           (${docker.containers} running). The containerd-shim-runc-v2 processes, which read the cgroup files for them, add ${us(docker.shimsUs)} µs.`,
-      '           * = measured once, at the first N: it does not depend on the number of plain cgroups.',
+      '           * = measured once, at the largest N: it does not depend on the number of plain cgroups.',
     );
   }
   out.push(
-    `node       plain Node loops reading the agent's kept-open files (${rows.map((r) => `${r.files} at N=${r.n}`).join(', ')}) every second, no parsing,`,
-    '           the three side by side in one window. keepopen = open once, pread at offset 0 until a read returns 0 (two reads,',
-    '           as the agent does); keepopen-1read = one pread per file; reopen = open/read-until-0/close each time.',
+    "node       plain Node loops reading the agent's kept-open files every second, no parsing, the three side by side in one window.",
+    '           keepopen = open once, pread at offset 0 until a read returns 0 (two reads, as the agent does); keepopen-1read = one',
+    '           pread per file; reopen = open/read-until-0/close each time.',
     '',
   );
   if (x.fileCosts) {
-    const last = rows[rows.length - 1];
-    out.push(`What one read of each file costs plain Node (in this process, N=${last.n}, ${last.agentContainers} containers):`, formatFileCosts(x.fileCosts, last.agentContainers), '');
+    out.push(`What one read of each file costs plain Node (in this process, N=${x.fileCosts.n}, ${x.fileCosts.containers} containers):`, formatFileCosts(x.fileCosts.costs, x.fileCosts.containers), '');
+  }
+  const line = rssLine(rows);
+  const failed = rows.filter((r) => !r.agent.ok);
+  if (line && failed.length > 0) {
+    out.push(
+      `RSS against containers (least squares through the rows where the agent ran): ${mb(line.baseBytes)} MB + ${(line.perContainerBytes / 1024).toFixed(0)} KiB per container;`,
+      '  ' + failed.map((r) => `at ${r.agent.ok ? '' : r.agent.expected} containers that is ${mb(line.baseBytes + line.perContainerBytes * (r.agent.ok ? 0 : r.agent.expected))} MB`).join(', ') + ' (EXTRAPOLATED).',
+      '',
+    );
   }
   const hist = x.hist;
-  if (hist) {
-    const full = fullRingRss(hist);
+  if (typeof hist === 'string') out.push(`15-minute history, emulated: FAILED: ${hist}`, '');
+  else if (hist) {
+    const end = hist.points[hist.points.length - 1];
+    const filled = (end.held ?? 0) >= RING_SAMPLES;
     out.push(
       `15-minute history, emulated: the agent at --interval 100ms --history 90s over ${hist.containers} containers for ${HISTORY_RUN_S} s.`,
       `  The ring holds history/interval = ${RING_SAMPLES} samples per container, as 15m at 1s does, and fills in 90 s if every tick`,
-      '  fits in 100 ms. RSS MB (samples held by bench-0): ' + hist.points.map((p) => `${p.atS} s ${mb(p.memory?.rssBytes)} (${p.held ?? '?'})`).join(', ') + '.',
-      `  At the end: ${mbOf(hist.points[hist.points.length - 1].memory)} MB.`,
-      `  RSS with a full 15-minute ring at ${hist.containers} containers: ${mb(full.bytes)} MB` +
-        (full.extrapolated ? ` EXTRAPOLATED (the ring did not fill: ticks took longer than 100 ms; straight line in samples held)` : '') +
-        ' (target: under 150 MB).',
+      `  fits in 100 ms. Its columns (${historyMetricNames.length} metrics + timestamps, float64) are ${mb(ringBytes(hist.containers))} MB at ${hist.containers} containers.`,
+      '  RSS MB (samples held by bench-0): ' + hist.points.map((p) => `${p.atS} s ${mb(p.memory?.rssBytes)} (${p.held ?? '?'})`).join(', ') + '.',
+      filled
+        ? `  RSS with a full 15-minute ring at ${hist.containers} containers: ${mbOf(end.memory)} MB (target: under 150 MB at 1000).`
+        : `  The ring did NOT fill (ticks took ${hist.tickMs.toFixed(0)} ms, more than the 100 ms interval): RSS at the end, ${mbOf(end.memory)} MB, is a lower bound` +
+          ' for a full ring (target: under 150 MB at 1000).',
       `  CPU at 100 ms from ${HISTORY_CPU_FROM_S} s to the end: ${us(hist.us)} µs per container-sample; last tick ${hist.tickMs.toFixed(1)} ms.`,
       '',
     );
   }
-  out.push('Targets (issue): agent µs at or below netdata\'s (agent/netdata <= 1); RSS under 150 MB at 1000 containers with 15 minutes of history.');
-  if (x.profile) out.push('', 'Agent CPU profile (node --cpu-prof) at the largest N:', x.profile);
+  out.push("Targets (issue): agent µs at or below netdata's (agent/netdata <= 1); RSS under 150 MB at 1000 containers with 15 minutes of history.");
+  if (x.profile) out.push('', 'Agent CPU profile (node --cpu-prof):', x.profile);
   return out.join('\n') + '\n';
 }
 
@@ -425,26 +534,33 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
-    const counts = [...SETTINGS.counts].sort((a, b) => a - b);
+    const counts = [...SETTINGS.counts].sort((a, b) => b - a);
     note(`settings: ${JSON.stringify({ ...SETTINGS, counts })}; cgroup layout ${layout.mode}`);
-    note(`starting ${SETTINGS.dockerContainers} Docker containers`);
-    await startContainers(SETTINGS.dockerContainers);
+    // Netdata first: it takes on new cgroups slowly, so let it do so while they are made.
     for (const mode of SETTINGS.netdataDefault ? (['v1', 'default'] as const) : (['v1'] as const)) {
       const nd = startNetdata(mode, SETTINGS.netdataPort + (mode === 'v1' ? 0 : 1));
       run.netdatas.push(nd);
       run.live.add(nd.proc);
     }
+    note(`starting ${SETTINGS.dockerContainers} Docker containers`);
+    await startContainers(SETTINGS.dockerContainers);
+    note(`creating ${counts[0]} plain cgroups`);
+    await run.cgroups.grow(counts[0]);
     const rows: Row[] = [];
+    const x: Extras = {};
     for (const [i, n] of counts.entries()) {
-      rows.push(await measureN(run, n, i === 0 || SETTINGS.dockerEveryN));
+      await run.cgroups.shrink(n);
+      const row = await measureN(run, n, i === 0, i === 0 || SETTINGS.dockerEveryN);
+      rows.unshift(row);
       note('so far:\n' + table(rows, run.netdatas.map((nd) => nd.mode)).join('\n'));
+      // At the largest N where the agent ran, while its cgroups exist (netdata stays paused).
+      if (x.fileCosts || !row.agent.ok || !row.fileList) continue;
+      x.fileCosts = { n, containers: row.agent.containers, costs: measureFileCosts(readList(row.fileList)) };
+      if (SETTINGS.historyRun) x.hist = await historyRun(run, n).catch((err: Error) => err.message);
+      if (SETTINGS.profile) x.profile = await profileRun(run, n).catch((err: Error) => err.message);
     }
     for (const nd of run.netdatas) await stopLive(run, nd.proc);
-    const largest = counts[counts.length - 1];
-    const fileCosts = measureFileCosts(readList(rows[rows.length - 1].fileList));
-    const hist = SETTINGS.historyRun ? await historyRun(run, largest) : undefined;
-    const profile = SETTINGS.profile ? await profileRun(run, largest) : undefined;
-    process.stdout.write('\n' + report(rows, run, { hist, fileCosts, profile }));
+    process.stdout.write('\n' + report(rows, run, x));
   } finally {
     if (!interrupted) {
       note('cleaning up');

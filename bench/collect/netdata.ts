@@ -6,13 +6,14 @@
  * files every second, the younger one is the discovery worker (rescans every 10 s, runs
  * cgroup-name.sh for new cgroups). Both are measured, nothing else of netdata.
  *
- * Two discovery steps are skipped, as they take netdata a second or more per new cgroup (ten
- * minutes for 1000, more on a loaded host where `docker inspect` is slow): cgroup-name.sh (so
- * cgroups keep names made from their paths) and the network-interface helper (its result only
- * renames interfaces in charts of the proc plugin, which is off). Both run once per new cgroup,
+ * Two discovery helpers are cut short, as they take netdata a second or more per new cgroup
+ * (ten minutes for 1000, more on a loaded host where `docker inspect` is slow): cgroup-name.sh
+ * is not run (cgroups keep names made from their paths) and the network-interface helper is
+ * /bin/true (its result only renames interfaces in charts of the proc plugin, which is off;
+ * netdata forks it for every new cgroup whatever it is set to). Both run once per new cgroup,
  * never in the steady state that is measured.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { threadProbe, threadsNamed, type CpuProbe } from './cpu.js';
 import { STATE_DIR, start, type Started } from './children.js';
 
@@ -51,7 +52,7 @@ ${PLUGINS_OFF.map((p) => `\t${p} = no`).join('\n')}
 	update every = 1
 	max cgroups to allow = 100000
 	run script to rename cgroups matching = !*
-	script to get cgroup network interfaces =
+	script to get cgroup network interfaces = /bin/true
 ${mode === 'v1' ? '\tuse unified cgroups = no\n' : ''}[health]
 	enabled = no
 [ml]
@@ -63,6 +64,7 @@ ${mode === 'v1' ? '\tuse unified cgroups = no\n' : ''}[health]
 
 export function startNetdata(mode: NetdataMode, port: number): Netdata {
   const dir = `${STATE_DIR}/netdata-${mode}`;
+  rmSync(dir, { recursive: true, force: true }); // a fresh database and log each run
   for (const sub of ['cache', 'lib', 'log']) mkdirSync(`${dir}/${sub}`, { recursive: true });
   writeFileSync(`${dir}/netdata.conf`, config(dir, port, mode));
   const proc = start(`netdata-${mode}`, 'netdata', ['-D', '-c', `${dir}/netdata.conf`], { ...process.env, DO_NOT_TRACK: '1' });
