@@ -53,6 +53,19 @@ export const OPENAPI = {
         },
       },
     },
+    '/api/v1/stream': {
+      get: {
+        summary: "Server-Sent Events: each tick's derived figures; a client that falls more than 1 MiB behind is disconnected",
+        parameters: [{ name: 'container', in: 'query', schema: { type: 'string' }, description: 'Comma-separated ids, id prefixes or names' }],
+        responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, 404: error },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: "Prometheus exposition in cAdvisor's metric names and labels",
+        responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
     '/api/v1/machine': { get: { summary: 'Host CPU, memory, load, disks, networks, filesystems', responses: { 200: json({ type: 'object' }, 'Machine') } } },
     '/healthz': {
       get: {
