@@ -3,9 +3,9 @@
  * does nothing else (no parsing, no storing). Their CPU time is the floor a Node collector of
  * the same files can reach.
  *   keepopen        open each file once; each time pread from offset 0 until a read returns 0
- *                   (two reads per file, as src/kernel/file.ts does)
+ *                   (two reads per file)
  *   keepopen-1read  the same with one pread per file: a cgroup or proc file (seq_file) hands
- *                   over all its content in one read when the buffer is large enough
+ *                   over all its content in one read when it is shorter than a page
  *   reopen          open, read until 0, close, every time
  *
  * Usage: node baseline.js keepopen|keepopen-1read|reopen INTERVAL_MS FILE_LIST
@@ -18,7 +18,7 @@ export type BaselineMode = (typeof BASELINE_MODES)[number];
 
 const buf = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads the whole file from offset 0 into text, as the agent's reader does (files over 64 KiB are cut). */
+/** Reads the whole file from offset 0 into text, until a read returns 0 (files over 64 KiB are cut). */
 export function readAt0(fd: number): string {
   let total = 0;
   for (;;) {

@@ -1,7 +1,7 @@
 /**
  * What one read of each kind of file costs a Node process: every file of the agent's open set,
- * grouped by name, read REPEAT times through a kept descriptor, until EOF (two reads, as
- * src/kernel/file.ts does) and in one read. CPU from process.cpuUsage (user + system).
+ * grouped by name, read REPEAT times through a kept descriptor, until a read returns 0 (two
+ * reads) and in one read. CPU from process.cpuUsage (user + system).
  */
 import { closeSync, openSync } from 'node:fs';
 import { readAt0, readOnce } from './baseline.js';

@@ -461,8 +461,8 @@ function report(rows: Row[], run: Run, x: Extras): string {
   }
   out.push(
     "node       plain Node loops reading the agent's kept-open files every second, no parsing, the three side by side in one window.",
-    '           keepopen = open once, pread at offset 0 until a read returns 0 (two reads, as the agent does); keepopen-1read = one',
-    '           pread per file; reopen = open/read-until-0/close each time.',
+    '           keepopen = open once, pread at offset 0 until a read returns 0 (two reads); keepopen-1read = one pread per file;',
+    '           reopen = open/read-until-0/close each time.',
     '',
   );
   if (x.fileCosts) {
@@ -490,7 +490,8 @@ function report(rows: Row[], run: Run, x: Extras): string {
       filled
         ? `  RSS with a full 15-minute ring at ${hist.containers} containers: ${mbOf(end.memory)} MB (target: under 150 MB at 1000).`
         : `  The ring did NOT fill (ticks took ${hist.tickMs.toFixed(0)} ms, more than the 100 ms interval): RSS at the end, ${mbOf(end.memory)} MB, is a lower bound` +
-          ' for a full ring (target: under 150 MB at 1000).',
+          ` for a full ring (target: under 150 MB at 1000); from ${hist.points[0].held ?? '?'} to ${end.held ?? '?'} samples held it changed by` +
+          ` ${mb((end.memory?.rssBytes ?? NaN) - (hist.points[0].memory?.rssBytes ?? NaN))} MB.`,
       `  CPU at 100 ms from ${HISTORY_CPU_FROM_S} s to the end: ${us(hist.us)} µs per container-sample; last tick ${hist.tickMs.toFixed(1)} ms.`,
       '',
     );
