@@ -9,6 +9,7 @@
  * TCP/UDP tables, schedstat and task load; no per-container filesystem usage (cAdvisor's du of
  * the writable layer), so containers report has_filesystem false.
  */
+import { interfaceCounters, type InterfaceCountersJson } from './netjson.js';
 import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
 import type { ContainerInfo, HostSample, Sample } from '../model.js';
@@ -44,30 +45,12 @@ export const UDP_ZERO = zeros(UDP_FIELDS);
 export const TCP_ADVANCED_ZERO = zeros(TCP_ADVANCED_FIELDS);
 
 /** v1 InterfaceStats. */
-export interface InterfaceJson {
+export interface InterfaceJson extends InterfaceCountersJson {
   name: string;
-  rx_bytes: bigint;
-  rx_packets: bigint;
-  rx_errors: bigint;
-  rx_dropped: bigint;
-  tx_bytes: bigint;
-  tx_packets: bigint;
-  tx_errors: bigint;
-  tx_dropped: bigint;
 }
 
 export function interfaceJson(i: NetInterfaceStats): InterfaceJson {
-  return {
-    name: i.name,
-    rx_bytes: i.rxBytes,
-    rx_packets: i.rxPackets,
-    rx_errors: i.rxErrors,
-    rx_dropped: i.rxDropped,
-    tx_bytes: i.txBytes,
-    tx_packets: i.txPackets,
-    tx_errors: i.txErrors,
-    tx_dropped: i.txDropped,
-  };
+  return { name: i.name, ...interfaceCounters(i) };
 }
 
 /** The interfaces cAdvisor reports for a network namespace. */

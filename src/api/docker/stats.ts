@@ -11,6 +11,7 @@
  *   memory.events "oom"; blkio has only io_service_bytes_recursive with lowercase "read" and
  *   "write" (the other lists null); an unlimited pids.max is math.MaxUint64.
  */
+import { interfaceCounters } from '../netjson.js';
 import type { BlkioStats, MemoryStats, NetInterfaceStats } from '../../kernel/types.js';
 import type { ContainerInfo, Sample } from '../../model.js';
 import { memoryLimit } from '../../derive/docker.js';
@@ -148,19 +149,7 @@ function pidsStats(s: Sample, version: CgroupVersion) {
 function networks(ifaces: readonly NetInterfaceStats[] | undefined) {
   const kept = (ifaces ?? []).filter((i) => i.name !== 'lo');
   if (kept.length === 0) return undefined;
-  const byName = kept.map((i) => [
-    i.name,
-    {
-      rx_bytes: i.rxBytes,
-      rx_packets: i.rxPackets,
-      rx_errors: i.rxErrors,
-      rx_dropped: i.rxDropped,
-      tx_bytes: i.txBytes,
-      tx_packets: i.txPackets,
-      tx_errors: i.txErrors,
-      tx_dropped: i.txDropped,
-    },
-  ]);
+  const byName = kept.map((i) => [i.name, interfaceCounters(i)]);
   return goMap(Object.fromEntries(byName));
 }
 
