@@ -155,6 +155,24 @@ describe('agent with a real Docker daemon', () => {
     assert.ok(Math.abs(dockerRx - eth0.rxBytes) / eth0.rxBytes < 0.01, `docker stats NET I/O ${dl.NetIO} vs ${eth0.rxBytes}`);
   });
 
+  test('--network host: no interfaces of its own rather than the host\'s; --network none: only lo', async () => {
+    run('cstats-t-hostnet', ['--network', 'host'], ['sleep', '100000']);
+    run('cstats-t-nonet', ['--network', 'none'], ['sleep', '100000']);
+    const host = await waitFor('host-network container sampled', async () => {
+      const x = await detail('cstats-t-hostnet');
+      return x.sample ? x : undefined;
+    });
+    assert.equal(host.network.kind, 'host');
+    assert.deepEqual(host.sample.network, []);
+    assert.equal(host.derived.netRxBytes, 0);
+    const none = await waitFor('no-network container sampled', async () => {
+      const x = await detail('cstats-t-nonet');
+      return x.sample ? x : undefined;
+    });
+    assert.deepEqual(none.sample.network!.map((i) => i.name), ['lo']);
+    assert.equal(none.derived.netRxBytes, 0);
+  });
+
   test('block IO: 16 MiB written with oflag=direct agrees with blkio and docker stats', async () => {
     // cgroup v1 on current kernels counts nothing for a disk until a throttle rule was written once.
     armBlkioAccounting('/var/lib/docker');
