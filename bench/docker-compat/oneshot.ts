@@ -9,9 +9,9 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../../tests/integration/support.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -28,16 +28,6 @@ async function docker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<stri
 async function cleanup(): Promise<void> {
   const ids = await docker(['ps', '-aq', '--filter', `label=${LABEL}`]);
   if (ids) await docker(['rm', '-f', ...ids.split('\n')]);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** One GET answered in full; resolves with the elapsed milliseconds. */

@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { readHostLayout } from '../../src/runtimes/layout.js';
+import { freePort } from '../../tests/integration/support.js';
 
 export const SLICE = 'cstats-apibench.slice';
 const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'blkio'];
@@ -88,17 +88,6 @@ export async function removeCgroups(): Promise<void> {
       }
     }
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** ns on a CPU, summed over the threads of `pid`. */
