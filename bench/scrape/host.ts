@@ -159,3 +159,29 @@ export function cleanupOnSignal(cleanup: () => Promise<void>): void {
     });
   }
 }
+
+/**
+ * Runs `body` against a real agent sampling `n` fresh plain cgroups (after 5 s, so the first
+ * ticks, which open every file, have passed); the agent and the cgroups are removed afterwards,
+ * also on Ctrl-C. A failure is printed and sets a non-zero exit code.
+ */
+export async function withBenchAgent(n: number, body: (agent: Agent) => Promise<void>): Promise<void> {
+  await removeCgroups();
+  let agent: Agent | undefined;
+  const cleanup = async () => {
+    await agent?.stop();
+    await removeCgroups();
+  };
+  cleanupOnSignal(cleanup);
+  try {
+    await makeCgroups(n);
+    agent = await startAgent(n);
+    await sleep(5000);
+    await body(agent);
+  } catch (err) {
+    console.log(`real-agent run failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}

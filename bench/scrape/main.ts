@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { measureRender } from './inprocess.js';
-import { cleanupOnSignal, cpuNs, makeCgroups, quantile, removeCgroups, sleep, startAgent, tickTimes, type Agent } from './host.js';
+import { cpuNs, quantile, sleep, tickTimes, withBenchAgent, type Agent } from './host.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW ?? 20);
@@ -62,19 +62,8 @@ function describeGaps(gaps: number[]): string {
 
 async function realAgent(): Promise<void> {
   console.log(`\n== real agent, ${N} plain cgroups (one sleep each) plus whatever else runs on this host ==`);
-  await removeCgroups();
-  let agent: Agent | undefined;
-  const cleanup = async () => {
-    await agent?.stop();
-    await removeCgroups();
-  };
-  cleanupOnSignal(cleanup);
-  try {
-    await makeCgroups(N);
-    agent = await startAgent(N);
+  await withBenchAgent(N, async (agent) => {
     const served = (await agent.health()).collector.containers;
-    // Let the first ticks (which open every file) pass.
-    await sleep(5000);
     const probe = await fetch(`${agent.url}/metrics`);
     const body = Buffer.from(await probe.arrayBuffer());
     const series = body.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
@@ -90,12 +79,7 @@ async function realAgent(): Promise<void> {
       console.log(`  ${label.padEnd(22)} agent CPU ${w.cpuPercent.toFixed(1).padStart(5)} %; ${scrapeText}${describeGaps(w.gaps)}`);
     }
     console.log(`  CPU per scrape: identity ${(((plain.cpuPercent - idle.cpuPercent) / 100) * 1000).toFixed(0)} ms, gzip ${(((gz.cpuPercent - idle.cpuPercent) / 100) * 1000).toFixed(0)} ms (agent CPU above the no-scrape window, per second)`);
-  } catch (err) {
-    console.log(`real-agent run failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 const what = process.argv[2] ?? 'all';

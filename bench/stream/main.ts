@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Router, startServer } from '../../src/api/http.js';
 import { StreamHub } from '../../src/api/stream.js';
 import { recordTick, syntheticStore } from '../scrape/synthetic.js';
-import { cleanupOnSignal, cpuNs, makeCgroups, removeCgroups, sleep, startAgent, type Agent } from '../scrape/host.js';
+import { cpuNs, sleep, withBenchAgent } from '../scrape/host.js';
 import type { ClientReport } from './clients.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 100);
@@ -78,24 +78,14 @@ async function inProcess(n: number): Promise<void> {
 
 async function realAgent(): Promise<void> {
   console.log(`\n== real agent, ${AGENT_N} plain cgroups plus whatever else runs here; ${CLIENTS} streams from another process; ${WINDOW_S} s windows ==`);
-  await removeCgroups();
-  let agent: Agent | undefined;
-  const cleanup = async () => {
-    await agent?.stop();
-    await removeCgroups();
-  };
-  cleanupOnSignal(cleanup);
-  try {
-    await makeCgroups(AGENT_N);
-    agent = await startAgent(AGENT_N);
-    await sleep(5000);
+  await withBenchAgent(AGENT_N, async (agent) => {
     const served = (await agent.health()).collector.containers;
     const window = async (k: number): Promise<{ percent: number; report?: ClientReport }> => {
-      const c = k > 0 ? await clients(`${agent!.url}/api/v1/stream`, k) : undefined;
+      const c = k > 0 ? await clients(`${agent.url}/api/v1/stream`, k) : undefined;
       const t0 = Date.now();
-      const cpu0 = cpuNs(agent!.proc.pid!);
+      const cpu0 = cpuNs(agent.proc.pid!);
       await sleep(WINDOW_S * 1000);
-      const percent = ((cpuNs(agent!.proc.pid!) - cpu0) / 1e6 / (Date.now() - t0)) * 100;
+      const percent = ((cpuNs(agent.proc.pid!) - cpu0) / 1e6 / (Date.now() - t0)) * 100;
       return { percent, report: await c?.stop() };
     };
     const none = await window(0);
@@ -103,12 +93,7 @@ async function realAgent(): Promise<void> {
     const extraMsPerTick = ((many.percent - none.percent) / 100) * 1000;
     console.log(`  agent sampling ${served} containers: CPU ${none.percent.toFixed(1)} % with no stream, ${many.percent.toFixed(1)} % with ${CLIENTS}`);
     console.log(`  ${CLIENTS} streams cost ${extraMsPerTick.toFixed(1)} ms CPU per tick (${((extraMsPerTick * 1000) / CLIENTS).toFixed(0)} µs per stream); ${describe(many.report!)}`);
-  } catch (err) {
-    console.log(`real-agent run failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 const what = process.argv[2] ?? 'all';
