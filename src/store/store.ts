@@ -95,11 +95,18 @@ export class Store {
   find(ref: string): ContainerEntry | undefined {
     const exact = this.entries.get(ref);
     if (exact) return exact;
+    // One pass, no sorting: the collector looks sandboxes up this way every tick.
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
-    const candidates = [...this.entries.values()].sort((a, b) => Number(a.removedMs !== undefined) - Number(b.removedMs !== undefined));
-    const byName = candidates.find((e) => e.info.name === name);
-    if (byName) return byName;
-    const byPrefix = candidates.filter((e) => e.info.id.startsWith(ref));
+    let removedByName: ContainerEntry | undefined;
+    const byPrefix: ContainerEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (e.info.name === name) {
+        if (e.removedMs === undefined) return e;
+        removedByName ??= e;
+      }
+      if (e.info.id.startsWith(ref)) byPrefix.push(e);
+    }
+    if (removedByName) return removedByName;
     return byPrefix.length === 1 ? byPrefix[0] : undefined;
   }
 
