@@ -78,7 +78,7 @@ function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
   };
 }
 
-export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo | undefined {
+export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo {
   const pid = inspect.State.Pid > 0 ? inspect.State.Pid : undefined;
   const cgroup = pid !== undefined ? locate(pid) : undefined;
   const labels = inspect.Config.Labels ?? {};
@@ -203,10 +203,8 @@ export class DockerDiscoverer implements Discoverer {
   private async refresh(id: string, attempt = 1): Promise<void> {
     try {
       const info = containerFromInspect(await this.client.inspect(id), this.locate);
-      if (info) {
-        this.known.set(info.id, info);
-        this.onChange?.();
-      }
+      this.known.set(info.id, info);
+      this.onChange?.();
     } catch (err) {
       if (err instanceof DockerApiError && err.statusCode === 404) {
         this.known.delete(id);

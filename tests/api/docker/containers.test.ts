@@ -21,7 +21,7 @@ const fixture = JSON.parse(readFileSync('tests/fixtures/docker-compat/containers
   inspect: DockerInspect[];
 };
 const locate = () => ({ version: 1 as const, path: '/docker/x', dirs: {} });
-const infos = fixture.inspect.map((i) => containerFromInspect(i, locate)!);
+const infos = fixture.inspect.map((i) => containerFromInspect(i, locate));
 const entry = (info: ContainerInfo): ContainerEntry => ({ info, history: new SeriesRing(1, []) });
 
 /** Docker lists mounts in map order (random); compare them as a set. */
