@@ -1,14 +1,33 @@
-/** Real LXCFS (Debian's lxcfs package) mounted at /var/lib/lxcfs, for comparisons. */
+/**
+ * Real LXCFS (Debian's lxcfs package) mounted at /var/lib/lxcfs, for comparisons.
+ *
+ * Installing the package may already have started one from its init script, and a machine can
+ * carry a stale mount whose daemon has died (every access then fails with ENOTCONN, which dockerd
+ * reports as "mkdir /var/lib/lxcfs: file exists"). So a mount only counts when its meminfo can be
+ * read; a dead one is lazily unmounted and a fresh daemon started.
+ */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { mountedType } from '../../../src/procview/fuse/mount.js';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { mountedType, unmountFuse } from '../../../src/procview/fuse/mount.js';
 import { waitFor } from '../support.js';
 
 export const LXCFS_DIR = '/var/lib/lxcfs';
 
+function serving(): boolean {
+  if (mountedType(LXCFS_DIR) !== 'fuse.lxcfs') return false;
+  try {
+    return readFileSync(`${LXCFS_DIR}/proc/meminfo`, 'utf8').startsWith('MemTotal:');
+  } catch {
+    return false;
+  }
+}
+
 export async function ensureLxcfs(): Promise<void> {
-  if (mountedType(LXCFS_DIR) === 'fuse.lxcfs') return;
+  if (serving()) return;
+  while (mountedType(LXCFS_DIR) !== undefined) {
+    if (!unmountFuse(LXCFS_DIR)) throw new Error(`cannot unmount the dead LXCFS mount at ${LXCFS_DIR}`);
+  }
   mkdirSync(LXCFS_DIR, { recursive: true });
   spawn('lxcfs', [LXCFS_DIR], { detached: true, stdio: 'ignore' }).unref();
-  await waitFor('lxcfs to mount', () => (mountedType(LXCFS_DIR) === 'fuse.lxcfs' ? true : undefined));
+  await waitFor('lxcfs to mount and serve meminfo', () => (serving() ? true : undefined));
 }
