@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../src/store/store.js';
-import { SeriesRing } from '../../src/store/ring.js';
 import { derive } from '../../src/derive/index.js';
 import type { ContainerInfo, Sample } from '../../src/model.js';
 
@@ -11,15 +10,6 @@ function info(id: string, name: string): ContainerInfo {
 function sample(t: number): Sample {
   return { timestampMs: t, monoNs: BigInt(t) * 1_000_000n, cgroup: { cpu: { usageNs: BigInt(t) * 1000n } }, systemCpuNs: BigInt(t) * 2_000_000n, onlineCpus: 2 };
 }
-
-test('ring keeps the newest `capacity` points, oldest first', () => {
-  const r = new SeriesRing(3, ['a', 'b']);
-  for (let i = 1; i <= 5; i++) r.push(i * 1000, [i, -i]);
-  assert.equal(r.length, 3);
-  assert.deepEqual(r.read(0, [0, 1]), { timestampsMs: [3000, 4000, 5000], values: [[3, 4, 5], [-3, -4, -5]] });
-  assert.deepEqual(r.read(4500, [1]), { timestampsMs: [5000], values: [[-5]] });
-  assert.equal(r.bytes, 3 * 8 * 3);
-});
 
 test('store: history bounded by capacity; previous sample kept as precpu', () => {
   const s = new Store(4, 60_000);

@@ -1,0 +1,71 @@
+/**
+ * Bit streams for compressed history: bits are packed most significant first, a byte at a
+ * time, into a buffer that grows by doubling. Values are written and read in pieces of at most
+ * 32 bits; 64-bit patterns go as two pieces.
+ */
+export class BitWriter {
+  private buf: Uint8Array;
+  private bits = 0;
+
+  constructor(initialBytes = 32) {
+    this.buf = new Uint8Array(initialBytes);
+  }
+
+  /** Appends the low `count` bits of `value` (0 ≤ count ≤ 32), most significant first. */
+  write(value: number, count: number): void {
+    const needed = (this.bits + count + 7) >>> 3;
+    if (needed > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(needed, this.buf.length * 2));
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    while (count > 0) {
+      const used = this.bits & 7;
+      const take = Math.min(8 - used, count);
+      const piece = (value >>> (count - take)) & ((1 << take) - 1);
+      this.buf[this.bits >>> 3] |= piece << (8 - used - take);
+      this.bits += take;
+      count -= take;
+    }
+  }
+
+  get bitLength(): number {
+    return this.bits;
+  }
+
+  /** Bytes reserved, written or not. */
+  get capacityBytes(): number {
+    return this.buf.length;
+  }
+
+  /** The bytes written so far, copied into a buffer of exactly their size. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, (this.bits + 7) >>> 3);
+  }
+
+  /** The bytes written so far, without copying (valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, (this.bits + 7) >>> 3);
+  }
+}
+
+export class BitReader {
+  private pos = 0;
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  /** Reads `count` bits (0 ≤ count ≤ 32) as an unsigned number. */
+  read(count: number): number {
+    if (this.pos + count > this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked for ${count} at ${this.pos}`);
+    let out = 0;
+    while (count > 0) {
+      const used = this.pos & 7;
+      const take = Math.min(8 - used, count);
+      const piece = (this.buf[this.pos >>> 3] >>> (8 - used - take)) & ((1 << take) - 1);
+      out = out * (1 << take) + piece;
+      this.pos += take;
+      count -= take;
+    }
+    return out;
+  }
+}
