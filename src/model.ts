@@ -97,11 +97,25 @@ export interface ContainerInfo {
   startedMs?: number;
   /** Writable layer directory on the host (overlay2 UpperDir), when known. */
   rootfsPath?: string;
+  /** Docker's directory of the container (<data-root>/containers/<id>: its json log, hostname, hosts, resolv.conf). */
+  containerDir?: string;
   mounts: MountSpec[];
   /** Kubernetes identity, from kubelet's Docker labels or the kubepods cgroup path. */
   pod?: { name?: string; namespace?: string; uid?: string; container?: string; sandbox: boolean };
   /** Docker containers only: what `docker ps` and `docker inspect` show beyond the above. */
   docker?: DockerDetails;
+}
+
+/** Disk use of a container's own files, as cAdvisor's du of them. */
+export interface LayerUsage {
+  /** Bytes allocated in the writable layer (cAdvisor's base usage). */
+  baseBytes: bigint;
+  /** The writable layer plus the container's directory with its log (cAdvisor's total usage). */
+  totalBytes: bigint;
+  /** Inodes in the writable layer. */
+  inodes: bigint;
+  /** When the walk that measured it ended, ms since the epoch. */
+  measuredMs: number;
 }
 
 /** One container read at one instant. */
@@ -114,6 +128,8 @@ export interface Sample {
   /** Interfaces of the container's own namespace; [] for host-network containers; undefined when not measurable. */
   network?: NetInterfaceStats[];
   filesystems?: FsStats[];
+  /** What the writable layer holds, measured by a walk on its own slower cadence (the latest walk's result). */
+  layerUsage?: LayerUsage;
   /** Host CPU time from /proc/stat in ns (Docker's system_cpu_usage), taken in the same tick. */
   systemCpuNs: bigint;
   /** CPUs online (Docker's online_cpus: "cpuN" lines in /proc/stat). */

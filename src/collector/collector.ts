@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import { derive } from '../derive/index.js';
 import { HostReader, systemCpuNs } from './host.js';
 import { MountTable, containerFilesystems, hostFilesystems } from './filesystems.js';
+import { LayerUsageTracker } from './layer-usage.js';
 
 export interface CollectorOptions {
   intervalMs: number;
@@ -42,6 +43,7 @@ export class Collector {
   private readonly tracked = new Map<string, Tracked>();
   private readonly host = new HostReader();
   private readonly mounts = new MountTable();
+  private readonly layers = new LayerUsageTracker((key, msg) => this.log.warnOnce(key, 'collector', msg));
   private hostFs: FsStats[] = [];
   private hostFsReadMs = -Infinity;
   private timer?: NodeJS.Timeout;
@@ -85,6 +87,7 @@ export class Collector {
     clearTimeout(this.timer);
     for (const t of this.tracked.values()) t.files.close();
     this.tracked.clear();
+    this.layers.stop();
   }
 
   /** Every container the discoverers know, Docker's first when two claim the same id. */
@@ -150,6 +153,7 @@ export class Collector {
       if (!live.has(id)) {
         t.files.close();
         this.tracked.delete(id);
+        this.layers.forget(id);
       }
     }
     this.store.prune(timestampMs);
@@ -210,6 +214,7 @@ export class Collector {
         cgroup,
         network,
         filesystems: t.filesystems,
+        layerUsage: this.layers.usage(info),
         systemCpuNs: sysNs,
         onlineCpus,
       };

@@ -78,6 +78,16 @@ function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
   };
 }
 
+/**
+ * Docker's directory of the container, <data-root>/containers/<id> (json log, hostname, hosts,
+ * resolv.conf), as cAdvisor finds it; the data root is read off the overlay2 layer path
+ * <data-root>/overlay2/<layer>/diff.
+ */
+function containerDirOf(inspect: DockerInspect): string | undefined {
+  const m = /^(.*)\/overlay2\/[^/]+\/diff$/.exec(inspect.GraphDriver?.Data?.UpperDir ?? '');
+  return m ? `${m[1]}/containers/${inspect.Id}` : undefined;
+}
+
 export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo {
   const pid = inspect.State.Pid > 0 ? inspect.State.Pid : undefined;
   const cgroup = pid !== undefined ? locate(pid) : undefined;
@@ -98,6 +108,7 @@ export function containerFromInspect(inspect: DockerInspect, locate: LocateCgrou
     createdMs: parseTime(inspect.Created) ?? 0,
     startedMs: parseTime(inspect.State.StartedAt),
     rootfsPath: inspect.GraphDriver?.Data?.UpperDir,
+    containerDir: containerDirOf(inspect),
     mounts: (inspect.Mounts ?? []).map((m) => ({
       source: m.Source,
       destination: m.Destination,
