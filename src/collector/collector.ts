@@ -9,7 +9,7 @@ import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import { readParsed, type StatContext } from '../kernel/cgroup/common.js';
+import { readParsed, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -48,6 +48,9 @@ export class Collector {
   private hostFsReadMs = -Infinity;
   private timer?: NodeJS.Timeout;
   private hostMemoryBytes = 0n;
+  private hostOomKills?: bigint;
+  /** Shared by every container's StatContext; updated at the start of each tick. */
+  private readonly tickFacts: TickFacts = { noNewOomKills: false };
   private readonly tickListeners = new Set<(tick: TickStats) => void>();
   lastTick?: TickStats;
 
@@ -107,6 +110,7 @@ export class Collector {
         ctx: {
           reader: files,
           onError: (err) => this.reportFileError(err),
+          tick: this.tickFacts,
         },
       };
       this.tracked.set(id, t);
@@ -136,6 +140,7 @@ export class Collector {
       this.hostFs = hostFilesystems(this.mounts);
       this.hostFsReadMs = timestampMs;
     }
+    this.updateTickFacts();
     const hostSample = this.host.readRest(stat, this.hostFs, (e) => this.reportFileError(e), timestampMs, started);
     this.store.recordHost(hostSample);
     const memTotal = hostSample.meminfo.get('MemTotal');
@@ -166,6 +171,13 @@ export class Collector {
         this.log.warnOnce(`listener:${(err as Error).message}`, 'collector', `tick listener failed: ${(err as Error).stack ?? err}`);
       }
     }
+  }
+
+  /** Read before any container file of the tick, so a kill during the tick shows at the next. */
+  private updateTickFacts(): void {
+    const oomKills = this.host.readOomKills((e) => this.reportFileError(e));
+    this.tickFacts.noNewOomKills = oomKills !== undefined && oomKills === this.hostOomKills;
+    this.hostOomKills = oomKills;
   }
 
   /** Containers no discoverer knows any more leave the live list; their history stays for the window. */

@@ -9,6 +9,7 @@ import { parseLoadAvg } from '../kernel/proc/loadavg.js';
 import { parseDiskstats } from '../kernel/proc/diskstats.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
+import { parseKeyValues } from '../kernel/parse.js';
 import type { ProcStat, ProcStatCpu } from '../kernel/types.js';
 import type { FsStats } from '../kernel/types.js';
 import type { HostSample } from '../model.js';
@@ -28,6 +29,22 @@ export class HostReader {
   private readonly diskstats = new KernelFile('/proc/diskstats');
   // The agent's own namespace is the host's when it runs on the host (or with --network host).
   private readonly netdev = new KernelFile('/proc/self/net/dev');
+
+  private readonly vmstat = new KernelFile('/proc/vmstat');
+
+  /**
+   * OOM kills on the whole host so far (/proc/vmstat oom_kill, kernel 4.13): global and memory
+   * cgroup kills alike. Undefined when the kernel does not count them or the file is unreadable.
+   */
+  readOomKills(onError: (err: unknown) => void): bigint | undefined {
+    try {
+      const text = this.vmstat.read();
+      return text === undefined ? undefined : parseKeyValues(text, this.vmstat.path).get('oom_kill');
+    } catch (err) {
+      onError(err);
+      return undefined;
+    }
+  }
 
   /** /proc/stat alone: read first in every tick, since every container's CPU % needs it. */
   readStat(): ProcStat {

@@ -133,7 +133,11 @@ export class KernelFile {
 
 /** A reader resolves a path to its current content, or undefined when there is no such file. */
 export interface FileReader {
-  read(path: string): string | undefined;
+  /**
+   * `maxAgeReads` > 0 lets a reader that remembers content answer with what it read up to that
+   * many reads ago: for counters the caller knows cannot have moved (see KeptFiles).
+   */
+  read(path: string, maxAgeReads?: number): string | undefined;
 }
 
 /**
@@ -156,44 +160,51 @@ const SETTINGS = new Set([
 ]);
 export const SETTINGS_EVERY_READS = 10;
 
-interface CachedSetting {
-  text: string | undefined;
-  readsLeft: number;
+interface Entry {
+  file: KernelFile;
+  setting: boolean;
+  /** Content of the last read from the kernel, once some caller accepted older content. */
+  text?: string;
+  remember: boolean;
+  /** Reads answered since `text` came from the kernel. */
+  age: number;
 }
 
-/** Keeps one KernelFile per path; `close()` releases all of them (a container went away). */
+/**
+ * Keeps one KernelFile per path; `close()` releases all of them (a container went away).
+ * Settings are answered from memory for SETTINGS_EVERY_READS reads. A counter read with
+ * `maxAgeReads` (one the caller knows is frozen: throttling counters without a CPU quota, say)
+ * is answered from memory until it is that many reads old; any read without it goes to the
+ * kernel and refreshes what is remembered, so an answer never goes back in time.
+ */
 export class KeptFiles implements FileReader {
-  private readonly files = new Map<string, KernelFile>();
-  private readonly settings = new Map<string, CachedSetting>();
+  private readonly entries = new Map<string, Entry>();
 
-  read(path: string): string | undefined {
-    if (SETTINGS.has(path.slice(path.lastIndexOf('/') + 1))) return this.readSetting(path);
-    let f = this.files.get(path);
-    if (!f) {
-      f = new KernelFile(path);
-      this.files.set(path, f);
+  read(path: string, maxAgeReads = 0): string | undefined {
+    let e = this.entries.get(path);
+    if (!e) {
+      const setting = SETTINGS.has(path.slice(path.lastIndexOf('/') + 1));
+      e = { file: new KernelFile(path), setting, remember: setting, age: Infinity };
+      this.entries.set(path, e);
     }
-    return f.read();
-  }
-
-  private readSetting(path: string): string | undefined {
-    let c = this.settings.get(path);
-    if (!c || c.readsLeft <= 0) {
-      c = { text: oneShotReader.read(path), readsLeft: SETTINGS_EVERY_READS };
-      this.settings.set(path, c);
+    const limit = e.setting ? SETTINGS_EVERY_READS : maxAgeReads;
+    if (limit > 0) e.remember = true;
+    if (e.age < limit) {
+      e.age++;
+      return e.text;
     }
-    c.readsLeft--;
-    return c.text;
-  }
-
-  get size(): number {
-    return this.files.size;
+    const text = e.file.read();
+    if (e.setting) e.file.close();
+    if (e.remember) {
+      e.text = text;
+      e.age = 1;
+    }
+    return text;
   }
 
   close(): void {
-    for (const f of this.files.values()) f.close();
-    this.files.clear();
-    this.settings.clear();
+    for (const e of this.entries.values()) e.file.close();
+    this.entries.clear();
   }
 }
 

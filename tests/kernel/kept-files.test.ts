@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeptFiles, fdBudget, oneShotReader } from '../../src/kernel/file.js';
+import { KeptFiles, SETTINGS_EVERY_READS, fdBudget, oneShotReader } from '../../src/kernel/file.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -72,4 +72,46 @@ test('seq_files longer than a page come back whole (they are handed out a page a
   files.close();
   // The mount table, which the collector reads this way, whatever its size on this host.
   assert.equal(oneShotReader.read('/proc/self/mountinfo'), readFileSync('/proc/self/mountinfo', 'latin1'));
+});
+
+test('content may be remembered for maxAgeReads reads; a fresh read refreshes it, so answers never go back in time', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
+  const path = join(dir, 'counter');
+  const write = (v: string) => writeFileSync(path, v);
+  try {
+    const files = new KeptFiles();
+    write('1');
+    assert.equal(files.read(path), '1');
+    write('2');
+    assert.equal(files.read(path, 3), '2', 'nothing remembered yet: read');
+    write('3');
+    assert.equal(files.read(path, 3), '2');
+    assert.equal(files.read(path, 3), '2');
+    assert.equal(files.read(path, 3), '3', 'three reads old: read again');
+    write('4');
+    assert.equal(files.read(path), '4', 'a read without maxAgeReads goes to the file');
+    write('5');
+    assert.equal(files.read(path, 3), '4', 'and what it read is what is remembered');
+    files.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('settings are read every SETTINGS_EVERY_READS reads through a descriptor that is not kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
+  const path = join(dir, 'memory.limit_in_bytes');
+  try {
+    const files = new KeptFiles();
+    const before = openFds();
+    writeFileSync(path, '67108864\n');
+    assert.equal(files.read(path), '67108864\n');
+    assert.equal(openFds(), before);
+    writeFileSync(path, '134217728\n');
+    for (let i = 1; i < SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), '67108864\n');
+    assert.equal(files.read(path), '134217728\n');
+    files.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

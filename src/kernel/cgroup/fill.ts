@@ -8,8 +8,9 @@ export function readInto<T extends object, K extends keyof T>(
   key: K,
   path: string,
   parse: (text: string, file: string) => Exclude<T[K], undefined>,
+  maxAgeReads = 0,
 ): void {
-  const value = readParsed(ctx, path, parse);
+  const value = readParsed(ctx, path, parse, maxAgeReads);
   if (value !== undefined) target[key] = value;
 }
 

@@ -6,7 +6,7 @@ import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64List } from '../../parse.js';
 import { ticksToNs } from '../../proc/userhz.js';
 import type { CpuStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 import type { V1Dirs } from './dirs.js';
 
@@ -56,11 +56,15 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
   }
   const dir = dirs.cpu;
   if (dir !== undefined) {
-    const throttling = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV1);
-    if (throttling !== undefined) Object.assign(cpu, throttling);
     readInto(ctx, cpu, 'quotaUs', `${dir}/cpu.cfs_quota_us`, parseCfsQuota);
     readInto(ctx, cpu, 'periodUs', `${dir}/cpu.cfs_period_us`, parseSingleU64);
     readInto(ctx, cpu, 'shares', `${dir}/cpu.shares`, parseSingleU64);
+    // The group's period timer, which counts nr_periods and nr_throttled, runs only while it has
+    // a quota of its own (a parent's quota throttles the parent's counters): without one the
+    // counters stand still.
+    const frozen = cpu.quotaUs === null ? FROZEN_MAX_AGE_READS : 0;
+    const throttling = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV1, frozen);
+    if (throttling !== undefined) Object.assign(cpu, throttling);
   }
   if (hasFields(cpu)) stats.cpu = cpu;
 }

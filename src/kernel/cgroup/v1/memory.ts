@@ -2,7 +2,7 @@
 import { parseMemoryStat, type StatFieldMap } from '../memstat.js';
 import { parseKeyValues, parseSingleU64 } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 import type { V1Dirs } from './dirs.js';
 
@@ -47,13 +47,15 @@ export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): 
   readInto(ctx, mem, 'usageBytes', `${dir}/memory.usage_in_bytes`, parseSingleU64);
   readInto(ctx, mem, 'limitBytes', `${dir}/memory.limit_in_bytes`, parseV1Limit);
   readInto(ctx, mem, 'maxUsageBytes', `${dir}/memory.max_usage_in_bytes`, parseSingleU64);
-  readInto(ctx, mem, 'failcnt', `${dir}/memory.failcnt`, parseSingleU64);
+  // failcnt counts charges that failed at this group's own limit: none without one.
+  readInto(ctx, mem, 'failcnt', `${dir}/memory.failcnt`, parseSingleU64, mem.limitBytes === null ? FROZEN_MAX_AGE_READS : 0);
   // memsw.* exist only with swap accounting (CONFIG_MEMCG_SWAP and swapaccount=1).
   const memsw = readParsed(ctx, `${dir}/memory.memsw.limit_in_bytes`, parseV1Limit);
   if (memsw !== undefined && mem.limitBytes !== undefined) {
     mem.swapLimitBytes = memsw === null || mem.limitBytes === null ? null : memsw - mem.limitBytes;
   }
-  const oomKills = readParsed(ctx, `${dir}/memory.oom_control`, parseOomKills);
+  // Every OOM kill, global or in a memory cgroup, also counts in /proc/vmstat oom_kill.
+  const oomKills = readParsed(ctx, `${dir}/memory.oom_control`, parseOomKills, ctx.tick?.noNewOomKills ? FROZEN_MAX_AGE_READS : 0);
   if (oomKills !== undefined) mem.oomKills = oomKills;
   if (hasFields(mem)) stats.memory = mem;
 }

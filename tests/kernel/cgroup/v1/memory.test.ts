@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../../../src/kernel/cgroup/common.js';
 import { parseMemoryStatV1, parseOomKills, parseV1Limit, statMemory } from '../../../../src/kernel/cgroup/v1/memory.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';
@@ -98,6 +98,22 @@ describe('v1 statMemory', () => {
     const stats: CgroupStats = {};
     statMemory(ctx, { memory: '/m' }, stats);
     assert.equal(stats.memory?.swapLimitBytes, null);
+  });
+
+  it('failcnt may be remembered without a limit of its own; oom_control while the host counted no OOM kill', () => {
+    const files = { '/m/memory.limit_in_bytes': '9223372036854771712\n', '/m/memory.failcnt': '0\n', '/m/memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n' };
+    const quiet = memoryContext(files, { noNewOomKills: true });
+    statMemory(quiet.ctx, { memory: '/m' }, {});
+    assert.deepEqual([...quiet.maxAges].sort(), [['/m/memory.failcnt', FROZEN_MAX_AGE_READS], ['/m/memory.oom_control', FROZEN_MAX_AGE_READS]]);
+    const killed = memoryContext({ ...files, '/m/memory.limit_in_bytes': '67108864\n' }, { noNewOomKills: false });
+    const stats: CgroupStats = {};
+    statMemory(killed.ctx, { memory: '/m' }, stats);
+    assert.deepEqual([...killed.maxAges], []);
+    assert.equal(stats.memory?.oomKills, 2n);
+    // Without facts about the tick (procview, one-off reads) everything is read.
+    const noFacts = memoryContext(files);
+    statMemory(noFacts.ctx, { memory: '/m' }, {});
+    assert.deepEqual([...noFacts.maxAges], [['/m/memory.failcnt', FROZEN_MAX_AGE_READS]]);
   });
 
   it('no memory directory or no files: no memory stats; malformed file: reported', () => {
