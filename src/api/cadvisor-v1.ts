@@ -6,13 +6,14 @@
  * the structs' field order; maps are written with sorted keys.
  *
  * What cstats does not measure is written as cAdvisor writes it when disabled: zeros for the
- * TCP/UDP tables, schedstat and task load; no per-container filesystem usage (cAdvisor's du of
- * the writable layer), so containers report has_filesystem false.
+ * TCP/UDP tables, schedstat and task load. A container's process count is read when asked, so
+ * only its latest point has one.
  */
 import { interfaceCounters, type InterfaceCountersJson } from './netjson.js';
 import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
-import type { ContainerInfo, HostSample, Sample } from '../model.js';
+import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
+import type { MachineIdentity } from './cadvisor-reads.js';
 import { workingSet } from '../derive/docker.js';
 import { goMap, goTime } from './docker/format.js';
 
@@ -186,6 +187,15 @@ export function hostFsJson(fs: FsStats, disks: readonly DiskStat[]) {
 
 export type HostFsJson = ReturnType<typeof hostFsJson>;
 
+/**
+ * v1 FsStats of a container, as cAdvisor's Docker handler fills it: the device and capacity of
+ * the filesystem its layer is on, the bytes its own files use (total and base usage) and the
+ * inodes of its layer in `inodes`; nothing else.
+ */
+export function containerFsJson(fs: FsStats, u: LayerUsage): HostFsJson {
+  return { ...hostFsJson(fs, []), usage: u.totalBytes, base_usage: u.baseBytes, available: 0n, has_inodes: false, inodes: u.inodes, inodes_free: 0n };
+}
+
 const TASK_STATS_ZERO = { nr_sleeping: 0, nr_running: 0, nr_stopped: 0, nr_uninterruptible: 0, nr_io_wait: 0 };
 
 export interface StatsJson {
@@ -209,21 +219,23 @@ export interface StatPoint {
   stats: StatsJson;
 }
 
-/** v1 ContainerStats of one container sample. */
-export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>): StatsJson {
+/** v1 ContainerStats of one container sample, with its process count when one was read for it. */
+export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>, processCount?: bigint): StatsJson {
   const pids = s.cgroup.pids;
   const mem = s.cgroup.memory;
   const oom = mem?.oomEvents ?? mem?.oomKills;
+  const rootfs = s.filesystems?.find((f) => f.role === 'rootfs');
   return {
     timestamp: goTime(s.timestampMs),
     cpu: cpuJson(s.cgroup.cpu),
     diskio: diskIoJson(s.cgroup.blkio, version, names),
     memory: memoryJson(mem, version),
     network: networkJson(s.network),
+    filesystem: rootfs && s.layerUsage ? [containerFsJson(rootfs, s.layerUsage)] : undefined,
     task_stats: TASK_STATS_ZERO,
-    // pids.current counts tasks (threads); cstats lists no processes, so both carry that count.
+    // pids.current counts tasks: the threads; the processes are counted from cgroup.procs.
     processes: {
-      process_count: pids?.current ?? 0n,
+      process_count: processCount ?? 0n,
       fd_count: 0,
       socket_count: 0,
       threads_current: pids?.current || undefined,
@@ -322,7 +334,7 @@ export function containerSpecJson(info: ContainerInfo, s: Sample | undefined) {
     has_network: s?.network !== undefined && info.network.kind !== 'host',
     has_processes: pids !== undefined,
     processes: { limit: pids?.limit || undefined },
-    has_filesystem: false,
+    has_filesystem: info.rootfsPath !== undefined,
     has_diskio: s?.cgroup.blkio !== undefined,
     has_custom_metrics: false,
     image: info.image || undefined,
@@ -351,8 +363,8 @@ export function machineSpecJson(h: HostSample, bootMs: number): SpecJson {
   };
 }
 
-/** v1 MachineInfo: what the host samples tell; hardware inventory cstats does not read stays zero. */
-export function machineInfoJson(h: HostSample) {
+/** v1 MachineInfo: what the host samples tell, and the identity; hardware inventory cstats does not read stays zero. */
+export function machineInfoJson(h: HostSample, id: MachineIdentity) {
   const mem = h.meminfo;
   const hugePageBytes = mem.get('Hugepagesize');
   return {
@@ -367,9 +379,9 @@ export function machineInfoJson(h: HostSample) {
     memory_by_type: {},
     nvm: { memory_mode_capacity: 0, 'app direct_mode_capacity': 0, avg_power_budget: 0 },
     hugepages: hugePageBytes ? [{ page_size: hugePageBytes / 1024n, num_pages: mem.get('HugePages_Total') ?? 0n }] : [],
-    machine_id: '',
-    system_uuid: '',
-    boot_id: '',
+    machine_id: id.machineId,
+    system_uuid: id.systemUuid,
+    boot_id: id.bootId,
     filesystems: h.filesystems.map((fs) => ({ device: fs.device, capacity: fs.totalBytes, type: cadvisorFsType(fs.fsType), inodes: fs.inodes, has_inodes: true })),
     disk_map: goMap(Object.fromEntries(h.disks.map((d) => [`${d.major}:${d.minor}`, { name: d.name, major: d.major, minor: d.minor, size: 0, scheduler: '' }]))),
     network_devices: reportedInterfaces(h.network).map((i) => ({ name: i.name, mac_address: '', speed: 0, mtu: 0 })),
@@ -380,8 +392,8 @@ export function machineInfoJson(h: HostSample) {
   };
 }
 
-export function containerPoint(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>): StatPoint {
-  return { timeMs: s.timestampMs, monoNs: s.monoNs, stats: containerStatsJson(s, version, names) };
+export function containerPoint(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>, processCount?: bigint): StatPoint {
+  return { timeMs: s.timestampMs, monoNs: s.monoNs, stats: containerStatsJson(s, version, names, processCount) };
 }
 
 export function machinePoint(h: HostSample): StatPoint {

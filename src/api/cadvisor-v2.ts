@@ -32,6 +32,13 @@ function v2Network(stats: StatPoint['stats']) {
   return { interfaces: stats.network.interfaces, tcp: TCP_ZERO, tcp6: TCP_ZERO, udp: UDP_ZERO, udp6: UDP_ZERO, tcp_advanced: TCP_ADVANCED_ZERO };
 }
 
+/** v2 FilesystemStats: the conversion takes a container's one filesystem, and leaves several out. */
+function v2Filesystem(stats: StatPoint['stats']) {
+  const fs = stats.filesystem;
+  if (fs?.length !== 1) return undefined;
+  return { totalUsageBytes: fs[0].usage, baseUsageBytes: fs[0].base_usage, inodeUsage: fs[0].inodes };
+}
+
 /** v2 ContainerStats series (the /api/v2.1/stats answer). */
 export function v2Stats(spec: SpecJson, points: readonly StatPoint[]) {
   return points.map((p, i) => ({
@@ -42,6 +49,7 @@ export function v2Stats(spec: SpecJson, points: readonly StatPoint[]) {
     memory: spec.has_memory ? p.stats.memory : undefined,
     network: spec.has_network ? v2Network(p.stats) : undefined,
     processes: spec.has_processes ? p.stats.processes : undefined,
+    filesystem: spec.has_filesystem ? v2Filesystem(p.stats) : undefined,
     resctrl: {},
   }));
 }

@@ -16,6 +16,7 @@ import { toJson } from './json.js';
 import type { Handler, RequestContext, Router } from './http.js';
 import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
+import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
 import { GO_ZERO_TIME, goTime } from './docker/format.js';
 import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
 
@@ -23,6 +24,8 @@ export interface CadvisorDeps {
   store: Store;
   lifecycle: LifecycleLog;
   intervalMs: number;
+  /** The machine's identity; read from the host's files when not given. */
+  identity?: MachineIdentity;
 }
 
 /** An error cAdvisor's handler writes with http.Error: text, status 500. */
@@ -161,6 +164,7 @@ function v2Options(params: URLSearchParams): V2Options {
 
 export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
   const { store, lifecycle } = deps;
+  const identity = deps.identity ?? readMachineIdentity();
 
   const hosts = (): HostSample[] => {
     const h = store.host;
@@ -168,7 +172,8 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     return h.previous ? [h.previous, h.latest] : [h.latest];
   };
 
-  const points = (node: Node, w: Window): StatPoint[] => {
+  /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
+  const points = (node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] => {
     let all: StatPoint[];
     if (node.name === '/') {
       all = hosts().map(machinePoint);
@@ -176,7 +181,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
       const e = node.entry;
       const names = deviceNames(store.host?.latest.disks);
       const samples = [e.previous, e.latest].filter((s) => s !== undefined);
-      all = samples.map((s) => containerPoint(s, e.info.cgroup.version, names));
+      all = samples.map((s) => containerPoint(s, e.info.cgroup.version, names, s === e.latest ? counts?.get(e.info.id) : undefined));
     } else {
       return [];
     }
@@ -199,9 +204,11 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
   };
 
-  const v1Info = (node: Node, w: Window) => {
+  const processCounts = (nodes: readonly Node[]) => readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry.info] : [])));
+
+  const v1Info = (node: Node, w: Window, counts: ReadonlyMap<string, bigint>) => {
     const children = [...node.children].sort();
-    const stats = points(node, w).map((p) => p.stats);
+    const stats = points(node, w, counts).map((p) => p.stats);
     return {
       ...reference(node),
       subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
@@ -268,11 +275,19 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
   const v1 = async (req: IncomingMessage, res: ServerResponse, kind: string, rest: string) => {
     const w = v1Window(req.method === 'POST' ? await readBody(req) : '');
     const nodes = cgroupTree(store);
-    if (kind === 'containers') return send(res, v1Info(lookup(nodes, containerName(rest)), w));
-    if (kind === 'subcontainers') return send(res, descendants(nodes, lookup(nodes, containerName(rest)).name).map((n) => v1Info(n, w)));
     const ref = rest.replace(/^\/+|\/+$/g, '');
-    const picked = ref === '' ? dockerNodes(nodes) : [dockerNode(nodes, ref)];
-    send(res, byName(picked, (n) => v1Info(n, w)));
+    const picked =
+      kind === 'containers'
+        ? [lookup(nodes, containerName(rest))]
+        : kind === 'subcontainers'
+          ? descendants(nodes, lookup(nodes, containerName(rest)).name)
+          : ref === ''
+            ? dockerNodes(nodes)
+            : [dockerNode(nodes, ref)];
+    const counts = await processCounts(picked);
+    if (kind === 'containers') return send(res, v1Info(picked[0], w, counts));
+    if (kind === 'subcontainers') return send(res, picked.map((n) => v1Info(n, w, counts)));
+    send(res, byName(picked, (n) => v1Info(n, w, counts)));
   };
   const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
   router.get(V1, handle(({ req, res, params }) => v1(req, res, params[0], params[1])));
@@ -284,15 +299,17 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     }),
   );
 
-  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(hosts().at(-1)!))));
+  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(hosts().at(-1)!, identity))));
 
   router.get(
     /^\/api\/v2\.([01])\/stats(\/.*)?$/,
-    handle(({ res, url, params }) => {
+    handle(async ({ res, url, params }) => {
       const o = v2Options(url.searchParams);
       const nodes = requested(containerName(params[1]), o);
       const w = { count: o.count };
+      // v2.0's deprecated stats never carry processes (see v2DeprecatedStats).
       if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(specOf(n), points(n, w))));
+      const counts = await processCounts(nodes);
       // The machine's figures are /api/v2.1/machinestats, not a container's.
       const containers = nodes.filter((n) => n.name !== '/');
       send(
@@ -300,7 +317,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
         byName(containers, (n) => {
           const spec = specOf(n);
           const r = reference(n);
-          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w)) };
+          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w, counts)) };
         }),
       );
     }),

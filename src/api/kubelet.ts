@@ -4,17 +4,20 @@
  * The node comes from the host samples; pods are the containers discovery tied to a pod
  * (kubelet's Docker labels or the kubepods cgroup path), grouped by pod UID, the sandbox's
  * network being the pod's. Pod CPU and memory are the sum of its containers (the pod cgroup
- * itself is not sampled). Filesystems give capacity, availability and inodes; the bytes a
- * container's writable layer uses are not measured, so usedBytes is left out for them.
+ * itself is not sampled). A container's rootfs and logs are the filesystems its writable layer
+ * and its log are on, with the bytes (and layer inodes) its own files use from the background
+ * walk of them, as kubelet takes cAdvisor's base and total usage; process counts are read from
+ * cgroup.procs for each request.
  */
 import { hostname } from 'node:os';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
-import type { ContainerInfo, HostSample, Sample } from '../model.js';
+import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
 import { sumBig } from '../derive/counters.js';
 import { sendJson, type Router } from './http.js';
 import { busyNs, hostMemory, reportedInterfaces } from './cadvisor-v1.js';
+import { readProcessCounts } from './cadvisor-reads.js';
 
 /** kubelet's network.DefaultInterfaceName: the interface reported inline. */
 const DEFAULT_INTERFACE = 'eth0';
@@ -36,19 +39,28 @@ function networkStats(ifaces: readonly NetInterfaceStats[] | undefined, timeMs: 
   return { time: metaTime(timeMs), ...(inline ? interfaceStats(inline) : { name: '' }), interfaces: kept.length > 0 ? kept.map(interfaceStats) : undefined };
 }
 
-/** FsStats of a filesystem; `used` only where the bytes are this consumer's own (the node's filesystems). */
-function fsStats(fs: FsStats | undefined, timeMs: number, withUsage: boolean) {
+/** What of a filesystem a consumer uses: the bytes and inodes its own files take. */
+interface Used {
+  bytes?: bigint;
+  inodes?: bigint;
+}
+
+/** FsStats of a filesystem, with what the consumer uses of it when known. */
+function fsStats(fs: FsStats | undefined, timeMs: number, used: Used) {
   if (!fs) return undefined;
   return {
     time: metaTime(timeMs),
     availableBytes: fs.availableBytes,
     capacityBytes: fs.totalBytes,
-    usedBytes: withUsage ? fs.usedBytes : undefined,
+    usedBytes: used.bytes,
     inodesFree: fs.inodesFree,
     inodes: fs.inodes,
-    inodesUsed: withUsage ? fs.inodes - fs.inodesFree : undefined,
+    inodesUsed: used.inodes,
   };
 }
+
+/** The node's own filesystems: everything on them is the node's. */
+const wholeFs = (fs: FsStats | undefined): Used => ({ bytes: fs?.usedBytes, inodes: fs && fs.inodes - fs.inodesFree });
 
 /** The host filesystem a path lives on: the longest mountpoint that is a prefix of it. */
 function fsOf(path: string, filesystems: readonly FsStats[]): FsStats | undefined {
@@ -118,12 +130,15 @@ function swapStats(f: Figures) {
   return { time: metaTime(f.timeMs), swapAvailableBytes: available, swapUsageBytes: f.swapBytes };
 }
 
+/** The sum of the values present; undefined when none is. */
+function sumKnown(values: ReadonlyArray<bigint | undefined>): bigint | undefined {
+  const known = values.filter((v) => v !== undefined);
+  return known.length === 0 ? undefined : sumBig(known, (v) => v);
+}
+
 /** A pod's figures: its containers' summed (limits unknown at the pod level). */
 function podFigures(members: readonly Figures[]): Figures {
-  const sum = (pick: (f: Figures) => bigint | undefined): bigint | undefined => {
-    const values = members.map(pick).filter((v) => v !== undefined);
-    return values.length === 0 ? undefined : sumBig(values, (v) => v);
-  };
+  const sum = (pick: (f: Figures) => bigint | undefined): bigint | undefined => sumKnown(members.map(pick));
   return {
     timeMs: Math.max(...members.map((f) => f.timeMs)),
     usageNanoCores: sum((f) => f.usageNanoCores),
@@ -143,12 +158,26 @@ function rootfsOf(s: Sample): FsStats | undefined {
   return s.filesystems?.find((f) => f.role === 'rootfs');
 }
 
+/** kubelet's rootfs usage: cAdvisor's base usage (the writable layer) and its inodes. */
+const layerUsed = (u: LayerUsage | undefined): Used => ({ bytes: u?.baseBytes, inodes: u?.inodes });
+
+/**
+ * kubelet's logs: the filesystem Docker's container directory is on, with the total usage less
+ * the layer's as the bytes used, and (as kubelet writes it) that filesystem's used inodes.
+ */
+function logsStats(info: ContainerInfo, s: Sample, host: HostSample) {
+  const u = s.layerUsage;
+  const fs = info.containerDir ? fsOf(info.containerDir, host.filesystems) : undefined;
+  if (!u || !fs) return undefined;
+  return fsStats(fs, s.timestampMs, { bytes: u.totalBytes - u.baseBytes, inodes: fs.inodes - fs.inodesFree });
+}
+
 function podKey(info: ContainerInfo): string {
   const p = info.pod!;
   return p.uid ?? `${p.namespace ?? ''}/${p.name ?? ''}`;
 }
 
-function podSummary(members: readonly ContainerEntry[]) {
+function podSummary(members: readonly ContainerEntry[], host: HostSample, processes: ReadonlyMap<string, bigint>) {
   const rows = members.filter((e) => e.latest !== undefined).map((e) => ({ e, s: e.latest!, f: containerFigures(e, e.latest!) }));
   const sandbox = members.find((e) => e.info.pod!.sandbox);
   const first = (sandbox ?? members[0]).info;
@@ -156,24 +185,27 @@ function podSummary(members: readonly ContainerEntry[]) {
   const total = rows.length > 0 ? podFigures(rows.map((r) => r.f)) : undefined;
   const withNetwork = [sandbox?.latest, ...rows.map((r) => r.s)].find((s) => s?.network !== undefined);
   const rootfs = rows.map((r) => rootfsOf(r.s)).find((f) => f !== undefined);
+  const containers = rows.filter((r) => !r.e.info.pod!.sandbox);
+  // kubelet's pod ephemeral storage: its containers' rootfs and logs bytes, their rootfs inodes.
+  const ephemeral = { bytes: sumKnown(containers.map((r) => r.s.layerUsage?.totalBytes)), inodes: sumKnown(containers.map((r) => r.s.layerUsage?.inodes)) };
+  const processCount = sumKnown(rows.map((r) => processes.get(r.e.info.id)));
   return {
     podRef: { name: pod.name ?? `pod${pod.uid ?? ''}`, namespace: pod.namespace ?? '', uid: pod.uid ?? '' },
     startTime: metaTime(first.startedMs ?? first.createdMs),
-    containers: rows
-      .filter((r) => !r.e.info.pod!.sandbox)
-      .map(({ e, s, f }) => ({
-        name: e.info.pod!.container ?? e.info.name,
-        startTime: metaTime(e.info.startedMs ?? e.info.createdMs),
-        cpu: cpuStats(f),
-        memory: memoryStats(f),
-        rootfs: fsStats(rootfsOf(s), s.timestampMs, false),
-        swap: swapStats(f),
-      })),
+    containers: containers.map(({ e, s, f }) => ({
+      name: e.info.pod!.container ?? e.info.name,
+      startTime: metaTime(e.info.startedMs ?? e.info.createdMs),
+      cpu: cpuStats(f),
+      memory: memoryStats(f),
+      rootfs: fsStats(rootfsOf(s), s.timestampMs, layerUsed(s.layerUsage)),
+      logs: logsStats(e.info, s, host),
+      swap: swapStats(f),
+    })),
     cpu: total && cpuStats(total),
     memory: total && memoryStats(total),
     network: withNetwork && networkStats(withNetwork.network, withNetwork.timestampMs),
-    'ephemeral-storage': total && fsStats(rootfs, total.timeMs, false),
-    process_stats: total && { process_count: sumBig(rows, (r) => r.s.cgroup.pids?.current ?? 0n) },
+    'ephemeral-storage': total && fsStats(rootfs, total.timeMs, ephemeral),
+    process_stats: processCount === undefined ? undefined : { process_count: processCount },
     swap: total && swapStats(total),
   };
 }
@@ -189,6 +221,7 @@ function nodeSummary(latest: HostSample, previous: HostSample | undefined, image
   const total = latest.meminfo.get('MemTotal') ?? 0n;
   const swapTotal = latest.meminfo.get('SwapTotal') ?? 0n;
   const root = latest.filesystems.find((f) => f.mountpoint === '/') ?? fsOf('/', latest.filesystems);
+  const imageFs = imageFsPath ? fsOf(imageFsPath, latest.filesystems) : undefined;
   return {
     nodeName: hostname(),
     startTime: metaTime(Number(latest.stat.bootTimeSec ?? 0n) * 1000),
@@ -205,31 +238,37 @@ function nodeSummary(latest: HostSample, previous: HostSample | undefined, image
       rssBytes: m.rss,
     },
     network: networkStats(latest.network, t),
-    fs: fsStats(root, t, true),
-    runtime: imageFsPath ? { imageFs: fsStats(fsOf(imageFsPath, latest.filesystems), t, true) } : undefined,
+    fs: fsStats(root, t, wholeFs(root)),
+    runtime: imageFs ? { imageFs: fsStats(imageFs, t, wholeFs(imageFs)) } : undefined,
     rlimit: latest.loadavg ? { time: metaTime(t), curproc: latest.loadavg.total } : undefined,
     swap: swapTotal > 0n ? { time: metaTime(t), swapAvailableBytes: latest.meminfo.get('SwapFree'), swapUsageBytes: m.swap } : undefined,
   };
 }
 
-/** The whole Summary: the node and every pod discovery knows. */
-export function summary(store: Store) {
-  const host = store.host;
-  if (!host) return undefined;
+/** Every pod discovery knows: its running containers by pod. */
+function podMembers(store: Store): ContainerEntry[][] {
   const pods = new Map<string, ContainerEntry[]>();
   for (const e of store.list(false)) {
     if (!e.info.pod || (e.info.state !== 'running' && e.info.state !== 'paused')) continue;
     const key = podKey(e.info);
     pods.set(key, [...(pods.get(key) ?? []), e]);
   }
+  return [...pods.values()];
+}
+
+/** The whole Summary: the node and every pod discovery knows, with the process counts read for it. */
+export function summary(store: Store, processes: ReadonlyMap<string, bigint> = new Map()) {
+  const host = store.host;
+  if (!host) return undefined;
   // Container images live on the filesystem of Docker's (or the runtime's) writable layers.
   const imageFsPath = store.list(false).find((e) => e.info.rootfsPath)?.info.rootfsPath;
-  return { node: nodeSummary(host.latest, host.previous, imageFsPath), pods: [...pods.values()].map(podSummary) };
+  return { node: nodeSummary(host.latest, host.previous, imageFsPath), pods: podMembers(store).map((m) => podSummary(m, host.latest, processes)) };
 }
 
 export function registerKubelet(router: Router, deps: { store: Store }): void {
-  router.get(/^\/stats\/summary\/?$/, ({ res }) => {
-    const body = summary(deps.store);
+  router.get(/^\/stats\/summary\/?$/, async ({ res }) => {
+    const processes = await readProcessCounts(podMembers(deps.store).flat().map((e) => e.info));
+    const body = summary(deps.store, processes);
     if (!body) return sendJson(res, 503, { error: 'the node is not sampled yet' });
     sendJson(res, 200, body);
   });

@@ -10,16 +10,20 @@
  * same as an absent label. No sample timestamps: the scrape time is the sample time, which
  * keeps Prometheus' staleness handling working (cAdvisor issues 2526 and 3217).
  *
+ * Machine series carry cAdvisor's machine_id, system_uuid and boot_id labels.
+ *
  * The body changes once per tick, so it is rendered once per tick (on the first scrape after it)
  * and kept, with its gzip form made on first request on zlib's thread pool. Rendering writes bytes
  * into a reused buffer rather than building strings: about 50 ms of CPU for 1000 containers and
- * 62,000 series (bench/scrape).
+ * 62,000 series (bench/scrape). container_processes comes from cgroup.procs files, read
+ * asynchronously before that render rather than in the sampling loop.
  */
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { ServerResponse } from 'node:http';
 import type { ContainerInfo, HostSample, Sample } from '../model.js';
-import type { Store } from '../store/store.js';
+import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
+import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
 import { acceptsGzip, type Router } from './http.js';
 import { CONTENT_TYPE, escapeHelp, nsToSeconds, renderLabels, sanitizeLabelName, usToSeconds, type MetricType } from './prometheus-text.js';
@@ -29,6 +33,8 @@ const gzipAsync = promisify(gzip);
 export interface PrometheusOptions {
   /** Container label keys exported as container_label_<sanitized key>. */
   labelAllowlist: readonly string[];
+  /** The machine's identity for the machine_* labels; read from the host's files when not given. */
+  machine?: MachineIdentity;
 }
 
 /** One container as the families see it. */
@@ -39,6 +45,8 @@ interface View {
   labels: Buffer;
   /** Block device names by "major:minor", from the host's /proc/diskstats. */
   devices: ReadonlyMap<string, string>;
+  /** Processes in its cgroup, when counted for this render. */
+  processes?: bigint;
 }
 
 const NO_BYTES: Buffer = Buffer.alloc(0);
@@ -310,8 +318,20 @@ const CONTAINER_FAMILIES: Family[] = [
     },
   },
   rootfs('container_fs_limit_bytes', 'Number of bytes that can be consumed by the container on this filesystem.', 'totalBytes'),
+  {
+    name: 'container_fs_usage_bytes',
+    help: 'Number of bytes that are consumed by the container on this filesystem.',
+    type: 'gauge',
+    // cAdvisor's total usage: the writable layer and Docker's directory of the container, by du.
+    write(v, w) {
+      const u = v.sample.layerUsage;
+      const fs = v.sample.filesystems?.find((f) => f.role === 'rootfs');
+      if (u && fs) w.series(String(u.totalBytes), renderLabels([['device', fs.device]]));
+    },
+  },
   rootfs('container_fs_inodes_total', 'Number of Inodes', 'inodes', 'untyped'),
   rootfs('container_fs_inodes_free', 'Number of available Inodes', 'inodesFree'),
+  gauge('container_processes', 'Number of processes running inside the container.', (v) => v.processes),
   // pids.current counts tasks, i.e. threads: cAdvisor's container_threads, not container_processes.
   gauge('container_threads', 'Number of threads running inside the container', (v) => v.sample.cgroup.pids?.current),
   gauge('container_threads_max', 'Maximum number of threads allowed inside the container, infinity if value is zero', (v) => {
@@ -406,21 +426,31 @@ function deviceNames(host: HostSample | undefined): Map<string, string> {
   return new Map((host?.disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
 }
 
+/** cAdvisor's labels of every machine series. */
+export function machineLabels(id: MachineIdentity): Buffer {
+  return Buffer.from(renderLabels([['boot_id', id.bootId], ['machine_id', id.machineId], ['system_uuid', id.systemUuid]]));
+}
+
+/** What a render takes besides the store: process counts by container id, the machine series' labels. */
+export interface RenderExtras {
+  processes?: ReadonlyMap<string, bigint>;
+  machine?: Buffer;
+}
+
+/** The containers /metrics reports: as cAdvisor, running ones only (a stopped one keeps its last sample in the store). */
+function reported(store: Store): ContainerEntry[] {
+  return store.list(false).filter((e) => e.latest && (e.info.state === 'running' || e.info.state === 'paused'));
+}
+
 /**
  * The whole exposition for the store's current state, written into `into` when given (a buffer
  * no longer in use, so that a 12 MB body does not cost a new allocation and, with it, the
  * garbage collections that external memory growth triggers).
  */
-export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer): { buffer: Buffer; body: Buffer } {
+export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer, extras: RenderExtras = {}): { buffer: Buffer; body: Buffer } {
   const host = store.host?.latest;
   const devices = deviceNames(host);
-  const views: View[] = [];
-  for (const e of store.list(false)) {
-    // As cAdvisor: running containers only; a stopped one keeps its last sample in the store.
-    if (e.latest && (e.info.state === 'running' || e.info.state === 'paused')) {
-      views.push({ info: e.info, sample: e.latest, labels: labels.labels(e.info), devices });
-    }
-  }
+  const views: View[] = reported(store).map((e) => ({ info: e.info, sample: e.latest!, labels: labels.labels(e.info), devices, processes: extras.processes?.get(e.info.id) }));
   const w = new ExpositionWriter(into);
   for (const f of CONTAINER_FAMILIES) {
     w.begin(f.name, f.help, f.type);
@@ -430,7 +460,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer
     }
   }
   if (host) {
-    w.container(NO_BYTES);
+    w.container(extras.machine ?? NO_BYTES);
     for (const f of MACHINE_FAMILIES) {
       const x = f.pick(host);
       if (x === undefined) continue;
@@ -460,31 +490,47 @@ interface Rendered {
  */
 export class MetricsEndpoint {
   private cached?: Rendered;
+  /** A render under way (its process counts being read), which scrapes of the same tick share. */
+  private rendering?: { key: HostSample | undefined; done: Promise<Rendered> };
   private spare?: Buffer;
   private readonly labels: LabelRenderer;
+  private readonly machine: Buffer;
 
   constructor(
     private readonly store: Store,
     opts: PrometheusOptions,
   ) {
     this.labels = new LabelRenderer(opts.labelAllowlist);
+    this.machine = machineLabels(opts.machine ?? readMachineIdentity());
   }
 
   /** The current body, rendered when the store has taken a tick since the last one. */
-  current(): Rendered {
+  async current(): Promise<Rendered> {
     const key = this.store.host?.latest;
-    const old = this.cached;
-    if (!old || old.key !== key || key === undefined) {
-      // No spare: a new buffer the size of the last body, with some room to grow.
-      const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);
-      this.spare = undefined;
-      this.cached = { key, ...renderMetrics(this.store, this.labels, into), readers: 0, retired: false };
-      if (old) {
-        old.retired = true;
-        this.release(old, 0);
-      }
+    if (this.cached && this.cached.key === key && key !== undefined) return this.cached;
+    if (this.rendering && this.rendering.key === key && key !== undefined) return this.rendering.done;
+    const done = this.render();
+    this.rendering = { key, done };
+    try {
+      return await done;
+    } finally {
+      if (this.rendering?.done === done) this.rendering = undefined;
     }
-    return this.cached!;
+  }
+
+  private async render(): Promise<Rendered> {
+    const processes = await readProcessCounts(reported(this.store).map((e) => e.info));
+    const old = this.cached;
+    // No spare: a new buffer the size of the last body, with some room to grow.
+    const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);
+    this.spare = undefined;
+    const key = this.store.host?.latest;
+    this.cached = { key, ...renderMetrics(this.store, this.labels, into, { processes, machine: this.machine }), readers: 0, retired: false };
+    if (old) {
+      old.retired = true;
+      this.release(old, 0);
+    }
+    return this.cached;
   }
 
   private release(r: Rendered, readers = 1): void {
@@ -493,7 +539,7 @@ export class MetricsEndpoint {
   }
 
   async serve(res: ServerResponse, gzipped: boolean): Promise<void> {
-    const r = this.current();
+    const r = await this.current();
     r.readers++;
     res.once('close', () => this.release(r));
     let body = r.body;

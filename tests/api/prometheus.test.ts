@@ -1,13 +1,15 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { LabelRenderer, METRIC_NAMES, MetricsEndpoint, registerPrometheus, renderMetrics, weightToShares } from '../../src/api/prometheus.js';
+import { LabelRenderer, METRIC_NAMES, MetricsEndpoint, machineLabels, registerPrometheus, renderMetrics, weightToShares } from '../../src/api/prometheus.js';
 import { escapeLabelValue, nsToSeconds, renderLabels, sanitizeLabelName, scaledDecimal, usToSeconds } from '../../src/api/prometheus-text.js';
 import { Router, startServer } from '../../src/api/http.js';
 import { Store } from '../../src/store/store.js';
-import { ID_A, ID_B, T, U64_MAX, containerInfo, fixtureStore, hostSample, iface, put, sampleOf } from './support.js';
+import { ID_A, ID_B, T, U64_MAX, containerInfo, fixtureCgroup, fixtureStore, hostSample, iface, put, sampleOf } from './support.js';
 
 const A = `container_label_com_example_team="pay\\"ments\\\\eu\\nwest",id="/docker/${ID_A}",image="nginx:1.25",name="web"`;
 const B = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
@@ -169,14 +171,62 @@ describe('renderMetrics', () => {
   });
 });
 
+describe('layer usage, processes and the machine identity', () => {
+  const identity = { machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', systemUuid: '', bootId: '142d2da4-8efb-4f99-bc32-a1bce85c5067' };
+  const rootfs = { mountpoint: '/var/lib/docker/overlay2/x/diff', device: '/dev/vda', fsType: 'ext4', role: 'rootfs' as const, totalBytes: 270_553_174_016n, freeBytes: 1n, availableBytes: 1n, usedBytes: 1n, inodes: 1n, inodesFree: 1n };
+  const cgroupDir = mkdtempSync(`${tmpdir()}/cstats-prom-cg-`);
+  mkdirSync(`${cgroupDir}/child`);
+  writeFileSync(`${cgroupDir}/cgroup.procs`, '16664\n16692\n');
+  writeFileSync(`${cgroupDir}/child/cgroup.procs`, '16693\n');
+  after(() => rmSync(cgroupDir, { recursive: true, force: true }));
+
+  /** A: a walked layer (8 MiB + 8 KiB, 20 KiB more with its log) and a cgroup of 3 processes; B: neither. */
+  function store(): Store {
+    const s = new Store(10, 60_000);
+    const layerUsage = { baseBytes: 8_396_800n, totalBytes: 8_417_280n, inodes: 2n, measuredMs: T };
+    put(s, containerInfo(ID_A, 'web', { cgroup: { version: 2, path: `/docker/${ID_A}`, dir: cgroupDir } }), sampleOf(fixtureCgroup(), T, { filesystems: [rootfs], layerUsage }));
+    put(s, containerInfo(ID_B, 'big', { cgroup: { version: 2, path: `/docker/${ID_B}`, dir: `${cgroupDir}/gone` } }), sampleOf(fixtureCgroup(), T, { filesystems: [rootfs] }));
+    s.recordHost(hostSample(T));
+    return s;
+  }
+  const a = `id="/docker/${ID_A}",image="busybox:local",name="web"`;
+  const b = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
+
+  it('container_fs_usage_bytes: cAdvisor\'s total usage on the layer\'s device, only once walked', () => {
+    const out = lines(render(store(), []));
+    assert.ok(out.includes(`container_fs_usage_bytes{${a},device="/dev/vda"} 8417280`));
+    assert.ok(out.includes('# TYPE container_fs_usage_bytes gauge'));
+    assert.ok(!out.some((l) => l.startsWith(`container_fs_usage_bytes{${b}`)));
+  });
+
+  it('container_processes from the counts of the render; machine series with cAdvisor\'s identity labels', () => {
+    const out = lines(renderMetrics(store(), new LabelRenderer([]), undefined, { processes: new Map([[ID_A, 3n]]), machine: machineLabels(identity) }).body.toString());
+    assert.ok(out.includes(`container_processes{${a}} 3`));
+    assert.ok(!out.some((l) => l.startsWith(`container_processes{${b}`)));
+    // The empty system_uuid is left out, which Prometheus reads as the empty value cAdvisor writes.
+    assert.ok(out.includes('machine_cpu_cores{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 2'));
+    assert.ok(out.includes('machine_memory_bytes{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 8323743744'));
+    assert.equal(machineLabels({ machineId: 'm', systemUuid: 'u', bootId: 'b' }).toString(), 'boot_id="b",machine_id="m",system_uuid="u"');
+  });
+
+  it('the endpoint reads each container\'s cgroup.procs tree for the render', async () => {
+    const endpoint = new MetricsEndpoint(store(), { labelAllowlist: [], machine: identity });
+    const out = lines((await endpoint.current()).body.toString());
+    assert.ok(out.includes(`container_processes{${a}} 3`), out.filter((l) => l.startsWith('container_processes')).join('\n'));
+    assert.ok(!out.some((l) => l.startsWith(`container_processes{${b}`)), 'a cgroup that is gone: no series');
+    assert.ok(out.some((l) => l.startsWith('machine_cpu_cores{boot_id="142d2da4')));
+  });
+});
+
 describe('MetricsEndpoint', () => {
-  it('renders once per tick', () => {
+  it('renders once per tick, however many scrapes wait for it', async () => {
     const store = fixtureStore();
     const endpoint = new MetricsEndpoint(store, { labelAllowlist: [] });
-    const first = endpoint.current();
-    assert.equal(endpoint.current(), first);
+    const [first, same] = await Promise.all([endpoint.current(), endpoint.current()]);
+    assert.equal(same, first);
+    assert.equal(await endpoint.current(), first);
     store.recordHost(hostSample(T + 1000));
-    assert.notEqual(endpoint.current(), first);
+    assert.notEqual(await endpoint.current(), first);
   });
 
   it('never rewrites a body that a slow client is still being sent', async () => {
@@ -223,7 +273,8 @@ describe('MetricsEndpoint', () => {
   it('serves text/plain version 0.0.4, gzip when asked, and the same body either way', async () => {
     const store = fixtureStore();
     const router = new Router();
-    registerPrometheus(router, store, { labelAllowlist: ['com.example.team'] });
+    const machine = { machineId: 'm', systemUuid: 'u', bootId: 'b' };
+    registerPrometheus(router, store, { labelAllowlist: ['com.example.team'], machine });
     const server = await startServer(router, '127.0.0.1:0');
     const port = (server.address() as AddressInfo).port;
     const get = (headers: Record<string, string>) =>
@@ -241,7 +292,7 @@ describe('MetricsEndpoint', () => {
       assert.equal(plain.status, 200);
       assert.equal(plain.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
       assert.equal(plain.headers['content-encoding'], undefined);
-      assert.equal(plain.body.toString(), render(store));
+      assert.equal(plain.body.toString(), renderMetrics(store, new LabelRenderer(['com.example.team']), undefined, { machine: machineLabels(machine) }).body.toString());
       const gz = await get({ 'Accept-Encoding': 'deflate, gzip;q=0.8' });
       assert.equal(gz.headers['content-encoding'], 'gzip');
       assert.equal(Number(gz.headers['content-length']), gz.body.length);

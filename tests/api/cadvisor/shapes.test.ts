@@ -4,7 +4,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import {
   TCP_ADVANCED_ZERO,
   containerPoint,
@@ -16,6 +18,7 @@ import {
   type StatPoint,
 } from '../../../src/api/cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, percentile, v2DeprecatedStats, v2Spec, v2Stats } from '../../../src/api/cadvisor-v2.js';
+import { readMachineIdentity, readProcessCounts } from '../../../src/api/cadvisor-reads.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';
 import { LifecycleLog } from '../../../src/api/docker/lifecycle.js';
 import { Router, startServer } from '../../../src/api/http.js';
@@ -51,8 +54,50 @@ test('v1 ContainerStats: the struct field order, Go omitempty, the network table
   assert.equal(Object.keys(s.network.tcp_advanced).length, 99);
   assert.equal(Object.keys(s.network.tcp_advanced).at(-1), 'PAWSEstab');
   assert.equal(Object.keys(TCP_ADVANCED_ZERO)[0], 'RtoAlgorithm');
-  assert.deepEqual(s.processes, { process_count: 3, fd_count: 0, socket_count: 0, threads_current: 3 });
+  // No count read for this point: zero processes, as cAdvisor writes an unread ProcessStats; 3 tasks.
+  assert.deepEqual(s.processes, { process_count: 0, fd_count: 0, socket_count: 0, threads_current: 3 });
   assert.deepEqual(s.cpuset, { memory_migrate: 0 });
+  const counted = json(containerStatsJson(sample(T0, 1n), 2, names, 2n));
+  assert.deepEqual(counted.processes, { process_count: 2, fd_count: 0, socket_count: 0, threads_current: 3 });
+});
+
+/** The fixture sample with a measured writable layer: 8 MiB + 8 KiB in it, 1.5 GiB more with the log. */
+const LAYER = { baseBytes: 8_396_800n, totalBytes: (3n << 29n) + 8_396_800n, inodes: 2n ** 53n + 1n, measuredMs: T0 - 500 };
+
+test('v1 FsStats of a container: its layer\'s device and capacity, cAdvisor\'s du figures, nothing else', () => {
+  const s = json(containerStatsJson({ ...sample(T0, 1n), layerUsage: LAYER }, 2, names));
+  assert.deepEqual(Object.keys(s), ['timestamp', 'cpu', 'diskio', 'memory', 'network', 'filesystem', 'task_stats', 'processes', 'resctrl', 'cpuset']);
+  assert.deepEqual(s.filesystem, [
+    {
+      device: '/dev/vda1',
+      type: 'vfs',
+      capacity: 100 * 2 ** 30,
+      usage: 1_619_009_536,
+      base_usage: 8_396_800,
+      available: 0,
+      has_inodes: false,
+      inodes: '9007199254740993',
+      inodes_free: 0,
+      reads_completed: 0, reads_merged: 0, sectors_read: 0, read_time: 0, writes_completed: 0, writes_merged: 0, sectors_written: 0, write_time: 0,
+      io_in_progress: 0, io_time: 0, weighted_io_time: 0,
+    },
+  ]);
+  // Measured but no statfs of the layer yet: no device to name, so no entry.
+  assert.equal(json(containerStatsJson({ ...sample(T0, 1n), filesystems: [], layerUsage: LAYER }, 2, names)).filesystem, undefined);
+});
+
+test('v2 FilesystemStats from the one v1 FsStats; has_filesystem wherever the writable layer is known', () => {
+  const withLayer = info({ rootfsPath: '/var/lib/docker/overlay2/x/diff' });
+  const spec = containerSpecJson(withLayer, sample(T0, 1n));
+  assert.equal(spec.has_filesystem, true);
+  const points = [point(T0, 1n), containerPoint({ ...sample(T0 + 1000, 2n), layerUsage: LAYER }, 2, names)];
+  const stats = json(v2Stats(spec, points));
+  assert.deepEqual(Object.keys(stats[1]), ['timestamp', 'cpu', 'cpu_inst', 'diskio', 'memory', 'network', 'processes', 'filesystem', 'resctrl']);
+  assert.deepEqual(stats[1].filesystem, { totalUsageBytes: 1_619_009_536, baseUsageBytes: 8_396_800, inodeUsage: '9007199254740993' });
+  assert.equal(stats[0].filesystem, undefined, 'not measured yet');
+  const old = json(v2DeprecatedStats(spec, points));
+  assert.equal(old[1].has_filesystem, true);
+  assert.equal(old[1].filesystem[0].base_usage, 8_396_800);
 });
 
 test('v1 DiskIoStats: per device op maps, with the kernel Total on v1 and Read/Write only from io.stat', () => {
@@ -80,6 +125,7 @@ test('v2 stats: cpu_inst in nanocores from the point before, none for the first;
   const spec = containerSpecJson(info(), sample(T0, 1n));
   const stats = json(v2Stats(spec, points));
   assert.deepEqual(Object.keys(stats[1]), ['timestamp', 'cpu', 'cpu_inst', 'diskio', 'memory', 'network', 'processes', 'resctrl']);
+  assert.equal(spec.has_filesystem, false, 'no writable layer known');
   assert.equal(stats[0].cpu_inst, undefined);
   assert.deepEqual(stats[1].cpu_inst, { usage: { total: 500000000, user: 250000000, system: 125000000 } });
   assert.deepEqual(Object.keys(stats[1].network), ['interfaces', 'tcp', 'tcp6', 'udp', 'udp6', 'tcp_advanced']);
@@ -108,13 +154,14 @@ test('v2 ContainerSpec: only limit and max_limit of the CPU spec, an unset memor
 test('machine: MachineInfo field order; machinestats with MachineFsStats and its "inline" disk stats in ns', () => {
   const h0 = host(T0, 1000n);
   const h1 = host(T0 + 1000, 1100n);
-  const mi = json(machineInfoJson(h1));
+  const mi = json(machineInfoJson(h1, { machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', systemUuid: '', bootId: '142d2da4-8efb-4f99-bc32-a1bce85c5067' }));
   assert.deepEqual(Object.keys(mi), [
     'timestamp', 'vendor_id', 'num_cores', 'num_physical_cores', 'num_sockets', 'cpu_frequency_khz', 'memory_capacity', 'swap_capacity',
     'memory_by_type', 'nvm', 'hugepages', 'machine_id', 'system_uuid', 'boot_id', 'filesystems', 'disk_map', 'network_devices',
     'topology', 'cloud_provider', 'instance_type', 'instance_id',
   ]);
   assert.equal(mi.num_cores, 2);
+  assert.deepEqual([mi.machine_id, mi.system_uuid, mi.boot_id], ['3d1219c7c4c5404aaa1f6d2a48adfda4', '', '142d2da4-8efb-4f99-bc32-a1bce85c5067']);
   assert.deepEqual(mi.hugepages, [{ page_size: 2048, num_pages: 0 }]);
   assert.deepEqual(Object.keys(mi.disk_map), ['254:0', '254:1']);
   assert.deepEqual(mi.network_devices.map((n: { name: string }) => n.name), ['eth0'], 'lo and veth* are never reported');
@@ -133,6 +180,20 @@ test('machine: MachineInfo field order; machinestats with MachineFsStats and its
   });
 });
 
+test('machine identity: the first readable file of each list, trimmed; empty when none is', () => {
+  const dir = mkdtempSync(`${tmpdir()}/cstats-identity-`);
+  try {
+    writeFileSync(`${dir}/dbus-machine-id`, '3d1219c7c4c5404aaa1f6d2a48adfda4\n');
+    writeFileSync(`${dir}/boot_id`, '142d2da4-8efb-4f99-bc32-a1bce85c5067\n');
+    const id = readMachineIdentity({ machineId: [`${dir}/etc-machine-id`, `${dir}/dbus-machine-id`], systemUuid: [`${dir}/product_uuid`], bootId: [`${dir}/boot_id`] });
+    assert.deepEqual(id, { machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', systemUuid: '', bootId: '142d2da4-8efb-4f99-bc32-a1bce85c5067' });
+    // This host's own: /proc always has a boot id, 36 characters.
+    assert.match(readMachineIdentity().bootId, /^[0-9a-f-]{36}$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('summary: cAdvisor percentiles and completeness from the history', () => {
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 5);
   assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9), 9);
@@ -147,7 +208,11 @@ test('summary: cAdvisor percentiles and completeness from the history', () => {
   assert.equal(d.hour_usage.percent_complete, 0);
 });
 
-// The routes, in process.
+// The routes, in process; the Docker container's cgroup a directory with two processes and a child with one.
+const cgroupDir = mkdtempSync(`${tmpdir()}/cstats-cadvisor-cg-`);
+mkdirSync(`${cgroupDir}/child`);
+writeFileSync(`${cgroupDir}/cgroup.procs`, '16664\n16692\n');
+writeFileSync(`${cgroupDir}/child/cgroup.procs`, '16693\n');
 const store = new Store(10, 60_000);
 let server: Server;
 let base: string;
@@ -157,7 +222,7 @@ const get = async (path: string, init?: RequestInit) => {
 };
 
 before(async () => {
-  store.upsert(info());
+  store.upsert(info({ cgroup: { version: 2, path: `/system.slice/docker-${ID}.scope`, dir: cgroupDir } }));
   store.upsert(info({ id: 'd'.repeat(64), name: 'plain', runtime: 'cgroupfs', cgroup: { version: 2, path: '/system.slice/plain.scope', dir: '' } }));
   let prev: ReturnType<typeof sample> | undefined;
   for (const [i, usage] of [1_000_000_000n, 1_500_000_000n].entries()) {
@@ -173,7 +238,10 @@ before(async () => {
   server = await startServer(router, '127.0.0.1:0');
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
-after(() => server.close());
+after(() => {
+  server.close();
+  rmSync(cgroupDir, { recursive: true, force: true });
+});
 
 test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, errors as cAdvisor writes them', async () => {
   const root = JSON.parse((await get('/api/v1.3/containers')).text);
@@ -186,6 +254,8 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.deepEqual(Object.keys(docker), [`/system.slice/docker-${ID}.scope`]);
   const c = docker[`/system.slice/docker-${ID}.scope`];
   assert.deepEqual([c.id, c.aliases, c.namespace, c.stats.length], [ID, ['web', ID], 'docker', 2]);
+  // cgroup.procs read for this answer: the latest point has the count, the one before none.
+  assert.deepEqual(c.stats.map((p: any) => p.processes.process_count), [0, 3]);
   const posted = JSON.parse((await get(`/api/v1.3/containers/system.slice/docker-${ID}.scope`, { method: 'POST', body: '{"num_stats":1}' })).text);
   assert.equal(posted.stats.length, 1);
   const allDocker = JSON.parse((await get('/api/v2.0/stats?type=docker&recursive=true&count=1')).text);
@@ -194,6 +264,8 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   const v21 = JSON.parse((await get('/api/v2.1/stats/system.slice?recursive=true')).text);
   assert.deepEqual(Object.keys(v21).sort(), [`/system.slice/docker-${ID}.scope`, '/system.slice', '/system.slice/plain.scope'].sort());
   assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].cpu_inst.usage.total, 500_000_000);
+  assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].processes.process_count, 3);
+  assert.equal(v21['/system.slice/plain.scope'].stats[1].processes.process_count, 0, 'no cgroup directory: no count');
   const unknown = await get('/api/v1.3/containers/nope');
   assert.deepEqual([unknown.status, unknown.type, unknown.text], [500, 'text/plain; charset=utf-8', 'unknown container "/nope"\n']);
   const badType = await get('/api/v2.0/stats/x?type=rkt');
@@ -206,6 +278,15 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.equal(machine.memory_capacity, 8 * 2 ** 30);
   const ms = JSON.parse((await get('/api/v2.1/machinestats')).text);
   assert.equal(ms.length, 2);
+});
+
+test('process counts: by container id, none for a cgroup that is gone', async () => {
+  const counts = await readProcessCounts([
+    info({ cgroup: { version: 2, path: '/a', dir: cgroupDir } }),
+    info({ id: 'f'.repeat(64), cgroup: { version: 1, path: '/b', dirs: { pids: `${cgroupDir}/child`, cpu: '/nonexistent' } } }),
+    info({ id: '0'.repeat(64), cgroup: { version: 1, path: '/c', dirs: { pids: `${cgroupDir}/gone` } } }),
+  ]);
+  assert.deepEqual(counts, new Map([[ID, 3n], ['f'.repeat(64), 1n]]));
 });
 
 test('events: lifecycle changes as cAdvisor events, by type, for a container and its subcontainers', async () => {

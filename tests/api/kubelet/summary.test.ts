@@ -22,9 +22,13 @@ function member(id: string, container: string, sandbox: boolean): ContainerInfo 
     name: `k8s_${container}_web-1`,
     pod: { name: 'web-1', namespace: 'shop', uid: UID, container, sandbox },
     rootfsPath: `/var/lib/docker/overlay2/${id}/diff`,
+    containerDir: `/var/lib/docker/containers/${id}`,
     network: sandbox ? { kind: 'own', pid: 1 } : { kind: 'shared', withId: 'a'.repeat(64) },
   });
 }
+
+/** The app's writable layer holds 8 MiB + 8 KiB in 3 inodes, its log and Docker's files 20 KiB more. */
+const APP_LAYER = { baseBytes: 8_396_800n, totalBytes: 8_417_280n, inodes: 3n, measuredMs: T0 };
 
 function storeWithPod(): Store {
   const store = new Store(10, 60_000);
@@ -34,7 +38,7 @@ function storeWithPod(): Store {
     const t = T0 + i * 1000;
     store.recordHost(host(t, 1000n + BigInt(i) * 150n));
     for (const e of entries) {
-      const s = sample(t, e.pod?.sandbox ? BigInt(i) * 1_000_000n : usage);
+      const s = { ...sample(t, e.pod?.sandbox ? BigInt(i) * 1_000_000n : usage), layerUsage: e.pod?.container === 'app' ? APP_LAYER : undefined };
       store.record(e.id, s, derive(store.get(e.id)!.latest, s, 8n << 30n));
     }
   }
@@ -69,7 +73,8 @@ test('node: kubelet field names, figures from the host samples', () => {
 });
 
 test('pods: one per UID, the sandbox not a container, sums at the pod level, exact u64 counters', () => {
-  const text = toJson(summary(storeWithPod()));
+  // Processes counted from cgroup.procs for this answer: 1 in the sandbox (pause), 2 in the app.
+  const text = toJson(summary(storeWithPod(), new Map([['a'.repeat(64), 1n], ['b'.repeat(64), 2n], ['f'.repeat(64), 40n]])));
   const pods = parseExact(text).pods;
   assert.equal(pods.length, 1);
   const pod = pods[0];
@@ -77,16 +82,33 @@ test('pods: one per UID, the sandbox not a container, sums at the pod level, exa
   assert.deepEqual(pod.podRef, { name: 'web-1', namespace: 'shop', uid: UID });
   assert.deepEqual(pod.containers.map((c: { name: string }) => c.name), ['app']);
   const app = pod.containers[0];
-  assert.deepEqual(Object.keys(app), ['name', 'startTime', 'cpu', 'memory', 'rootfs', 'swap']);
+  assert.deepEqual(Object.keys(app), ['name', 'startTime', 'cpu', 'memory', 'rootfs', 'logs', 'swap']);
   assert.deepEqual(app.cpu, { time: '2026-01-02T03:04:06Z', usageNanoCores: 500000000, usageCoreNanoSeconds: '1152921505106846976' });
   assert.match(text, /"usageCoreNanoSeconds":1152921505106846976\}/);
   assert.deepEqual(app.memory, { time: '2026-01-02T03:04:06Z', usageBytes: 50 * 2 ** 20, workingSetBytes: 45 * 2 ** 20, rssBytes: 30 * 2 ** 20, pageFaults: 1234, majorPageFaults: 5 });
-  assert.deepEqual(Object.keys(app.rootfs), ['time', 'availableBytes', 'capacityBytes', 'inodesFree', 'inodes'], 'no usedBytes: the writable layer is not measured');
+  // kubelet's rootfs: the layer's filesystem with cAdvisor's base usage and layer inodes; logs: the
+  // filesystem of Docker's container dir with total less base usage, and that filesystem's used inodes.
+  assert.deepEqual(app.rootfs, { time: '2026-01-02T03:04:06Z', availableBytes: 55 * 2 ** 30, capacityBytes: 100 * 2 ** 30, usedBytes: 8_396_800, inodesFree: 900, inodes: 1000, inodesUsed: 3 });
+  assert.deepEqual(app.logs, { time: '2026-01-02T03:04:06Z', availableBytes: 55 * 2 ** 30, capacityBytes: 100 * 2 ** 30, usedBytes: 20_480, inodesFree: 900, inodes: 1000, inodesUsed: 100 });
+  assert.deepEqual(pod['ephemeral-storage'], { time: '2026-01-02T03:04:06Z', availableBytes: 55 * 2 ** 30, capacityBytes: 100 * 2 ** 30, usedBytes: 8_417_280, inodesFree: 900, inodes: 1000, inodesUsed: 3 });
   // The pod: sandbox and app summed.
   assert.equal(pod.cpu.usageNanoCores, 501000000);
   assert.equal(pod.memory.usageBytes, 100 * 2 ** 20);
   assert.equal(pod.memory.availableBytes, undefined);
   assert.equal(pod.network.name, 'eth0');
   assert.equal(pod.network.rxBytes, '1152921504606846976');
-  assert.deepEqual(pod.process_stats, { process_count: 6 });
+  assert.deepEqual(pod.process_stats, { process_count: 3 });
+});
+
+test('pods: no process count read, no process_stats; a layer not walked yet, no usedBytes and no logs', () => {
+  const store = new Store(10, 60_000);
+  const app = member('b'.repeat(64), 'app', false);
+  store.upsert(app);
+  store.recordHost(host(T0, 1000n));
+  store.record(app.id, sample(T0, 1n), derive(undefined, sample(T0, 1n), 8n << 30n));
+  const pod = parseExact(toJson(summary(store))).pods[0];
+  assert.equal(pod.process_stats, undefined);
+  assert.deepEqual(Object.keys(pod.containers[0].rootfs), ['time', 'availableBytes', 'capacityBytes', 'inodesFree', 'inodes']);
+  assert.equal(pod.containers[0].logs, undefined);
+  assert.equal(pod['ephemeral-storage'].usedBytes, undefined);
 });
