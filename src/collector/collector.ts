@@ -111,6 +111,7 @@ export class Collector {
           reader: files,
           onError: (err) => this.reportFileError(err),
           tick: this.tickFacts,
+          activity: { idle: false },
         },
       };
       this.tracked.set(id, t);

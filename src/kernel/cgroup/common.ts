@@ -11,6 +11,33 @@ export interface StatContext {
   onError(err: unknown): void;
   /** What the host tells about the whole tick; absent: nothing is known, read everything. */
   tick?: TickFacts;
+  /** Kept by the caller from one read of the cgroup to the next; absent: read everything. */
+  activity?: Activity;
+}
+
+/**
+ * Whether any CPU time was charged to the group since its previous read. A group that did not
+ * run did not fork, exit or submit block I/O either (all happen in its tasks' context; on cgroup
+ * v1 writeback is charged to the root), so those counters need not be re-read every tick.
+ */
+export interface Activity {
+  /** CPU time at the previous read. */
+  lastUsageNs?: bigint;
+  /** Set by the CPU reader at each read. */
+  idle: boolean;
+}
+
+/** The CPU reader records what it read; the readers after it ask `idleMaxAge`. */
+export function noteCpuUsage(ctx: StatContext, usageNs: bigint | undefined): void {
+  const a = ctx.activity;
+  if (!a) return;
+  a.idle = usageNs !== undefined && usageNs === a.lastUsageNs;
+  a.lastUsageNs = usageNs;
+}
+
+/** maxAgeReads for counters that move only when the group runs. */
+export function idleMaxAge(ctx: StatContext): number {
+  return ctx.activity?.idle ? FROZEN_MAX_AGE_READS : 0;
 }
 
 /** Host-wide facts of one tick that prove some container counters have not moved. */

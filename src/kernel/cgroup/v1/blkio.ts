@@ -2,7 +2,7 @@
 import { ParseError } from '../../errors.js';
 import { parseDevice, parseU64 } from '../../parse.js';
 import type { BlkioDeviceStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { idleMaxAge, readParsed, type CgroupStats, type StatContext } from '../common.js';
 import type { V1Dirs } from './dirs.js';
 
 /** One device's figures from a blkio "rwstat" file (bytes or operations). */
@@ -93,8 +93,9 @@ export function statBlkio(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): v
   if (dir === undefined) return;
   for (let i = 0; i < SOURCES.length; i++) {
     const [bytesFile, iosFile] = SOURCES[i];
-    const bytes = readParsed(ctx, `${dir}/${bytesFile}`, parseBlkioRwstat);
-    const ios = readParsed(ctx, `${dir}/${iosFile}`, parseBlkioRwstat);
+    // v1 charges I/O when its tasks submit it (writeback goes to the root group).
+    const bytes = readParsed(ctx, `${dir}/${bytesFile}`, parseBlkioRwstat, idleMaxAge(ctx));
+    const ios = readParsed(ctx, `${dir}/${iosFile}`, parseBlkioRwstat, idleMaxAge(ctx));
     if (bytes === undefined && ios === undefined) continue;
     const devices = mergeBlkio(bytes ?? NONE, ios ?? NONE);
     if (devices.length === 0 && i < SOURCES.length - 1) continue;

@@ -6,7 +6,7 @@ import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64List } from '../../parse.js';
 import { ticksToNs } from '../../proc/userhz.js';
 import type { CpuStats } from '../../types.js';
-import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { FROZEN_MAX_AGE_READS, idleMaxAge, noteCpuUsage, readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 import type { V1Dirs } from './dirs.js';
 
@@ -51,7 +51,9 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
     readInto(ctx, cpu, 'perCpuNs', `${acct}/cpuacct.usage_percpu`, parseU64List);
     if (cpu.perCpuNs !== undefined && cpu.perCpuNs.length > 0) cpu.usageNs = cpu.perCpuNs.reduce((a, b) => a + b, 0n);
     else readInto(ctx, cpu, 'usageNs', `${acct}/cpuacct.usage`, parseSingleU64);
-    const userSystem = readParsed(ctx, `${acct}/cpuacct.stat`, parseCpuacctStat);
+    noteCpuUsage(ctx, cpu.usageNs);
+    // User and system ticks are charged to the task running at a tick, whose runtime moves too.
+    const userSystem = readParsed(ctx, `${acct}/cpuacct.stat`, parseCpuacctStat, idleMaxAge(ctx));
     if (userSystem !== undefined) Object.assign(cpu, userSystem);
   }
   const dir = dirs.cpu;

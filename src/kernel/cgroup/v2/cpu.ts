@@ -2,7 +2,7 @@
 import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseU64 } from '../../parse.js';
 import type { CpuStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { noteCpuUsage, readParsed, type CgroupStats, type StatContext } from '../common.js';
 
 const US = 1000n;
 
@@ -39,6 +39,7 @@ export function parseCpuStatV2(text: string, file: string): CpuStats {
 
 export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void {
   const cpu = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV2);
+  noteCpuUsage(ctx, cpu?.usageNs);
   if (!cpu) return;
   const max = readParsed(ctx, `${dir}/cpu.max`, parseCpuMax);
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
