@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../../../src/kernel/cgroup/common.js';
 import { parseMemoryStatV1, parseOomKills, parseV1Limit, statMemory } from '../../../../src/kernel/cgroup/v1/memory.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
+import { parseKeyValueRecord } from '../../../../src/kernel/parse.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';
 
 // Real files of a cgroup with -m 64m --memory-swap 128m that had one OOM kill, kernel 6.18.
@@ -40,6 +41,21 @@ describe('v1 memory parsers', () => {
     assert.equal(m.swapBytes, undefined); // no total_swap without swap accounting
     assert.deepEqual(parseMemoryStatV1('', 'f'), { stat: {} });
     assert.throws(() => parseMemoryStatV1('cache\n', 'f'), ParseError);
+  });
+
+  it('memory.stat: `stat` is parsed when asked for, the same as a full parse; malformed files fail at once', () => {
+    const text = readFileSync(`${DIR}/memory.stat`, 'latin1');
+    const m = parseMemoryStatV1(text, 'memory.stat');
+    assert.ok(Object.keys(m).includes('stat'), 'stat is an own enumerable property (JSON, spread, deepEqual)');
+    assert.deepEqual(m.stat, parseKeyValueRecord(text, 'memory.stat'));
+    assert.equal(m.stat, m.stat, 'parsed once');
+    assert.equal({ ...m }.stat!.pgfault, 10074n);
+    // Lines the eager field lookups never touch are still checked when the file is read.
+    for (const bad of ['cache 1\nrss x\n', 'cache 1\nrss\n', 'cache 1\nrss 18446744073709551616\n', 'cache 1\n rss 2\n']) {
+      assert.throws(() => parseMemoryStatV1(bad, 'f'), ParseError, JSON.stringify(bad));
+    }
+    // 20 digits within u64: valid, parsed in full.
+    assert.equal(parseMemoryStatV1(`total_rss ${U64_MAX}\nrss 1\n`, 'f').rssBytes, 18446744073709551615n);
   });
 
   it('memory.oom_control: oom_kill since 4.13, absent before', () => {
