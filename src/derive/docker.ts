@@ -58,9 +58,10 @@ export function memoryPercent(usage: bigint, limit: bigint): number {
  * NET I/O totals. dockerd reports the sandbox's endpoint interfaces, never the loopback, so
  * `lo` is left out of the totals (it stays in the per-interface figures).
  */
-export function networkTotals(ifaces: readonly NetInterfaceStats[] | undefined): { rx: bigint; tx: bigint } {
-  const counted = (ifaces ?? []).filter((i) => i.name !== 'lo');
-  return { rx: sumBig(counted, (i) => i.rxBytes), tx: sumBig(counted, (i) => i.txBytes) };
+export function networkTotal(ifaces: readonly NetInterfaceStats[] | undefined, field: 'rxBytes' | 'txBytes'): bigint {
+  let total = 0n;
+  for (const i of ifaces ?? []) if (i.name !== 'lo') total += i[field];
+  return total;
 }
 
 /** BLOCK I/O totals: the sum of read and write bytes over every device. */

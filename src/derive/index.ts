@@ -12,7 +12,7 @@ import {
   memoryLimit,
   memoryPercent,
   memoryUsageNoCache,
-  networkTotals,
+  networkTotal,
   workingSet,
 } from './docker.js';
 
@@ -29,12 +29,12 @@ const COUNTERS: Record<string, Counter> = {
   'cpu.throttledPeriods': (s) => s.cgroup.cpu?.throttledPeriods,
   'memory.failcnt': (s) => s.cgroup.memory?.failcnt,
   'memory.oomKills': (s) => s.cgroup.memory?.oomKills,
-  'blkio.readBytes': (s) => (s.cgroup.blkio ? blockTotals(s.cgroup.blkio).read : undefined),
-  'blkio.writeBytes': (s) => (s.cgroup.blkio ? blockTotals(s.cgroup.blkio).write : undefined),
+  'blkio.readBytes': (s) => (s.cgroup.blkio ? sumBig(s.cgroup.blkio.devices, (d) => d.readBytes) : undefined),
+  'blkio.writeBytes': (s) => (s.cgroup.blkio ? sumBig(s.cgroup.blkio.devices, (d) => d.writeBytes) : undefined),
   'blkio.reads': (s) => (s.cgroup.blkio ? sumBig(s.cgroup.blkio.devices, (d) => d.reads) : undefined),
   'blkio.writes': (s) => (s.cgroup.blkio ? sumBig(s.cgroup.blkio.devices, (d) => d.writes) : undefined),
-  'net.rxBytes': (s) => (s.network ? networkTotals(s.network).rx : undefined),
-  'net.txBytes': (s) => (s.network ? networkTotals(s.network).tx : undefined),
+  'net.rxBytes': (s) => (s.network ? networkTotal(s.network, 'rxBytes') : undefined),
+  'net.txBytes': (s) => (s.network ? networkTotal(s.network, 'txBytes') : undefined),
   'pressure.cpu.someUs': (s) => s.cgroup.pressure?.cpu?.some?.totalUs,
   'pressure.memory.someUs': (s) => s.cgroup.pressure?.memory?.some?.totalUs,
   'pressure.memory.fullUs': (s) => s.cgroup.pressure?.memory?.full?.totalUs,
@@ -42,15 +42,30 @@ const COUNTERS: Record<string, Counter> = {
   'pressure.io.fullUs': (s) => s.cgroup.pressure?.io?.full?.totalUs,
 };
 
+const COUNTER_NAMES = Object.keys(COUNTERS);
+const COUNTER_PICKS = Object.values(COUNTERS);
+
+/** `net.<interface>.<field>` for each NET_FIELDS entry, made once per interface name. */
+const rateKeys = new Map<string, string[]>();
+function rateKeysOf(name: string): string[] {
+  let keys = rateKeys.get(name);
+  if (!keys) {
+    keys = NET_FIELDS.map((field) => `net.${name}.${field}`);
+    rateKeys.set(name, keys);
+  }
+  return keys;
+}
+
 function interfaceRates(prev: NetInterfaceStats[] | undefined, cur: NetInterfaceStats[] | undefined, seconds: number, out: Record<string, number>): void {
   if (!prev || !cur) return;
-  const before = new Map(prev.map((i) => [i.name, i]));
   for (const iface of cur) {
-    const p = before.get(iface.name);
+    // A handful of interfaces at most: a scan is cheaper than a map per sample.
+    const p = prev.find((i) => i.name === iface.name);
     if (!p) continue;
-    for (const field of NET_FIELDS) {
-      const r = ratePerSecond(p[field], iface[field], seconds);
-      if (r !== undefined) out[`net.${iface.name}.${field}`] = r;
+    const keys = rateKeysOf(iface.name);
+    for (let f = 0; f < NET_FIELDS.length; f++) {
+      const r = ratePerSecond(p[NET_FIELDS[f]], iface[NET_FIELDS[f]], seconds);
+      if (r !== undefined) out[keys[f]] = r;
     }
   }
 }
@@ -59,16 +74,16 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
   const mem = cur.cgroup.memory;
   const usage = memoryUsageNoCache(mem);
   const limit = memoryLimit(mem, hostMemoryBytes);
-  const net = networkTotals(cur.network);
+
   const block = blockTotals(cur.cgroup.blkio);
   const rates: Record<string, number> = {};
   let cpuPct = 0;
   let cores = 0;
   if (prev) {
     const seconds = Number(cur.monoNs - prev.monoNs) / 1e9;
-    for (const [name, pick] of Object.entries(COUNTERS)) {
-      const r = ratePerSecond(pick(prev), pick(cur), seconds);
-      if (r !== undefined) rates[name] = r;
+    for (let i = 0; i < COUNTER_PICKS.length; i++) {
+      const r = ratePerSecond(COUNTER_PICKS[i](prev), COUNTER_PICKS[i](cur), seconds);
+      if (r !== undefined) rates[COUNTER_NAMES[i]] = r;
     }
     interfaceRates(prev.network, cur.network, seconds, rates);
     cpuPct = cpuPercent(prev.cgroup.cpu?.usageNs, cur.cgroup.cpu?.usageNs, prev.systemCpuNs, cur.systemCpuNs, cur.onlineCpus);
@@ -81,8 +96,8 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
     memoryLimitBytes: Number(limit),
     memoryPercent: memoryPercent(usage, limit),
     workingSetBytes: Number(workingSet(mem)),
-    netRxBytes: Number(net.rx),
-    netTxBytes: Number(net.tx),
+    netRxBytes: Number(networkTotal(cur.network, 'rxBytes')),
+    netTxBytes: Number(networkTotal(cur.network, 'txBytes')),
     blockReadBytes: Number(block.read),
     blockWriteBytes: Number(block.write),
     pids: Number(cur.cgroup.pids?.current ?? 0n),

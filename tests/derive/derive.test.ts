@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { derive } from '../../src/derive/index.js';
-import { cpuPercent, memoryLimit, memoryUsageNoCache, networkTotals, workingSet } from '../../src/derive/docker.js';
+import { cpuPercent, memoryLimit, memoryUsageNoCache, networkTotal, workingSet } from '../../src/derive/docker.js';
 import { counterDelta, ratePerSecond } from '../../src/derive/counters.js';
 import type { Sample } from '../../src/model.js';
 
@@ -51,7 +51,8 @@ test('memory limit: capped at host memory; unlimited shows host memory', () => {
 
 test('network totals leave out lo', () => {
   const iface = (name: string, rx: bigint, tx: bigint) => ({ name, rxBytes: rx, txBytes: tx, rxPackets: 0n, rxErrors: 0n, rxDropped: 0n, txPackets: 0n, txErrors: 0n, txDropped: 0n });
-  assert.deepEqual(networkTotals([iface('lo', 1000n, 1000n), iface('eth0', 5n, 7n), iface('eth1', 1n, 1n)]), { rx: 6n, tx: 8n });
+  const ifaces = [iface('lo', 1000n, 1000n), iface('eth0', 5n, 7n), iface('eth1', 1n, 1n)];
+  assert.deepEqual([networkTotal(ifaces, 'rxBytes'), networkTotal(ifaces, 'txBytes')], [6n, 8n]);
 });
 
 test('rates: per second over the monotonic interval; a counter that goes back gives no rate', () => {
