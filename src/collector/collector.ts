@@ -252,7 +252,7 @@ export class Collector {
         return target ? (done.get(target.info.id) ?? target.latest?.network) : undefined;
       }
       case 'own':
-        return readParsed(ctx, `/proc/${net.pid}/net/dev`, parseNetDev);
+        return readParsed(ctx, `/proc/${net.pid}/net`, 'dev', parseNetDev);
     }
   }
 }

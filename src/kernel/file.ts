@@ -141,6 +141,16 @@ export interface FileReader {
 }
 
 /**
+ * The same, asked by directory and file name: the controller readers' way. Every cgroup's
+ * directory string is made once, at discovery, so finding its kept files takes two lookups
+ * of strings whose hashes are cached, where a joined path would be a new string to hash on
+ * every read of every file.
+ */
+export interface StatReader {
+  readAt(dir: string, name: string, maxAgeReads?: number): string | undefined;
+}
+
+/**
  * Files that hold settings rather than counters: limits change only when someone updates the
  * container (docker update, systemctl set-property), so they are re-read every
  * SETTINGS_EVERY_READS reads (every 10 s at the default interval) through a descriptor that is
@@ -177,15 +187,26 @@ interface Entry {
  * is answered from memory until it is that many reads old; any read without it goes to the
  * kernel and refreshes what is remembered, so an answer never goes back in time.
  */
-export class KeptFiles implements FileReader {
-  private readonly entries = new Map<string, Entry>();
+export class KeptFiles implements FileReader, StatReader {
+  /** By directory, then by file name. */
+  private readonly dirs = new Map<string, Map<string, Entry>>();
 
   read(path: string, maxAgeReads = 0): string | undefined {
-    let e = this.entries.get(path);
+    const slash = path.lastIndexOf('/');
+    return this.readAt(path.slice(0, slash), path.slice(slash + 1), maxAgeReads);
+  }
+
+  readAt(dir: string, name: string, maxAgeReads = 0): string | undefined {
+    let files = this.dirs.get(dir);
+    if (!files) {
+      files = new Map();
+      this.dirs.set(dir, files);
+    }
+    let e = files.get(name);
     if (!e) {
-      const setting = SETTINGS.has(path.slice(path.lastIndexOf('/') + 1));
-      e = { file: new KernelFile(path), setting, remember: setting, age: Infinity };
-      this.entries.set(path, e);
+      const setting = SETTINGS.has(name);
+      e = { file: new KernelFile(`${dir}/${name}`), setting, remember: setting, age: Infinity };
+      files.set(name, e);
     }
     const limit = e.setting ? SETTINGS_EVERY_READS : maxAgeReads;
     if (limit > 0) e.remember = true;
@@ -203,8 +224,8 @@ export class KeptFiles implements FileReader {
   }
 
   close(): void {
-    for (const e of this.entries.values()) e.file.close();
-    this.entries.clear();
+    for (const files of this.dirs.values()) for (const e of files.values()) e.file.close();
+    this.dirs.clear();
   }
 }
 
@@ -212,7 +233,7 @@ export class KeptFiles implements FileReader {
  * Opens and reads every time, to the end: for one-off reads (discovery, mount tables, procview)
  * where nothing is kept and records may be long.
  */
-export const oneShotReader: FileReader = {
+export const oneShotReader: FileReader & StatReader = {
   read(path: string): string | undefined {
     const f = new KernelFile(path, true);
     try {
@@ -220,5 +241,8 @@ export const oneShotReader: FileReader = {
     } finally {
       f.close();
     }
+  },
+  readAt(dir: string, name: string): string | undefined {
+    return oneShotReader.read(`${dir}/${name}`);
   },
 };

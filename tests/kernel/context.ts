@@ -18,7 +18,8 @@ export function memoryContext(files: Record<string, string | Error>, tick?: Tick
   const maxAges = new Map<string, number>();
   const ctx: StatContext = {
     reader: {
-      read(path, maxAgeReads = 0) {
+      readAt(dir, name, maxAgeReads = 0) {
+        const path = `${dir}/${name}`;
         reads.push(path);
         if (maxAgeReads > 0) maxAges.set(path, maxAgeReads);
         const content = files[path];
@@ -38,7 +39,8 @@ export function diskContext(): TestContext {
   const reads: string[] = [];
   const ctx: StatContext = {
     reader: {
-      read(path) {
+      readAt(dir, name) {
+        const path = `${dir}/${name}`;
         reads.push(path);
         return oneShotReader.read(path);
       },

@@ -2,11 +2,11 @@
  * What every controller reader shares: a reader to get file contents, and an error sink so a
  * malformed file costs only the values it holds. Controller readers never throw.
  */
-import { SETTINGS_EVERY_READS, type FileReader } from '../file.js';
+import { SETTINGS_EVERY_READS, type StatReader } from '../file.js';
 import type { BlkioStats, CpuStats, MemoryStats, PidsStats, PressureStats } from '../types.js';
 
 export interface StatContext {
-  reader: FileReader;
+  reader: StatReader;
   /** Called with a ParseError (or an unexpected I/O error) for one file; the reader goes on. */
   onError(err: unknown): void;
   /** What the host tells about the whole tick; absent: nothing is known, read everything. */
@@ -62,21 +62,21 @@ export interface CgroupStats {
 }
 
 /**
- * Reads `path` and parses it (content up to `maxAgeReads` reads old will do: FileReader).
- * Returns undefined when the file does not exist (a kernel without
- * that feature, a cgroup that just vanished) or when parsing failed (reported to onError).
+ * Reads the file `name` in `dir` and parses it (content up to `maxAgeReads` reads old will do:
+ * StatReader). Returns undefined when the file does not exist (a kernel without that feature,
+ * a cgroup that just vanished) or when parsing failed (reported to onError).
  */
-export function readParsed<T>(ctx: StatContext, path: string, parse: (text: string, file: string) => T, maxAgeReads = 0): T | undefined {
+export function readParsed<T>(ctx: StatContext, dir: string, name: string, parse: (text: string, file: string) => T, maxAgeReads = 0): T | undefined {
   let text: string | undefined;
   try {
-    text = ctx.reader.read(path, maxAgeReads);
+    text = ctx.reader.readAt(dir, name, maxAgeReads);
   } catch (err) {
     ctx.onError(err);
     return undefined;
   }
   if (text === undefined) return undefined;
   try {
-    return parse(text, path);
+    return parse(text, `${dir}/${name}`);
   } catch (err) {
     ctx.onError(err);
     return undefined;

@@ -5,8 +5,8 @@ import { idleMaxAge, readParsed, type CgroupStats, type StatContext } from './co
 
 /** Fills stats.pids from one pids directory; the root cgroup has neither file. */
 export function statPidsDir(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const current = readParsed(ctx, `${dir}/pids.current`, parseSingleU64, idleMaxAge(ctx));
-  const limit = readParsed(ctx, `${dir}/pids.max`, parseU64OrMax);
+  const current = readParsed(ctx, dir, 'pids.current', parseSingleU64, idleMaxAge(ctx));
+  const limit = readParsed(ctx, dir, 'pids.max', parseU64OrMax);
   if (current === undefined && limit === undefined) return;
   const pids: PidsStats = {};
   if (current !== undefined) pids.current = current;

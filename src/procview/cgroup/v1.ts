@@ -108,8 +108,8 @@ export class V1Cgroup implements ContainerCgroup {
   memory(ctx: StatContext): MemoryView | undefined {
     const dir = this.dirs.memory;
     if (dir === undefined) return undefined;
-    const stat = readParsed(ctx, `${dir}/memory.stat`, parseKeyValueRecord);
-    const usage = readParsed(ctx, `${dir}/memory.usage_in_bytes`, parseSingleU64);
+    const stat = readParsed(ctx, dir, 'memory.stat', parseKeyValueRecord);
+    const usage = readParsed(ctx, dir, 'memory.usage_in_bytes', parseSingleU64);
     if (stat === undefined || usage === undefined) return undefined;
     // total_swap is printed only with swap accounting (memory.memsw.* present).
     return memoryViewV1(stat, usage, stat.total_swap);
@@ -118,11 +118,11 @@ export class V1Cgroup implements ContainerCgroup {
   cpuLimits(ctx: StatContext): CpuLimits {
     const out: CpuLimits = {};
     const cpuset = this.dirs.cpuset;
-    if (cpuset !== undefined) out.cpuset = readParsed(ctx, `${cpuset}/cpuset.effective_cpus`, parseCpuList);
+    if (cpuset !== undefined) out.cpuset = readParsed(ctx, cpuset, 'cpuset.effective_cpus', parseCpuList);
     const cpu = this.dirs.cpu;
     if (cpu !== undefined) {
-      out.quotaUs = readParsed(ctx, `${cpu}/cpu.cfs_quota_us`, parseCfsQuota);
-      out.periodUs = readParsed(ctx, `${cpu}/cpu.cfs_period_us`, parseSingleU64);
+      out.quotaUs = readParsed(ctx, cpu, 'cpu.cfs_quota_us', parseCfsQuota);
+      out.periodUs = readParsed(ctx, cpu, 'cpu.cfs_period_us', parseSingleU64);
     }
     return out;
   }
@@ -131,8 +131,8 @@ export class V1Cgroup implements ContainerCgroup {
     const dir = this.dirs.cpuacct;
     if (dir === undefined) return undefined;
     return (
-      readParsed(ctx, `${dir}/cpuacct.usage_all`, parseCpuacctUsageAll) ??
-      readParsed(ctx, `${dir}/cpuacct.stat`, parseCpuacctStat)
+      readParsed(ctx, dir, 'cpuacct.usage_all', parseCpuacctUsageAll) ??
+      readParsed(ctx, dir, 'cpuacct.stat', parseCpuacctStat)
     );
   }
 
@@ -140,8 +140,8 @@ export class V1Cgroup implements ContainerCgroup {
     const dir = this.dirs.blkio;
     if (dir === undefined) return undefined;
     for (const [bytesFile, iosFile] of IO_SOURCES) {
-      const bytes = readParsed(ctx, `${dir}/${bytesFile}`, parseBlkioRwstat) ?? NO_DEVICES;
-      const devices = mergeBlkio(bytes, readParsed(ctx, `${dir}/${iosFile}`, parseBlkioRwstat) ?? NO_DEVICES);
+      const bytes = readParsed(ctx, dir, bytesFile, parseBlkioRwstat) ?? NO_DEVICES;
+      const devices = mergeBlkio(bytes, readParsed(ctx, dir, iosFile, parseBlkioRwstat) ?? NO_DEVICES);
       if (devices.length > 0) return devices;
     }
     return [];

@@ -66,7 +66,7 @@ export class V2Cgroup implements ContainerCgroup {
   private lowestLimit(ctx: StatContext, file: string): bigint | null | undefined {
     let lowest: bigint | null = null;
     for (let dir = this.dir; dir.length > this.root.length && dir.startsWith(this.root); dir = dir.slice(0, dir.lastIndexOf('/'))) {
-      const limit = readParsed(ctx, `${dir}/${file}`, parseU64OrMax);
+      const limit = readParsed(ctx, dir, file, parseU64OrMax);
       if (limit === undefined) {
         if (dir === this.dir) return undefined;
         continue;
@@ -77,11 +77,11 @@ export class V2Cgroup implements ContainerCgroup {
   }
 
   memory(ctx: StatContext): MemoryView | undefined {
-    const stat = readParsed(ctx, `${this.dir}/memory.stat`, parseKeyValueRecord);
-    const usage = readParsed(ctx, `${this.dir}/memory.current`, parseSingleU64);
+    const stat = readParsed(ctx, this.dir, 'memory.stat', parseKeyValueRecord);
+    const usage = readParsed(ctx, this.dir, 'memory.current', parseSingleU64);
     if (stat === undefined || usage === undefined) return undefined;
     const swapLimit = this.lowestLimit(ctx, 'memory.swap.max');
-    const swapUsage = readParsed(ctx, `${this.dir}/memory.swap.current`, parseSingleU64);
+    const swapUsage = readParsed(ctx, this.dir, 'memory.swap.current', parseSingleU64);
     const swap = swapLimit === undefined || swapUsage === undefined ? undefined : { limitBytes: swapLimit, usageBytes: swapUsage };
     return memoryViewV2(stat, usage, this.lowestLimit(ctx, 'memory.max') ?? null, swap);
   }
@@ -89,15 +89,15 @@ export class V2Cgroup implements ContainerCgroup {
   cpuLimits(ctx: StatContext): CpuLimits {
     const out: CpuLimits = {};
     // cpuset.cpus.effective exists only where the cpuset controller is enabled.
-    const cpuset = readParsed(ctx, `${this.dir}/cpuset.cpus.effective`, parseCpuList);
+    const cpuset = readParsed(ctx, this.dir, 'cpuset.cpus.effective', parseCpuList);
     if (cpuset !== undefined) out.cpuset = cpuset;
-    const max = readParsed(ctx, `${this.dir}/cpu.max`, parseCpuMax);
+    const max = readParsed(ctx, this.dir, 'cpu.max', parseCpuMax);
     if (max) [out.quotaUs, out.periodUs] = max;
     return out;
   }
 
   cpuUsage(ctx: StatContext): CpuUsageView | undefined {
-    const cpu = readParsed(ctx, `${this.dir}/cpu.stat`, parseCpuStatV2);
+    const cpu = readParsed(ctx, this.dir, 'cpu.stat', parseCpuStatV2);
     if (cpu?.userNs === undefined || cpu.systemNs === undefined) return undefined;
     return { userNs: cpu.userNs, systemNs: cpu.systemNs };
   }

@@ -94,8 +94,8 @@ export function statBlkio(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): v
   for (let i = 0; i < SOURCES.length; i++) {
     const [bytesFile, iosFile] = SOURCES[i];
     // v1 charges I/O when its tasks submit it (writeback goes to the root group).
-    const bytes = readParsed(ctx, `${dir}/${bytesFile}`, parseBlkioRwstat, idleMaxAge(ctx));
-    const ios = readParsed(ctx, `${dir}/${iosFile}`, parseBlkioRwstat, idleMaxAge(ctx));
+    const bytes = readParsed(ctx, dir, bytesFile, parseBlkioRwstat, idleMaxAge(ctx));
+    const ios = readParsed(ctx, dir, iosFile, parseBlkioRwstat, idleMaxAge(ctx));
     if (bytes === undefined && ios === undefined) continue;
     const devices = mergeBlkio(bytes ?? NONE, ios ?? NONE);
     if (devices.length === 0 && i < SOURCES.length - 1) continue;

@@ -48,24 +48,24 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
     // cpuacct.usage is the sum of exactly these per-CPU counters (both walk the possible CPUs),
     // so the total is taken from here and one read per tick is saved; cpuacct.usage is read
     // only when the per-CPU file is missing or empty.
-    readInto(ctx, cpu, 'perCpuNs', `${acct}/cpuacct.usage_percpu`, parseU64List);
+    readInto(ctx, cpu, 'perCpuNs', acct, 'cpuacct.usage_percpu', parseU64List);
     if (cpu.perCpuNs !== undefined && cpu.perCpuNs.length > 0) cpu.usageNs = cpu.perCpuNs.reduce((a, b) => a + b, 0n);
-    else readInto(ctx, cpu, 'usageNs', `${acct}/cpuacct.usage`, parseSingleU64);
+    else readInto(ctx, cpu, 'usageNs', acct, 'cpuacct.usage', parseSingleU64);
     noteCpuUsage(ctx, cpu.usageNs);
     // User and system ticks are charged to the task running at a tick, whose runtime moves too.
-    const userSystem = readParsed(ctx, `${acct}/cpuacct.stat`, parseCpuacctStat, idleMaxAge(ctx));
+    const userSystem = readParsed(ctx, acct, 'cpuacct.stat', parseCpuacctStat, idleMaxAge(ctx));
     if (userSystem !== undefined) Object.assign(cpu, userSystem);
   }
   const dir = dirs.cpu;
   if (dir !== undefined) {
-    readInto(ctx, cpu, 'quotaUs', `${dir}/cpu.cfs_quota_us`, parseCfsQuota);
-    readInto(ctx, cpu, 'periodUs', `${dir}/cpu.cfs_period_us`, parseSingleU64);
-    readInto(ctx, cpu, 'shares', `${dir}/cpu.shares`, parseSingleU64);
+    readInto(ctx, cpu, 'quotaUs', dir, 'cpu.cfs_quota_us', parseCfsQuota);
+    readInto(ctx, cpu, 'periodUs', dir, 'cpu.cfs_period_us', parseSingleU64);
+    readInto(ctx, cpu, 'shares', dir, 'cpu.shares', parseSingleU64);
     // The group's period timer, which counts nr_periods and nr_throttled, runs only while it has
     // a quota of its own (a parent's quota throttles the parent's counters): without one the
     // counters stand still.
     const frozen = cpu.quotaUs === null ? FROZEN_MAX_AGE_READS : 0;
-    const throttling = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV1, frozen);
+    const throttling = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV1, frozen);
     if (throttling !== undefined) Object.assign(cpu, throttling);
   }
   if (hasFields(cpu)) stats.cpu = cpu;

@@ -42,20 +42,20 @@ export function parseOomKills(text: string, file: string): bigint | undefined {
 export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
   const dir = dirs.memory;
   if (dir === undefined) return;
-  const stat = readParsed(ctx, `${dir}/memory.stat`, parseMemoryStatV1);
+  const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV1);
   const mem: MemoryStats = stat ?? {};
-  readInto(ctx, mem, 'usageBytes', `${dir}/memory.usage_in_bytes`, parseSingleU64);
-  readInto(ctx, mem, 'limitBytes', `${dir}/memory.limit_in_bytes`, parseV1Limit);
-  readInto(ctx, mem, 'maxUsageBytes', `${dir}/memory.max_usage_in_bytes`, parseSingleU64);
+  readInto(ctx, mem, 'usageBytes', dir, 'memory.usage_in_bytes', parseSingleU64);
+  readInto(ctx, mem, 'limitBytes', dir, 'memory.limit_in_bytes', parseV1Limit);
+  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.max_usage_in_bytes', parseSingleU64);
   // failcnt counts charges that failed at this group's own limit: none without one.
-  readInto(ctx, mem, 'failcnt', `${dir}/memory.failcnt`, parseSingleU64, mem.limitBytes === null ? FROZEN_MAX_AGE_READS : 0);
+  readInto(ctx, mem, 'failcnt', dir, 'memory.failcnt', parseSingleU64, mem.limitBytes === null ? FROZEN_MAX_AGE_READS : 0);
   // memsw.* exist only with swap accounting (CONFIG_MEMCG_SWAP and swapaccount=1).
-  const memsw = readParsed(ctx, `${dir}/memory.memsw.limit_in_bytes`, parseV1Limit);
+  const memsw = readParsed(ctx, dir, 'memory.memsw.limit_in_bytes', parseV1Limit);
   if (memsw !== undefined && mem.limitBytes !== undefined) {
     mem.swapLimitBytes = memsw === null || mem.limitBytes === null ? null : memsw - mem.limitBytes;
   }
   // Every OOM kill, global or in a memory cgroup, also counts in /proc/vmstat oom_kill.
-  const oomKills = readParsed(ctx, `${dir}/memory.oom_control`, parseOomKills, ctx.tick?.noNewOomKills ? FROZEN_MAX_AGE_READS : 0);
+  const oomKills = readParsed(ctx, dir, 'memory.oom_control', parseOomKills, ctx.tick?.noNewOomKills ? FROZEN_MAX_AGE_READS : 0);
   if (oomKills !== undefined) mem.oomKills = oomKills;
   if (hasFields(mem)) stats.memory = mem;
 }

@@ -38,12 +38,12 @@ export function parseCpuStatV2(text: string, file: string): CpuStats {
 }
 
 export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const cpu = readParsed(ctx, `${dir}/cpu.stat`, parseCpuStatV2);
+  const cpu = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
   noteCpuUsage(ctx, cpu?.usageNs);
   if (!cpu) return;
-  const max = readParsed(ctx, `${dir}/cpu.max`, parseCpuMax);
+  const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
-  const weight = readParsed(ctx, `${dir}/cpu.weight`, (t, f) => parseU64(t.trim(), f));
+  const weight = readParsed(ctx, dir, 'cpu.weight', (t, f) => parseU64(t.trim(), f));
   if (weight !== undefined) cpu.weight = weight;
   stats.cpu = cpu;
 }

@@ -49,6 +49,6 @@ export function parseIoStat(text: string, file: string): BlkioDeviceStats[] {
 }
 
 export function statIo(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const devices = readParsed(ctx, `${dir}/io.stat`, parseIoStat);
+  const devices = readParsed(ctx, dir, 'io.stat', parseIoStat);
   if (devices !== undefined) stats.blkio = { devices, source: 'io.stat' };
 }

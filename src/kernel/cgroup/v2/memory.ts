@@ -36,15 +36,15 @@ export function parseMemoryEvents(text: string, file: string): Pick<MemoryStats,
 }
 
 export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const stat = readParsed(ctx, `${dir}/memory.stat`, parseMemoryStatV2);
+  const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV2);
   const mem: MemoryStats = stat ?? {};
-  readInto(ctx, mem, 'usageBytes', `${dir}/memory.current`, parseSingleU64);
-  readInto(ctx, mem, 'limitBytes', `${dir}/memory.max`, parseU64OrMax);
-  readInto(ctx, mem, 'maxUsageBytes', `${dir}/memory.peak`, parseSingleU64); // kernel 5.19
+  readInto(ctx, mem, 'usageBytes', dir, 'memory.current', parseSingleU64);
+  readInto(ctx, mem, 'limitBytes', dir, 'memory.max', parseU64OrMax);
+  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.peak', parseSingleU64); // kernel 5.19
   // memory.swap.* exist only with swap accounting (CONFIG_MEMCG_SWAP, not swapaccount=0).
-  readInto(ctx, mem, 'swapBytes', `${dir}/memory.swap.current`, parseSingleU64);
-  readInto(ctx, mem, 'swapLimitBytes', `${dir}/memory.swap.max`, parseU64OrMax);
-  const events = readParsed(ctx, `${dir}/memory.events`, parseMemoryEvents);
+  readInto(ctx, mem, 'swapBytes', dir, 'memory.swap.current', parseSingleU64);
+  readInto(ctx, mem, 'swapLimitBytes', dir, 'memory.swap.max', parseU64OrMax);
+  const events = readParsed(ctx, dir, 'memory.events', parseMemoryEvents);
   if (events !== undefined) Object.assign(mem, events);
   if (hasFields(mem)) stats.memory = mem;
 }

@@ -47,7 +47,11 @@ function isNotSupported(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'EOPNOTSUPP';
 }
 
-const RESOURCES = ['cpu', 'memory', 'io'] as const;
+const RESOURCES = [
+  ['cpu', 'cpu.pressure'],
+  ['memory', 'memory.pressure'],
+  ['io', 'io.pressure'],
+] as const;
 
 /**
  * Fills stats.pressure from one cgroup2 directory. A kernel without PSI has no such files,
@@ -62,8 +66,8 @@ export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats):
     },
   };
   let pressure: PressureStats | undefined;
-  for (const resource of RESOURCES) {
-    const p = readParsed(quiet, `${dir}/${resource}.pressure`, parsePressure);
+  for (const [resource, file] of RESOURCES) {
+    const p = readParsed(quiet, dir, file, parsePressure);
     if (p !== undefined) (pressure ??= {})[resource] = p;
   }
   if (pressure !== undefined) stats.pressure = pressure;
