@@ -6,26 +6,37 @@
  */
 import { readFileSync } from 'node:fs';
 import { countProcesses } from '../kernel/cgroup/procs.js';
-import type { ContainerInfo } from '../model.js';
-
-/** Reads in flight at once: enough to hide the latency of each, few enough to leave the thread pool to others. */
-const CONCURRENT_READS = 4;
+import type { ContainerEntry } from '../store/store.js';
 
 /**
- * Each container's process count by id; a container whose cgroup is gone or unreadable has
- * none (the surfaces then leave the figure out).
+ * Containers counted between yields to the event loop. A count is a read and a stat per cgroup,
+ * some 30 µs: 1000 containers take about 30 ms of CPU, in slices of a few milliseconds (through
+ * fs.promises the same took 300 ms, the thread pool's round trips).
  */
-export async function readProcessCounts(infos: readonly ContainerInfo[]): Promise<Map<string, bigint>> {
+const SLICE = 100;
+
+/**
+ * The process count of each container of `entries` by id; a container whose cgroup is gone or
+ * unreadable has none (the surfaces then leave the figure out). Where the latest sample counted
+ * at most one task in the cgroup tree (pids.current is hierarchical), that is the count, unread.
+ */
+export async function readProcessCounts(entries: readonly ContainerEntry[]): Promise<Map<string, bigint>> {
   const counts = new Map<string, bigint>();
-  const pending = [...infos];
-  const worker = async (): Promise<void> => {
-    for (let info = pending.pop(); info !== undefined; info = pending.pop()) {
-      const where = info.cgroup.version === 1 ? info.cgroup.dirs : info.cgroup.dir;
-      const n = await countProcesses(where).catch(() => undefined);
-      if (n !== undefined) counts.set(info.id, BigInt(n));
+  let read = 0;
+  for (const { info, latest } of entries) {
+    const tasks = latest?.cgroup.pids?.current;
+    if (tasks !== undefined && tasks <= 1n) {
+      counts.set(info.id, tasks);
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_READS, pending.length) }, worker));
+    if (++read % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    try {
+      const n = countProcesses(info.cgroup.version === 1 ? info.cgroup.dirs : info.cgroup.dir);
+      if (n !== undefined) counts.set(info.id, BigInt(n));
+    } catch {
+      // A malformed or unreadable cgroup.procs: no count for this container.
+    }
+  }
   return counts;
 }
 

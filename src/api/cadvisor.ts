@@ -204,7 +204,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
   };
 
-  const processCounts = (nodes: readonly Node[]) => readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry.info] : [])));
+  const processCounts = (nodes: readonly Node[]) => readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry] : [])));
 
   const v1Info = (node: Node, w: Window, counts: ReadonlyMap<string, bigint>) => {
     const children = [...node.children].sort();

@@ -267,7 +267,7 @@ export function summary(store: Store, processes: ReadonlyMap<string, bigint> = n
 
 export function registerKubelet(router: Router, deps: { store: Store }): void {
   router.get(/^\/stats\/summary\/?$/, async ({ res }) => {
-    const processes = await readProcessCounts(podMembers(deps.store).flat().map((e) => e.info));
+    const processes = await readProcessCounts(podMembers(deps.store).flat());
     const body = summary(deps.store, processes);
     if (!body) return sendJson(res, 503, { error: 'the node is not sampled yet' });
     sendJson(res, 200, body);

@@ -519,7 +519,7 @@ export class MetricsEndpoint {
   }
 
   private async render(): Promise<Rendered> {
-    const processes = await readProcessCounts(reported(this.store).map((e) => e.info));
+    const processes = await readProcessCounts(reported(this.store));
     const old = this.cached;
     // No spare: a new buffer the size of the last body, with some room to grow.
     const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);

@@ -184,8 +184,10 @@ describe('layer usage, processes and the machine identity', () => {
   function store(): Store {
     const s = new Store(10, 60_000);
     const layerUsage = { baseBytes: 8_396_800n, totalBytes: 8_417_280n, inodes: 2n, measuredMs: T };
-    put(s, containerInfo(ID_A, 'web', { cgroup: { version: 2, path: `/docker/${ID_A}`, dir: cgroupDir } }), sampleOf(fixtureCgroup(), T, { filesystems: [rootfs], layerUsage }));
-    put(s, containerInfo(ID_B, 'big', { cgroup: { version: 2, path: `/docker/${ID_B}`, dir: `${cgroupDir}/gone` } }), sampleOf(fixtureCgroup(), T, { filesystems: [rootfs] }));
+    // Tasks in the samples: more than one, so cgroup.procs is read.
+    const cgroup = { ...fixtureCgroup(), pids: { current: 4n, limit: 100n } };
+    put(s, containerInfo(ID_A, 'web', { cgroup: { version: 2, path: `/docker/${ID_A}`, dir: cgroupDir } }), sampleOf(cgroup, T, { filesystems: [rootfs], layerUsage }));
+    put(s, containerInfo(ID_B, 'big', { cgroup: { version: 2, path: `/docker/${ID_B}`, dir: `${cgroupDir}/gone` } }), sampleOf(cgroup, T, { filesystems: [rootfs] }));
     s.recordHost(hostSample(T));
     return s;
   }
@@ -292,7 +294,9 @@ describe('MetricsEndpoint', () => {
       assert.equal(plain.status, 200);
       assert.equal(plain.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
       assert.equal(plain.headers['content-encoding'], undefined);
-      assert.equal(plain.body.toString(), renderMetrics(store, new LabelRenderer(['com.example.team']), undefined, { machine: machineLabels(machine) }).body.toString());
+      // The fixture cgroup has no task: no process, counted without a read; B has no pids figures.
+      const processes = new Map([[ID_A, 0n]]);
+      assert.equal(plain.body.toString(), renderMetrics(store, new LabelRenderer(['com.example.team']), undefined, { processes, machine: machineLabels(machine) }).body.toString());
       const gz = await get({ 'Accept-Encoding': 'deflate, gzip;q=0.8' });
       assert.equal(gz.headers['content-encoding'], 'gzip');
       assert.equal(Number(gz.headers['content-length']), gz.body.length);

@@ -25,6 +25,7 @@ import { Router, startServer } from '../../../src/api/http.js';
 import { toJson } from '../../../src/api/json.js';
 import { derive } from '../../../src/derive/index.js';
 import { Store } from '../../../src/store/store.js';
+import type { ContainerInfo } from '../../../src/model.js';
 import { parseExact } from '../docker/exact-json.js';
 import { ID, host, info, sample } from './fixture.js';
 
@@ -280,13 +281,22 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.equal(ms.length, 2);
 });
 
-test('process counts: by container id, none for a cgroup that is gone', async () => {
+test('process counts: by container id, none for a cgroup that is gone; at most one task is that count, unread', async () => {
+  const counted = new Store(10, 60_000);
+  const entry = (over: Partial<ContainerInfo>, tasks: bigint) => {
+    const e = counted.upsert(info(over));
+    counted.record(e.info.id, { ...sample(T0, 1n), cgroup: { pids: { current: tasks } } }, derive(undefined, sample(T0, 1n), 8n << 30n));
+    return e;
+  };
   const counts = await readProcessCounts([
-    info({ cgroup: { version: 2, path: '/a', dir: cgroupDir } }),
-    info({ id: 'f'.repeat(64), cgroup: { version: 1, path: '/b', dirs: { pids: `${cgroupDir}/child`, cpu: '/nonexistent' } } }),
-    info({ id: '0'.repeat(64), cgroup: { version: 1, path: '/c', dirs: { pids: `${cgroupDir}/gone` } } }),
+    entry({ cgroup: { version: 2, path: '/a', dir: cgroupDir } }, 3n),
+    entry({ id: 'f'.repeat(64), cgroup: { version: 1, path: '/b', dirs: { pids: `${cgroupDir}/child`, cpu: '/nonexistent' } } }, 4n),
+    entry({ id: '0'.repeat(64), cgroup: { version: 1, path: '/c', dirs: { pids: `${cgroupDir}/gone` } } }, 2n),
+    // Not read: one task is one process, none is none.
+    entry({ id: '1'.repeat(64), cgroup: { version: 1, path: '/d', dirs: { pids: `${cgroupDir}/gone` } } }, 1n),
+    entry({ id: '2'.repeat(64), cgroup: { version: 1, path: '/e', dirs: {} } }, 0n),
   ]);
-  assert.deepEqual(counts, new Map([[ID, 3n], ['f'.repeat(64), 1n]]));
+  assert.deepEqual(counts, new Map([[ID, 3n], ['f'.repeat(64), 1n], ['1'.repeat(64), 1n], ['2'.repeat(64), 0n]]));
 });
 
 test('events: lifecycle changes as cAdvisor events, by type, for a container and its subcontainers', async () => {

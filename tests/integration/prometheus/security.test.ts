@@ -79,7 +79,7 @@ describe('security of the HTTP surfaces', () => {
     test('the token opens them', async () => {
       const metrics = await agent.get('/metrics', { token: TOKEN });
       assert.equal(metrics.status, 200);
-      assert.match(metrics.body.toString(), /^machine_cpu_cores \d+$/m);
+      assert.match(metrics.body.toString(), /^machine_cpu_cores\{boot_id="[0-9a-f-]{36}",machine_id="[0-9a-f]{32}"\} \d+$/m);
       assert.equal((await agent.get('/api/v1/machine', { token: TOKEN })).status, 200);
       assert.equal((await agent.get('/no/such/endpoint', { token: TOKEN })).status, 404);
     });

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { countProcesses, parseProcs, procsDir } from '../../../src/kernel/cgroup/procs.js';
 import { ParseError } from '../../../src/kernel/errors.js';
+import type { FileReader } from '../../../src/kernel/file.js';
 
 /**
  * cgroup.procs of a Docker container running `sh -c 'sleep 1000 & sleep 1000 & wait'` (kernel
@@ -45,30 +46,42 @@ describe('cgroup.procs', () => {
     assert.equal(procsDir(''), undefined);
   });
 
-  it('counts distinct processes over the cgroup and its descendants', async () => {
+  it('counts distinct processes over the cgroup and its descendants', () => {
     const top = tree({ '.': CONTAINER_PROCS, 'child': '17000\n17001\n', 'child/grandchild': '17002\n', 'empty': '' });
-    assert.equal(await countProcesses({ pids: top }), 6);
-    assert.equal(await countProcesses(`${top}/child`), 3);
-    assert.equal(await countProcesses(`${top}/empty`), 0);
+    assert.equal(countProcesses({ pids: top }), 6);
+    assert.equal(countProcesses(`${top}/child`), 3);
+    assert.equal(countProcesses(`${top}/empty`), 0);
   });
 
-  it('counts a v1 id listed twice once', async () => {
-    assert.equal(await countProcesses(tree({ '.': '5\n7\n5\n' })), 2);
+  it('skips a v2 threaded child, whose cgroup.procs refuses reads; a refusing top cgroup is an error', () => {
+    const top = tree({ '.': '1\n2\n', 'threaded': '' });
+    const refusing: FileReader = {
+      read(path) {
+        if (path.endsWith('/threaded/cgroup.procs') || path === '/refuses/cgroup.procs') throw Object.assign(new Error('read: EOPNOTSUPP'), { code: 'EOPNOTSUPP' });
+        return readFileSync(path, 'utf8');
+      },
+    };
+    assert.equal(countProcesses(top, refusing), 2);
+    assert.throws(() => countProcesses('/refuses', refusing), /EOPNOTSUPP/);
   });
 
-  it('is undefined for a cgroup that is gone, and reports a malformed file', async () => {
-    assert.equal(await countProcesses(`${root}/no-such-cgroup`), undefined);
-    assert.equal(await countProcesses({ memory: root }), undefined);
+  it('counts a v1 id listed twice once', () => {
+    assert.equal(countProcesses(tree({ '.': '5\n7\n5\n' })), 2);
+  });
+
+  it('is undefined for a cgroup that is gone, and reports a malformed file', () => {
+    assert.equal(countProcesses(`${root}/no-such-cgroup`), undefined);
+    assert.equal(countProcesses({ memory: root }), undefined);
     const bad = tree({ '.': '1\n', 'c': 'x\n' });
-    await assert.rejects(countProcesses(bad), (e: unknown) => e instanceof ParseError && e.file === `${bad}/c/cgroup.procs`);
+    assert.throws(() => countProcesses(bad), (e: unknown) => e instanceof ParseError && e.file === `${bad}/c/cgroup.procs`);
   });
 
-  it('reads a live v1 cgroup: the one this test runs in lists this process', async () => {
+  it('reads a live v1 cgroup: the one this test runs in lists this process', () => {
     const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(l));
     assert.ok(line, 'a pids hierarchy (cgroup v1 host)');
     const dir = `/sys/fs/cgroup/pids${line.split(':')[2]}`;
     const own = new Set(parseProcs(readFileSync(`${dir}/cgroup.procs`, 'utf8'), dir));
     assert.ok(own.has(process.pid));
-    assert.ok(((await countProcesses({ pids: dir })) ?? 0) >= own.size);
+    assert.ok((countProcesses({ pids: dir }) ?? 0) >= own.size);
   });
 });
