@@ -53,6 +53,8 @@ export interface EndpointSpec {
   ipAddress: string;
   ipPrefixLen: number;
   macAddress: string;
+  /** Names the container answers to on the network (user-defined networks add the short id). */
+  aliases?: string[] | null;
 }
 
 /** What only Docker knows about a container, kept for the Docker-compatible API (`docker ps`, inspect). */
@@ -74,6 +76,34 @@ export interface DockerDetails {
   ports: PortSpec[];
   /** By network name. */
   networks: Record<string, EndpointSpec>;
+  /** Created, State.StartedAt and State.FinishedAt as Docker wrote them, to the nanosecond. */
+  times?: { created: string; started: string; finished: string };
+  /** State.Error: why the last start failed. */
+  error?: string;
+  /** Config.Hostname, Config.Cmd and Config.Entrypoint as created. */
+  hostname?: string;
+  cmd?: string[] | null;
+  entrypoint?: string[] | null;
+  /** HostConfig's resource settings as given (0: not set): what was asked for, where the cgroup holds what applies. */
+  resources?: DockerResources;
+  /** The storage driver and its data (overlay2: LowerDir, MergedDir, UpperDir, WorkDir). */
+  graphDriver?: { name: string; data: Record<string, string> };
+  /** NetworkSettings.SandboxID and SandboxKey: the network namespace Docker made. */
+  sandbox?: { id: string; key: string };
+  /** ResolvConfPath, HostnamePath, HostsPath and LogPath. */
+  files?: { resolvConf: string; hostname: string; hosts: string; log: string };
+}
+
+/** HostConfig's CPU and memory settings, in Docker's units. */
+export interface DockerResources {
+  cpuShares: number;
+  memoryBytes: number;
+  /** Memory plus swap; -1 for unlimited swap. */
+  memorySwapBytes: number;
+  /** --cpus × 1e9. */
+  nanoCpus: number;
+  cpuPeriodUs: number;
+  cpuQuotaUs: number;
 }
 
 export interface ContainerInfo {

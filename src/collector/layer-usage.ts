@@ -159,15 +159,15 @@ export class LayerUsageTracker {
     const { periodMs, timeoutMs } = this.opts;
     const deadlineMs = Date.now() + timeoutMs;
     try {
+      // A layer that is gone belongs to a container being removed: nothing to measure or report.
       const layer = await treeUsage(t.layerDir, deadlineMs);
-      if (!layer) throw new Error(`${t.layerDir} is gone`);
       // Docker's directory may be elsewhere or absent (another runtime's layout): the layer alone then.
-      const extra = t.containerDir ? await treeUsage(t.containerDir, deadlineMs) : undefined;
-      t.usage = { baseBytes: layer.bytes, totalBytes: layer.bytes + (extra?.bytes ?? 0n), inodes: layer.inodes, measuredMs: Date.now() };
+      const extra = layer && t.containerDir ? await treeUsage(t.containerDir, deadlineMs) : undefined;
+      if (layer) t.usage = { baseBytes: layer.bytes, totalBytes: layer.bytes + (extra?.bytes ?? 0n), inodes: layer.inodes, measuredMs: Date.now() };
       t.failures = 0;
     } catch (err) {
       t.failures++;
-      this.warn(`layer-usage:${id}`, `disk usage of container ${id.slice(0, 12)}: ${(err as Error).message}; next try in ${Math.min(2 ** t.failures, MAX_BACKOFF)} periods`);
+      if (!this.stopped) this.warn(`layer-usage:${id}`, `disk usage of container ${id.slice(0, 12)}: ${(err as Error).message}; next try in ${Math.min(2 ** t.failures, MAX_BACKOFF)} periods`);
     }
     t.queued = false;
     t.dueMs = Date.now() + periodMs * Math.min(2 ** t.failures, MAX_BACKOFF);

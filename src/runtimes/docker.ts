@@ -51,7 +51,20 @@ function portsOf(ports: NonNullable<DockerInspect['NetworkSettings']>['Ports']):
   return out;
 }
 
-function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
+/** Inspect fields kept for the Docker-compatible inspect answer beyond those the client declares. */
+type InspectDetails = DockerInspect & {
+  ResolvConfPath?: string;
+  HostnamePath?: string;
+  HostsPath?: string;
+  LogPath?: string;
+  State: { Error?: string };
+  Config: { Hostname?: string };
+  HostConfig: { CpuShares?: number; MemorySwap?: number; CpuPeriod?: number; CpuQuota?: number };
+  NetworkSettings?: { SandboxID?: string; SandboxKey?: string; Networks?: Record<string, { Aliases?: string[] | null }> | null };
+};
+
+function dockerDetailsOf(inspect: InspectDetails): DockerDetails {
+  const hc = inspect.HostConfig;
   const networks: DockerDetails['networks'] = {};
   for (const [name, n] of Object.entries(inspect.NetworkSettings?.Networks ?? {})) {
     networks[name] = {
@@ -61,6 +74,7 @@ function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
       ipAddress: n.IPAddress,
       ipPrefixLen: n.IPPrefixLen,
       macAddress: n.MacAddress,
+      aliases: n.Aliases,
     };
   }
   return {
@@ -75,6 +89,22 @@ function dockerDetailsOf(inspect: DockerInspect): DockerDetails {
     networkMode: inspect.HostConfig.NetworkMode ?? '',
     ports: portsOf(inspect.NetworkSettings?.Ports),
     networks,
+    times: { created: inspect.Created, started: inspect.State.StartedAt, finished: inspect.State.FinishedAt },
+    error: inspect.State.Error,
+    hostname: inspect.Config.Hostname,
+    cmd: inspect.Config.Cmd,
+    entrypoint: inspect.Config.Entrypoint,
+    resources: {
+      cpuShares: hc.CpuShares ?? 0,
+      memoryBytes: hc.Memory ?? 0,
+      memorySwapBytes: hc.MemorySwap ?? 0,
+      nanoCpus: hc.NanoCpus ?? 0,
+      cpuPeriodUs: hc.CpuPeriod ?? 0,
+      cpuQuotaUs: hc.CpuQuota ?? 0,
+    },
+    graphDriver: inspect.GraphDriver ? { name: inspect.GraphDriver.Name, data: inspect.GraphDriver.Data ?? {} } : undefined,
+    sandbox: { id: inspect.NetworkSettings?.SandboxID ?? '', key: inspect.NetworkSettings?.SandboxKey ?? '' },
+    files: { resolvConf: inspect.ResolvConfPath ?? '', hostname: inspect.HostnamePath ?? '', hosts: inspect.HostsPath ?? '', log: inspect.LogPath ?? '' },
   };
 }
 
@@ -88,7 +118,7 @@ function containerDirOf(inspect: DockerInspect): string | undefined {
   return m ? `${m[1]}/containers/${inspect.Id}` : undefined;
 }
 
-export function containerFromInspect(inspect: DockerInspect, locate: LocateCgroup): ContainerInfo {
+export function containerFromInspect(inspect: InspectDetails, locate: LocateCgroup): ContainerInfo {
   const pid = inspect.State.Pid > 0 ? inspect.State.Pid : undefined;
   const cgroup = pid !== undefined ? locate(pid) : undefined;
   const labels = inspect.Config.Labels ?? {};

@@ -115,21 +115,32 @@ describe('LayerUsageTracker', () => {
     tracker.stop();
   });
 
-  it('reports a failed walk once per key and backs off; forgets a container that left', async () => {
+  it('reports a walk past its time limit and backs off; a layer that is gone is no error; forgets a container that left', async () => {
     const warnings: string[] = [];
+    const slow = new LayerUsageTracker((key, msg) => warnings.push(`${key} ${msg}`), { periodMs: 500, timeoutMs: -1 });
+    mkdirSync(`${root}/big`);
+    writeFileSync(`${root}/big/f`, 'x');
+    const big = info('big', `${root}/big`);
+    slow.usage(big);
+    await waitFor('a warning', () => warnings.length === 1 || undefined);
+    assert.match(warnings[0], /^layer-usage:big disk usage of container big: walking .*\/big ran past its time limit; next try in 2 periods$/);
+    // The backoff (2 × 500 ms) holds the next walk back past one period.
+    await new Promise((r) => setTimeout(r, 600));
+    slow.usage(big);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(warnings.length, 1);
+    assert.equal(slow.usage(big), undefined);
+    slow.stop();
+
     const tracker = new LayerUsageTracker((key, msg) => warnings.push(`${key} ${msg}`), { periodMs: 200, timeoutMs: 5000 });
     const gone = info('gone', `${root}/never-existed`);
     tracker.usage(gone);
-    await waitFor('a warning', () => warnings.length === 1 || undefined);
-    assert.match(warnings[0], /^layer-usage:gone disk usage of container gone: .*never-existed is gone; next try in 2 periods$/);
-    // The backoff (2 × 200 ms) holds the next walk back past one period.
-    await new Promise((r) => setTimeout(r, 300));
-    tracker.usage(gone);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(warnings.length, 1);
     mkdirSync(`${root}/back`);
     const c = info('back', `${root}/back`);
+    // Walks run one at a time in order: once this one is measured, the gone one was walked.
     await waitFor('a result', () => tracker.usage(c));
+    assert.equal(tracker.usage(gone), undefined);
+    assert.equal(warnings.length, 1, 'no warning for a layer that is gone');
     tracker.forget('back');
     assert.equal(tracker.usage(c), undefined, 'a forgotten container starts afresh');
     tracker.stop();

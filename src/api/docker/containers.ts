@@ -3,7 +3,7 @@
  * API's shapes, from what discovery kept of Docker's inspect answers. `docker ps` lists Docker's
  * own containers only, as the daemon does; the inspect answer also serves plain cgroups.
  */
-import type { ContainerInfo, MountSpec, PortSpec } from '../../model.js';
+import type { ContainerInfo, MountSpec, PortSpec, Sample } from '../../model.js';
 import type { ContainerEntry } from '../../store/store.js';
 import { commandText, goTime, statusText } from './format.js';
 import { DockerError } from './reply.js';
@@ -30,14 +30,15 @@ function mountJson(m: MountSpec) {
   };
 }
 
-function networksJson(info: ContainerInfo) {
+/** NetworkSettings.Networks; dockerd's list writes no aliases (null), its inspect answer does. */
+function networksJson(info: ContainerInfo, withAliases: boolean) {
   return Object.fromEntries(
     Object.entries(info.docker?.networks ?? {}).map(([name, n]) => [
       name,
       {
         IPAMConfig: null,
         Links: null,
-        Aliases: null,
+        Aliases: (withAliases && n.aliases) || null,
         NetworkID: n.networkId,
         EndpointID: n.endpointId,
         Gateway: n.gateway,
@@ -68,26 +69,59 @@ export function listEntry(info: ContainerInfo, nowMs: number) {
     State: info.state,
     Status: statusText(info, nowMs),
     HostConfig: { NetworkMode: d?.networkMode ?? '' },
-    NetworkSettings: { Networks: networksJson(info) },
+    NetworkSettings: { Networks: networksJson(info, false) },
     Mounts: info.mounts.map(mountJson),
   };
 }
 
-/** GET /containers/{id}/json: the part of moby's ContainerJSON that cstats knows. */
-export function inspectJson(e: ContainerEntry) {
-  const info = e.info;
+/**
+ * HostConfig's CPU and memory settings: as given to Docker for its containers; for plain
+ * cgroups, what their cgroup files hold.
+ */
+function hostConfigJson(info: ContainerInfo, s: Sample | undefined) {
+  const r = info.docker?.resources;
+  if (r) {
+    return { CpuShares: r.cpuShares, Memory: r.memoryBytes, NanoCpus: r.nanoCpus, CpuPeriod: r.cpuPeriodUs, CpuQuota: r.cpuQuotaUs, MemorySwap: r.memorySwapBytes };
+  }
+  const cpu = s?.cgroup.cpu;
+  return { CpuShares: cpu?.shares ?? 0n, Memory: s?.cgroup.memory?.limitBytes ?? 0n, CpuPeriod: cpu?.quotaUs ? (cpu.periodUs ?? 0n) : 0n, CpuQuota: cpu?.quotaUs ?? 0n };
+}
+
+/** NetworkSettings: Docker repeats the default bridge's endpoint at the top level ("" and 0 off it). */
+function networkSettingsJson(info: ContainerInfo) {
   const d = info.docker;
-  const cpu = e.latest?.cgroup.cpu;
-  const mem = e.latest?.cgroup.memory;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const p of d?.ports ?? []) {
     const key = `${p.privatePort}/${p.type}`;
     if (p.publicPort === undefined) ports[key] ??= null;
     else (ports[key] ??= []).push({ HostIp: p.ip ?? '', HostPort: String(p.publicPort) });
   }
+  const bridge = d?.networks.bridge;
+  return {
+    SandboxID: d?.sandbox?.id,
+    Ports: ports,
+    SandboxKey: d?.sandbox?.key,
+    EndpointID: d && (bridge?.endpointId ?? ''),
+    Gateway: d && (bridge?.gateway ?? ''),
+    IPAddress: d && (bridge?.ipAddress ?? ''),
+    IPPrefixLen: d && (bridge?.ipPrefixLen ?? 0),
+    MacAddress: d && (bridge?.macAddress ?? ''),
+    Networks: networksJson(info, true),
+  };
+}
+
+/**
+ * GET /containers/{id}/json: the part of moby's ContainerJSON that cstats knows, in its key
+ * order: what discovery kept of Docker's own answer (times to the nanosecond, the settings as
+ * given), the live state, and for plain cgroups what their files tell. Config.Env is never kept.
+ */
+export function inspectJson(e: ContainerEntry) {
+  const info = e.info;
+  const d = info.docker;
+  const graph = d?.graphDriver;
   return {
     Id: info.id,
-    Created: goTime(info.createdMs),
+    Created: d?.times?.created ?? goTime(info.createdMs),
     Path: d?.path ?? '',
     Args: d?.args ?? [],
     State: {
@@ -99,26 +133,25 @@ export function inspectJson(e: ContainerEntry) {
       Dead: info.state === 'dead',
       Pid: isRunning(info) ? (info.pid ?? 0) : 0,
       ExitCode: d?.exitCode ?? 0,
-      Error: '',
-      StartedAt: goTime(info.startedMs),
-      FinishedAt: goTime(d?.finishedMs),
+      Error: d?.error ?? '',
+      StartedAt: d?.times?.started ?? goTime(info.startedMs),
+      FinishedAt: d?.times?.finished ?? goTime(d?.finishedMs),
       Health: d?.health ? { Status: d.health } : undefined,
     },
     Image: d?.imageId ?? '',
+    ResolvConfPath: d?.files?.resolvConf,
+    HostnamePath: d?.files?.hostname,
+    HostsPath: d?.files?.hosts,
+    LogPath: d?.files?.log,
     Name: `/${info.name}`,
     RestartCount: d?.restartCount ?? 0,
+    Driver: graph?.name,
     Platform: 'linux',
-    HostConfig: {
-      NetworkMode: d?.networkMode ?? '',
-      CpuShares: cpu?.shares ?? 0n,
-      CpuPeriod: cpu?.quotaUs ? (cpu.periodUs ?? 0n) : 0n,
-      CpuQuota: cpu?.quotaUs ?? 0n,
-      Memory: mem?.limitBytes ?? 0n,
-    },
-    GraphDriver: { Name: info.rootfsPath ? 'overlay2' : '', Data: info.rootfsPath ? { UpperDir: info.rootfsPath } : null },
+    HostConfig: { NetworkMode: d?.networkMode ?? '', ...hostConfigJson(info, e.latest) },
+    GraphDriver: graph ? { Data: graph.data, Name: graph.name } : { Data: info.rootfsPath ? { UpperDir: info.rootfsPath } : null, Name: info.rootfsPath ? 'overlay2' : '' },
     Mounts: info.mounts.map(mountJson),
-    Config: { Image: info.image, Labels: info.labels },
-    NetworkSettings: { Ports: ports, Networks: networksJson(info) },
+    Config: { Hostname: d?.hostname, Cmd: d?.cmd, Image: info.image, Entrypoint: d?.entrypoint, Labels: info.labels },
+    NetworkSettings: networkSettingsJson(info),
   };
 }
 

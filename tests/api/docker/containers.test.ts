@@ -67,18 +67,45 @@ test('filters: both encodings, label, name regex, status, exited, id prefix, anc
   assert.throws(() => f('not json'), DockerError);
 });
 
-test('inspect answer: moby ContainerJSON fields cstats knows, ports and state from discovery', () => {
+/** Every leaf of a JSON value by its dotted path (arrays and empty objects are leaves). */
+function leaves(v: unknown, path = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) {
+    for (const [k, x] of Object.entries(v)) leaves(x, path ? `${path}.${k}` : k, out);
+  } else out.set(path, v);
+  return out;
+}
+
+test('inspect answer: every field cstats writes is dockerd\'s own, key order kept, Env never', () => {
+  for (const [i, info] of infos.entries()) {
+    const docker = fixture.inspect[i] as any;
+    const body = JSON.parse(toJson(inspectJson(entry(info))));
+    assert.deepEqual(byDestination(body.Mounts), byDestination(docker.Mounts), `${info.name} Mounts`);
+    const theirs = leaves({ ...docker, Mounts: [] });
+    for (const [path, value] of leaves({ ...body, Mounts: [] })) assert.deepEqual(value, theirs.get(path), `${info.name} ${path}`);
+    // In dockerd's order, with the fields cstats does not keep left out.
+    const order = (o: object, of: object) => Object.keys(of).filter((k) => k in o);
+    for (const key of ['', 'State', 'HostConfig', 'Config', 'NetworkSettings']) {
+      const ours = key ? body[key] : body;
+      assert.deepEqual(Object.keys(ours), order(ours, key ? docker[key] : docker), `${info.name} ${key || 'top level'} key order`);
+    }
+    assert.equal(body.Config.Env, undefined);
+  }
   const [up, exited] = infos;
-  const body = JSON.parse(toJson(inspectJson(entry(up))));
-  const docker = fixture.inspect[0] as any;
-  for (const key of ['Id', 'Path', 'Args', 'Image', 'Name', 'RestartCount', 'Platform']) assert.deepEqual(body[key], docker[key], key);
-  assert.deepEqual(body.NetworkSettings.Ports, docker.NetworkSettings.Ports);
-  assert.equal(body.NetworkSettings.Networks.bridge.IPAddress, docker.NetworkSettings.Networks.bridge.IPAddress);
-  assert.deepEqual(byDestination(body.Mounts), byDestination(docker.Mounts));
-  const state = docker.State;
-  assert.deepEqual({ ...body.State, StartedAt: state.StartedAt.slice(0, 23) }, { ...state, StartedAt: body.State.StartedAt.slice(0, 23) });
+  const written = leaves(JSON.parse(toJson(inspectJson(entry(up)))));
+  for (const path of ['Created', 'State.StartedAt', 'LogPath', 'Driver', 'HostConfig.NanoCpus', 'HostConfig.CpuQuota', 'GraphDriver.Data.LowerDir', 'Config.Cmd', 'Config.Hostname', 'NetworkSettings.SandboxKey', 'NetworkSettings.IPAddress']) {
+    assert.ok(written.has(path), `writes ${path}`);
+  }
   const stopped = JSON.parse(toJson(inspectJson(entry(exited)))).State;
-  assert.equal(stopped.ExitCode, 3);
-  assert.equal(stopped.Running, false);
-  assert.equal(stopped.Pid, 0);
+  assert.deepEqual([stopped.ExitCode, stopped.Running, stopped.Pid], [3, false, 0]);
+});
+
+test('inspect answer of a plain cgroup: its cgroup files\' limits, no Docker-only fields', () => {
+  const plain: ContainerInfo = { ...infos[0], id: 'f'.repeat(64), name: 'system-scope', runtime: 'cgroupfs', docker: undefined, rootfsPath: undefined };
+  const sample = { timestampMs: 0, monoNs: 0n, systemCpuNs: 0n, onlineCpus: 2, cgroup: { cpu: { shares: 512n, quotaUs: 50000n, periodUs: 100000n }, memory: { limitBytes: 67108864n } } };
+  const body = JSON.parse(toJson(inspectJson({ ...entry(plain), latest: sample })));
+  assert.deepEqual(body.HostConfig, { NetworkMode: '', CpuShares: 512, Memory: 67108864, CpuPeriod: 100000, CpuQuota: 50000 });
+  assert.deepEqual(body.GraphDriver, { Data: null, Name: '' });
+  assert.deepEqual(Object.keys(body.NetworkSettings), ['Ports', 'Networks']);
+  for (const key of ['ResolvConfPath', 'LogPath', 'Driver']) assert.equal(body[key], undefined, key);
+  assert.deepEqual(Object.keys(body.Config), ['Image', 'Labels']);
 });
