@@ -9,7 +9,7 @@ import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import { readParsed, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
+import { readParsed, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import { derive } from '../derive/index.js';
 import { HostReader, systemCpuNs } from './host.js';
 import { MountTable, containerFilesystems, hostFilesystems } from './filesystems.js';
+import { StallGate } from './stall-gate.js';
 import { LayerUsageTracker } from './layer-usage.js';
 
 export interface CollectorOptions {
@@ -29,6 +30,7 @@ export interface CollectorOptions {
 /** What the collector keeps per container between ticks. */
 interface Tracked {
   files: KeptFiles;
+  activity: Activity;
   ctx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
@@ -43,6 +45,7 @@ export class Collector {
   private readonly tracked = new Map<string, Tracked>();
   private readonly host = new HostReader();
   private readonly mounts = new MountTable();
+  private readonly stalls = new StallGate();
   private readonly layers = new LayerUsageTracker((key, msg) => this.log.warnOnce(key, 'collector', msg));
   private hostFs: FsStats[] = [];
   private hostFsReadMs = -Infinity;
@@ -90,6 +93,7 @@ export class Collector {
     clearTimeout(this.timer);
     for (const t of this.tracked.values()) t.files.close();
     this.tracked.clear();
+    this.stalls.close();
     this.layers.stop();
   }
 
@@ -104,14 +108,16 @@ export class Collector {
     let t = this.tracked.get(id);
     if (!t) {
       const files = new KeptFiles();
+      const activity: Activity = { idle: false };
       t = {
         files,
+        activity,
         fsReadMs: -Infinity,
         ctx: {
           reader: files,
           onError: (err) => this.reportFileError(err),
           tick: this.tickFacts,
-          activity: { idle: false },
+          activity,
         },
       };
       this.tracked.set(id, t);
@@ -151,6 +157,7 @@ export class Collector {
     const running = [...known.values()].filter((c) => c.state === 'running' || c.state === 'paused');
     for (const info of known.values()) this.store.upsert(info);
 
+    this.stalls.update(running);
     this.sampleContainers(running, timestampMs, sysNs, onlineCpus);
 
     this.markGone(known, timestampMs);
@@ -214,6 +221,7 @@ export class Collector {
     const order = [...running].sort((a, b) => Number(a.network.kind === 'shared') - Number(b.network.kind === 'shared'));
     for (const info of order) {
       const t = this.trackedFor(info.id);
+      t.activity.stallFree = this.stalls.quietFor(info.id);
       const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
       const network = this.readNetwork(info, t.ctx, networks);
       networks.set(info.id, network);

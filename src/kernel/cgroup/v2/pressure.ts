@@ -5,7 +5,7 @@
 import { ParseError } from '../../errors.js';
 import { parseFloatStrict, parseU64 } from '../../parse.js';
 import type { Pressure, PressureLine, PressureStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
 
 const KEYS = ['avg10=', 'avg60=', 'avg300=', 'total='] as const;
 
@@ -47,16 +47,22 @@ function isNotSupported(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'EOPNOTSUPP';
 }
 
-const RESOURCES = [
-  ['cpu', 'cpu.pressure'],
-  ['memory', 'memory.pressure'],
-  ['io', 'io.pressure'],
-] as const;
+export type PressureResource = keyof PressureStats;
+export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'memory', 'io'];
+/** The cgroup2 file of each resource (/proc/pressure names them by the resource alone). */
+export const PRESSURE_FILE: Readonly<Record<PressureResource, string>> = { cpu: 'cpu.pressure', memory: 'memory.pressure', io: 'io.pressure' };
+
+function zeroAverages(p: Pressure): boolean {
+  for (const line of [p.some, p.full]) if (line && (line.avg10 !== 0 || line.avg60 !== 0 || line.avg300 !== 0)) return false;
+  return true;
+}
 
 /**
  * Fills stats.pressure from one cgroup2 directory. A kernel without PSI has no such files,
  * and one booted with psi=0 answers EOPNOTSUPP (5.17+ hides the files instead): both mean no
- * data, not an error.
+ * data, not an error. A resource may be answered from memory when the caller saw no stall
+ * under the group's parent since the previous tick and its averages were all zero (nothing
+ * to decay): then the file would read the same.
  */
 export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats): void {
   const quiet: StatContext = {
@@ -65,9 +71,16 @@ export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats):
       if (!isNotSupported(err)) ctx.onError(err);
     },
   };
+  const a = ctx.activity;
   let pressure: PressureStats | undefined;
-  for (const [resource, file] of RESOURCES) {
-    const p = readParsed(quiet, dir, file, parsePressure);
+  for (const resource of PRESSURE_RESOURCES) {
+    const unchanged = a?.stallFree?.[resource] === true && a.zeroAverages?.has(resource) === true;
+    const p = readParsed(quiet, dir, PRESSURE_FILE[resource], parsePressure, unchanged ? FROZEN_MAX_AGE_READS : 0);
+    if (a) {
+      a.zeroAverages ??= new Set();
+      if (p !== undefined && zeroAverages(p)) a.zeroAverages.add(resource);
+      else a.zeroAverages.delete(resource);
+    }
     if (p !== undefined) (pressure ??= {})[resource] = p;
   }
   if (pressure !== undefined) stats.pressure = pressure;
