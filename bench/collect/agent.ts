@@ -29,14 +29,16 @@ export function startAgent(name: string, o: AgentOptions): Agent {
 export interface Health {
   containers: number;
   durationMs: number;
+  /** What the history windows hold (/healthz): containers, samples, compressed bytes. */
+  history?: { containers: number; samples: number; bytes: number };
 }
 
 export async function health(agent: Agent): Promise<Health | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${agent.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
-    const body = (await res.json()) as { collector?: { containers?: number; durationMs?: number } };
+    const body = (await res.json()) as { collector?: { containers?: number; durationMs?: number }; history?: Health['history'] };
     const c = body.collector;
-    return c?.containers === undefined ? undefined : { containers: c.containers, durationMs: c.durationMs ?? NaN };
+    return c?.containers === undefined ? undefined : { containers: c.containers, durationMs: c.durationMs ?? NaN, history: body.history };
   } catch {
     return undefined;
   }

@@ -158,6 +158,7 @@ export function registerRest(router: Router, deps: RestDeps): void {
       uptimeSeconds: (Date.now() - deps.startedMs) / 1000,
       sources,
       collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
+      history: store.historyFootprint(),
     });
   });
   router.get(/^\/api\/v1\/openapi\.json$/, ({ res }) => sendJson(res, 200, OPENAPI));

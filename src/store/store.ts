@@ -110,6 +110,20 @@ export class Store {
     return byPrefix.length === 1 ? byPrefix[0] : undefined;
   }
 
+  /** What the history windows hold: containers with history, samples, compressed bytes. */
+  historyFootprint(): { containers: number; samples: number; bytes: number } {
+    let containers = 0;
+    let samples = 0;
+    let bytes = 0;
+    for (const e of this.entries.values()) {
+      if (e.history.length === 0) continue;
+      containers++;
+      samples += e.history.length;
+      bytes += e.history.bytes;
+    }
+    return { containers, samples, bytes };
+  }
+
   recordHost(sample: HostSample): void {
     this.host = { latest: sample, previous: this.host?.latest };
   }

@@ -22,6 +22,7 @@ test('store: history bounded by capacity; previous sample kept as precpu', () =>
   }
   const e = s.get('a'.repeat(64))!;
   assert.equal(e.history.length, 4);
+  assert.deepEqual(s.historyFootprint(), { containers: 1, samples: 4, bytes: e.history.bytes });
   assert.equal(e.latest!.timestampMs, 10_000);
   assert.equal(e.previous!.timestampMs, 9000);
 });

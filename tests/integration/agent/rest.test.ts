@@ -64,6 +64,9 @@ describe('REST API', () => {
     const h = await agent.get<any>('/healthz');
     assert.equal(h.status, 'ok');
     assert.equal(h.sources.docker.up, true);
+    // Every sampled container has history; the compressed bytes stay far below 8 per value.
+    assert.ok(h.history.containers >= 1 && h.history.samples >= h.history.containers, JSON.stringify(h.history));
+    assert.ok(h.history.bytes > 0 && h.history.bytes < h.history.samples * 11 * 8, JSON.stringify(h.history));
   });
 
   test('bad input: 400 with a JSON error; unknown: 404; writes: 405; garbage request line: 400', async () => {
