@@ -2,14 +2,15 @@
  * What a container's own files take on disk, as cAdvisor measures it with its du: the blocks
  * allocated in the writable layer (overlay2 UpperDir, its "base usage") and, added for its
  * "total usage", Docker's directory of the container with the json log. The kernel keeps no such
- * figure (statfs gives the whole disk), so the trees are walked: asynchronously, one walk at a
- * time for the whole agent, each container again at most once a period (cAdvisor's one minute),
- * a walk that outlasts its timeout abandoned and that container's next one put off twice as long
- * each time, up to 20 periods (cAdvisor's backoff). The sampling loop only reads the latest
- * result and never waits for a walk.
+ * figure (statfs gives the whole disk), so the trees are walked: in slices of synchronous
+ * lstat calls that yield to the event loop every SLICE_MS, one walk at a time for the whole
+ * agent, each container again at most once a period (cAdvisor's one minute), a walk that
+ * outlasts its timeout abandoned and that container's next one put off twice as long each time,
+ * up to 20 periods (cAdvisor's backoff). The sampling loop only reads the latest result and
+ * never waits for a walk. Measured on /usr/lib (75,088 inodes): 1.1 s of CPU this way, 7.2 s
+ * through fs.promises (a thread-pool round trip and a promise per lstat); du takes 0.4 s.
  */
-import { lstat, opendir } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, opendirSync, type BigIntStats, type Dir } from 'node:fs';
 import { isGone } from '../kernel/file.js';
 import type { ContainerInfo, LayerUsage } from '../model.js';
 
@@ -26,9 +27,12 @@ export class WalkTimeout extends Error {
   }
 }
 
-async function lstatOrGone(path: string): Promise<BigIntStats | undefined> {
+/** Longest stretch a walk holds the event loop. */
+const SLICE_MS = 2;
+
+function openDir(path: string): Dir | undefined {
   try {
-    return await lstat(path, { bigint: true });
+    return opendirSync(path, { bufferSize: 1024 });
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;
@@ -39,11 +43,12 @@ async function lstatOrGone(path: string): Promise<BigIntStats | undefined> {
  * The disk use of one tree, as `du -s -x -B1` counts it: every inode's allocated blocks, the
  * root's included; a hard-linked inode once; symbolic links not followed; nothing on another
  * filesystem. Files that vanish during the walk count as absent. Undefined when the root itself
- * is gone. Throws WalkTimeout once `deadlineMs` (Date.now() time) has passed.
+ * is gone. Throws WalkTimeout once `deadlineMs` (Date.now() time) has passed, checked between slices.
  */
 export async function treeUsage(root: string, deadlineMs: number): Promise<TreeUsage | undefined> {
-  const top = await lstatOrGone(root);
+  const top = lstatSync(root, { bigint: true, throwIfNoEntry: false });
   if (!top) return undefined;
+  if (Date.now() > deadlineMs) throw new WalkTimeout(root);
   const linked = new Set<bigint>();
   let bytes = 0n;
   let inodes = 0n;
@@ -56,22 +61,27 @@ export async function treeUsage(root: string, deadlineMs: number): Promise<TreeU
     inodes++;
   };
   count(top);
+  let sliceEnd = performance.now() + SLICE_MS;
   const dirs = top.isDirectory() ? [root] : [];
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
-    let entries;
+    const d = openDir(dir);
+    if (!d) continue;
     try {
-      entries = await opendir(dir);
-    } catch (err) {
-      if (isGone(err)) continue;
-      throw err;
-    }
-    for await (const entry of entries) {
-      if (Date.now() > deadlineMs) throw new WalkTimeout(root);
-      const path = `${dir}/${entry.name}`;
-      const st = await lstatOrGone(path);
-      if (!st || st.dev !== top.dev) continue;
-      count(st);
-      if (st.isDirectory()) dirs.push(path);
+      // A directory is read an entry at a time (from batches the handle buffers), so a huge one is sliced too.
+      for (let entry = d.readSync(); entry !== null; entry = d.readSync()) {
+        if (performance.now() > sliceEnd) {
+          if (Date.now() > deadlineMs) throw new WalkTimeout(root);
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceEnd = performance.now() + SLICE_MS;
+        }
+        const path = `${dir}/${entry.name}`;
+        const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+        if (!st || st.dev !== top.dev) continue;
+        count(st);
+        if (st.isDirectory()) dirs.push(path);
+      }
+    } finally {
+      d.closeSync();
     }
   }
   return { bytes, inodes };
