@@ -3,8 +3,12 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { start, type Started } from './children.js';
 
-/** The CLI of the same build as this file (run.sh builds the tree into a directory of its own). */
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/**
+ * The command of the same build as this file (run.sh builds the tree into a directory of its
+ * own and copies bin/ beside dist/), run as users run it: through its #! line and the node
+ * options there.
+ */
+const BIN = fileURLToPath(new URL('../../../bin/cstats.js', import.meta.url));
 
 export interface AgentOptions {
   port: number;
@@ -20,10 +24,11 @@ export interface Agent {
 }
 
 export function startAgent(name: string, o: AgentOptions): Agent {
-  const node = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
-  const args = [...node, CLI, 'agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
+  const args = ['agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
   if (o.history) args.push('--history', o.history);
-  return { proc: start(name, process.execPath, args), port: o.port };
+  // Profiling needs node's own options, so that run goes through node (without the #! options).
+  const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, BIN, ...args]) : start(name, BIN, args);
+  return { proc, port: o.port };
 }
 
 export interface Health {

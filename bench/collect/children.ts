@@ -88,7 +88,8 @@ export function killRecorded(): number {
     const m = /^(\d+) (.+)$/.exec(line);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (!cmdlineOf(pid)?.startsWith(m[2])) continue;
+    // A script started through its #! line runs as "<interpreter> [options] <script>".
+    if (!cmdlineOf(pid)?.split(' ').includes(m[2])) continue;
     try {
       process.kill(pid, 'SIGCONT');
       process.kill(pid, 'SIGKILL');

@@ -53,7 +53,7 @@ const SETTINGS = {
   agentPort: envNumber('BENCH_AGENT_PORT', 17181),
   netdataPort: envNumber('BENCH_NETDATA_PORT', 19981),
 };
-const HISTORY_RUN_S = 195;
+const HISTORY_RUN_S = 205;
 const HISTORY_INTERVAL = '200ms';
 const HISTORY_WINDOW = '180s';
 /** After SIGCONT a sampler first does the tick it owes; windows start after it. */
@@ -338,7 +338,7 @@ async function historyRun(run: Run, n: number): Promise<HistoryResult> {
   const points: HistoryResult['points'] = [];
   const cpu = processProbe('agent', () => [agent.proc.pid]);
   let from: { snap: CpuSnapshot; ns: bigint } | undefined;
-  for (const atS of [30, 60, 90, HISTORY_CPU_FROM_S, 150, 180, HISTORY_RUN_S]) {
+  for (const atS of [30, 60, 90, HISTORY_CPU_FROM_S, 150, 180, 195, HISTORY_RUN_S]) {
     await sleep(Math.max(0, started + atS * 1000 - Date.now()));
     points.push({ atS, memory: residentOf(agent.proc.pid), held: await historyLength(agent, 'bench-0') });
     if (atS === HISTORY_CPU_FROM_S) from = { snap: cpu.snapshot(), ns: process.hrtime.bigint() };

@@ -8,7 +8,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # A build of its own: the shared dist/ is rebuilt by others while the benchmark runs. It keeps
-# the tree's shape (package.json beside dist/), which the agent reads its version from.
+# the tree's shape (package.json and bin/ beside dist/): the agent reads its version from the
+# first and is started through the second, as users start it.
 tree=/tmp/cstats-bench-collect/tree
 build=$tree/dist
 main=$build/bench/collect/main.js
@@ -19,6 +20,7 @@ cd "$root"
 rm -rf "$tree"
 mkdir -p "$tree"
 cp package.json "$tree/"
+cp -r bin "$tree/"
 # Work in progress elsewhere in the tree may not compile; what tsc emitted is used.
 npx tsc -p tsconfig.json --outDir "$build" >/tmp/bench-collect-build.log 2>&1 ||
 	echo "bench/collect: tsc reported errors (see /tmp/bench-collect-build.log); using what it emitted" >&2
