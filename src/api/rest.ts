@@ -9,6 +9,7 @@ import type { Collector } from '../collector/collector.js';
 import { HttpError, sendJson, type Router } from './http.js';
 import { parseDuration } from '../config.js';
 import { OPENAPI } from './openapi.js';
+import { readProcessCounts } from './cadvisor-reads.js';
 
 export interface RestDeps {
   store: Store;
@@ -50,11 +51,13 @@ export function containerSummary(e: ContainerEntry) {
   };
 }
 
-export function containerDetail(e: ContainerEntry) {
+/** `processes`: the count read for this request (cadvisor-reads), when it could be read. */
+export function containerDetail(e: ContainerEntry, processes?: bigint) {
   const i = e.info;
   const s = e.latest;
   return {
     ...containerSummary(e),
+    processes,
     cgroup: { version: i.cgroup.version, path: i.cgroup.path },
     pid: i.pid,
     network: i.network,
@@ -71,6 +74,7 @@ export function containerDetail(e: ContainerEntry) {
       pressure: s.cgroup.pressure,
       network: s.network,
       filesystems: s.filesystems,
+      layerUsage: s.layerUsage,
     },
   };
 }
@@ -130,8 +134,10 @@ export function registerRest(router: Router, deps: RestDeps): void {
     const entries = store.list(all).filter((e) => all || e.info.state === 'running' || e.info.state === 'paused');
     sendJson(res, 200, entries.map(containerSummary));
   });
-  router.get(/^\/api\/v1\/containers\/([^/]+)\/?$/, ({ res, params }) => {
-    sendJson(res, 200, containerDetail(find(store, params[0])));
+  router.get(/^\/api\/v1\/containers\/([^/]+)\/?$/, async ({ res, params }) => {
+    const e = find(store, params[0]);
+    const processes = e.removedMs === undefined ? (await readProcessCounts([e])).get(e.info.id) : undefined;
+    sendJson(res, 200, containerDetail(e, processes));
   });
   router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => {
     const e = find(store, params[0]);

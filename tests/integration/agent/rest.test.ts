@@ -38,6 +38,8 @@ describe('REST API', () => {
     assert.ok(Array.isArray(d.sample.network) && d.sample.network.some((i: { name: string }) => i.name === 'eth0'));
     // The unlimited pids.max and the CPU counter are written as JSON integers, never strings.
     assert.match(r.body, /"usageNs":\d+/);
+    // `sleep` alone: one process, as cgroup.procs lists it.
+    assert.equal(d.processes, 1);
     // Prefix lookup as docker does.
     assert.equal((await agent.get<any>(`/api/v1/containers/${id.slice(0, 10)}`)).id, id);
   });
