@@ -133,15 +133,13 @@ export class KernelFile {
 
 /** A reader resolves a path to its current content, or undefined when there is no such file. */
 export interface FileReader {
-  /**
-   * `maxAgeReads` > 0 lets a reader that remembers content answer with what it read up to that
-   * many reads ago: for counters the caller knows cannot have moved (see KeptFiles).
-   */
-  read(path: string, maxAgeReads?: number): string | undefined;
+  read(path: string): string | undefined;
 }
 
 /**
- * The same, asked by directory and file name: the controller readers' way. Every cgroup's
+ * The same, asked by directory and file name: the controller readers' way. `maxAgeReads` > 0
+ * lets a reader that remembers content answer with what it read up to that many reads ago, for
+ * counters the caller knows cannot have moved (see KeptFiles). Every cgroup's
  * directory string is made once, at discovery, so finding its kept files takes two lookups
  * of strings whose hashes are cached, where a joined path would be a new string to hash on
  * every read of every file.
@@ -191,9 +189,9 @@ export class KeptFiles implements FileReader, StatReader {
   /** By directory, then by file name. */
   private readonly dirs = new Map<string, Map<string, Entry>>();
 
-  read(path: string, maxAgeReads = 0): string | undefined {
+  read(path: string): string | undefined {
     const slash = path.lastIndexOf('/');
-    return this.readAt(path.slice(0, slash), path.slice(slash + 1), maxAgeReads);
+    return this.readAt(path.slice(0, slash), path.slice(slash + 1));
   }
 
   readAt(dir: string, name: string, maxAgeReads = 0): string | undefined {

@@ -83,15 +83,15 @@ test('content may be remembered for maxAgeReads reads; a fresh read refreshes it
     write('1');
     assert.equal(files.read(path), '1');
     write('2');
-    assert.equal(files.read(path, 3), '2', 'nothing remembered yet: read');
+    assert.equal(files.readAt(dir, 'counter', 3), '2', 'nothing remembered yet: read');
     write('3');
-    assert.equal(files.read(path, 3), '2');
-    assert.equal(files.read(path, 3), '2');
-    assert.equal(files.read(path, 3), '3', 'three reads old: read again');
+    assert.equal(files.readAt(dir, 'counter', 3), '2');
+    assert.equal(files.readAt(dir, 'counter', 3), '2');
+    assert.equal(files.readAt(dir, 'counter', 3), '3', 'three reads old: read again');
     write('4');
-    assert.equal(files.read(path), '4', 'a read without maxAgeReads goes to the file');
+    assert.equal(files.readAt(dir, 'counter'), '4', 'a read without maxAgeReads goes to the file');
     write('5');
-    assert.equal(files.read(path, 3), '4', 'and what it read is what is remembered');
+    assert.equal(files.readAt(dir, 'counter', 3), '4', 'and what it read is what is remembered');
     files.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
