@@ -11,7 +11,7 @@ import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
 import { readParsed, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
-import type { ContainerInfo, Sample } from '../model.js';
+import type { ContainerInfo, DockerResources, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../log.js';
@@ -31,6 +31,8 @@ export interface CollectorOptions {
 interface Tracked {
   files: KeptFiles;
   activity: Activity;
+  /** Docker's resource settings as last inspected: a new object after each inspect. */
+  resources?: DockerResources;
   ctx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
@@ -222,6 +224,11 @@ export class Collector {
     for (const info of order) {
       const t = this.trackedFor(info.id);
       t.activity.stallFree = this.stalls.quietFor(info.id);
+      // Re-inspected (`docker update`, among other events): limits are read now, not within 10 s.
+      if (info.docker?.resources !== t.resources) {
+        t.files.rereadSettings();
+        t.resources = info.docker?.resources;
+      }
       const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
       const network = this.readNetwork(info, t.ctx, networks);
       networks.set(info.id, network);

@@ -221,6 +221,11 @@ export class KeptFiles implements FileReader, StatReader {
     return text;
   }
 
+  /** The settings are read again at their next read (someone just changed them, say). */
+  rereadSettings(): void {
+    for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = Infinity;
+  }
+
   close(): void {
     for (const files of this.dirs.values()) for (const e of files.values()) e.file.close();
     this.dirs.clear();

@@ -110,6 +110,9 @@ test('settings are read every SETTINGS_EVERY_READS reads through a descriptor th
     writeFileSync(path, '134217728\n');
     for (let i = 1; i < SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), '67108864\n');
     assert.equal(files.read(path), '134217728\n');
+    writeFileSync(path, '268435456\n');
+    files.rereadSettings();
+    assert.equal(files.read(path), '268435456\n', 'asked to: read at once');
     files.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

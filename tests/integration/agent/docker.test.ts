@@ -114,6 +114,11 @@ describe('agent with a real Docker daemon', () => {
     assert.equal(limitText, '64MiB');
     assert.ok(Math.abs(after.derived.memoryUsageBytes - dockerUsage) <= 2 * MiB, `cstats ${after.derived.memoryUsageBytes} vs docker ${dockerUsage}`);
     assert.ok(after.derived.memoryUsageBytes < 45 * MiB, 'usage far above the 40 MiB written');
+    // docker update: the new limit is read at the next tick, not after the 10 s settings period.
+    docker('update', '-m', '96m', 'cstats-t-mem');
+    const t0 = Date.now();
+    await waitFor('the updated limit', async () => ((await detail('cstats-t-mem')).limits.memoryLimitBytes === 96 * MiB ? true : undefined), 4000);
+    console.log(`docker update -m 96m seen after ${Date.now() - t0} ms`);
   });
 
   test('network: a known transfer agrees exactly with the kernel, and a container:X member reports X', async () => {
