@@ -29,9 +29,9 @@ export interface Activity {
    * Per pressure resource, set by the caller before each read: no task under the group's
    * parent stalled since the previous tick (the parent's "some" total did not move).
    */
-  stallFree?: Readonly<Record<'cpu' | 'memory' | 'io', boolean>>;
+  stallFree?: Readonly<Record<keyof PressureStats, boolean>>;
   /** Set by the pressure reader: the resources whose averages were all zero at the last read. */
-  zeroAverages?: Set<'cpu' | 'memory' | 'io'>;
+  zeroAverages?: Set<keyof PressureStats>;
 }
 
 /** The CPU reader records what it read; the readers after it ask `idleMaxAge`. */

@@ -9,7 +9,6 @@ import { parseKeyValueRecord, parseU64 } from '../parse.js';
 import type { MemoryStats } from '../types.js';
 
 type StatField = 'rssBytes' | 'cacheBytes' | 'swapBytes' | 'inactiveFileBytes' | 'activeFileBytes' | 'mappedFileBytes';
-export type StatFieldMap = ReadonlyArray<readonly [string, StatField]>;
 
 /** Lines of "key value" (value: up to 20 digits), blank lines allowed. */
 const WELL_FORMED = /^(?:[^ \n]+ \d{1,20}(?:\n|$)|\n)*$/;
@@ -17,21 +16,18 @@ const WELL_FORMED = /^(?:[^ \n]+ \d{1,20}(?:\n|$)|\n)*$/;
 const TWENTY_DIGITS = / \d{20}(?:\n|$)/;
 
 interface Lookup {
+  key: string;
   field: StatField;
   /** "key " at the start of the file, "\nkey " anywhere else. */
   first: string;
   later: string;
 }
 
-const lookups = new WeakMap<StatFieldMap, Lookup[]>();
+/** The MemoryStats fields a memory.stat flavour names, by key; made once per flavour. */
+export type StatFields = readonly Lookup[];
 
-function lookupsOf(fields: StatFieldMap): Lookup[] {
-  let l = lookups.get(fields);
-  if (!l) {
-    l = fields.map(([key, field]) => ({ field, first: `${key} `, later: `\n${key} ` }));
-    lookups.set(fields, l);
-  }
-  return l;
+export function statFields(pairs: ReadonlyArray<readonly [string, StatField]>): StatFields {
+  return pairs.map(([key, field]) => ({ key, field, first: `${key} `, later: `\n${key} ` }));
 }
 
 /** The value on the line of `l`'s key, or undefined when the file lacks the key. */
@@ -47,12 +43,12 @@ function valueOf(text: string, l: Lookup, file: string): bigint | undefined {
   return parseU64(text.slice(start, end < 0 ? text.length : end), file);
 }
 
-export function parseMemoryStat(text: string, file: string, fields: StatFieldMap): MemoryStats {
+export function parseMemoryStat(text: string, file: string, fields: StatFields): MemoryStats {
   if (!WELL_FORMED.test(text) || TWENTY_DIGITS.test(text)) {
     // The slow path names the offending line (ParseError) or, for a large but valid value, parses.
     const stat = parseKeyValueRecord(text, file);
     const out: MemoryStats = { stat };
-    for (const [key, field] of fields) if (stat[key] !== undefined) out[field] = stat[key];
+    for (const { key, field } of fields) if (stat[key] !== undefined) out[field] = stat[key];
     return out;
   }
   let stat: Record<string, bigint> | undefined;
@@ -61,7 +57,7 @@ export function parseMemoryStat(text: string, file: string, fields: StatFieldMap
       return (stat ??= parseKeyValueRecord(text, file));
     },
   };
-  for (const l of lookupsOf(fields)) {
+  for (const l of fields) {
     const value = valueOf(text, l, file);
     if (value !== undefined) out[l.field] = value;
   }

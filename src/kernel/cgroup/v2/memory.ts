@@ -1,18 +1,18 @@
 /** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
-import { parseMemoryStat, type StatFieldMap } from '../memstat.js';
+import { parseMemoryStat, statFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
-const STAT_FIELDS: StatFieldMap = [
+const STAT_FIELDS = statFields([
   ['anon', 'rssBytes'],
   ['file', 'cacheBytes'],
   ['inactive_file', 'inactiveFileBytes'],
   ['active_file', 'activeFileBytes'],
   ['file_mapped', 'mappedFileBytes'],
-] as const;
+]);
 
 /** memory.stat: every key into `stat`, plus the named fields. */
 export function parseMemoryStatV2(text: string, file: string): MemoryStats {
