@@ -12,6 +12,12 @@ import { HealthState, type Discoverer } from './types.js';
 import type { Logger } from '../log.js';
 
 const MAX_DEPTH = 8;
+/**
+ * How long after a container's process is found its network namespace is checked again at every
+ * listing. A process often enters its cgroup before it joins its namespace (`ip netns exec`,
+ * a runtime that calls setns after the cgroup write): the first look can see the host's.
+ */
+const NETNS_SETTLE_MS = 10_000;
 
 export interface CgroupfsOptions {
   /** The hierarchy directory walked, e.g. /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1). */
@@ -52,6 +58,10 @@ export class CgroupfsDiscoverer implements Discoverer {
   private rescanTimer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
   private readonly hostNetns = netnsInode('self');
+  /** By cgroup path: the network namespace inode the container's process was last seen in. */
+  private readonly netnsSeen = new Map<string, number | undefined>();
+  /** By cgroup path: until when a container found lately has its namespace looked at on every listing. */
+  private readonly settling = new Map<string, number>();
 
   constructor(
     private readonly opts: CgroupfsOptions,
@@ -77,13 +87,22 @@ export class CgroupfsDiscoverer implements Discoverer {
    */
   containers(): ContainerInfo[] {
     let changed = false;
-    for (const c of this.found.values()) if (c.pid === undefined) changed = this.resolvePid(c) || changed;
+    const now = Date.now();
+    for (const [rel, c] of this.found) if (c.pid === undefined) changed = this.resolvePid(rel, c) || changed;
+    for (const [rel, untilMs] of this.settling) {
+      const c = this.found.get(rel);
+      if (!c || now >= untilMs) this.settling.delete(rel);
+      else if (this.movedNetns(rel, c)) changed = this.resolvePid(rel, c) || changed;
+    }
     if (changed) this.attributeSharedNetworks();
     return [...this.found.values()];
   }
 
-  /** Sets pid and network from the cgroup's first process; true when one was found. */
-  private resolvePid(c: ContainerInfo): boolean {
+  /**
+   * Sets pid and network from the cgroup's first process; true when one was found. The
+   * namespace is looked at again for NETNS_SETTLE_MS, and at every full rescan.
+   */
+  private resolvePid(rel: string, c: ContainerInfo): boolean {
     const loc = c.cgroup;
     const dir = loc.version === 2 ? loc.dir : (loc.dirs.pids ?? loc.dirs.memory ?? loc.dirs.cpu);
     const pid = dir ? firstPid(dir) : undefined;
@@ -92,8 +111,15 @@ export class CgroupfsDiscoverer implements Discoverer {
       c.network = { kind: 'unknown' };
       return false;
     }
-    c.network = netnsInode(pid) === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+    const netns = netnsInode(pid);
+    c.network = netns === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+    if (!this.netnsSeen.has(rel) || this.netnsSeen.get(rel) !== netns) this.settling.set(rel, Date.now() + NETNS_SETTLE_MS);
+    this.netnsSeen.set(rel, netns);
     return true;
+  }
+
+  private movedNetns(rel: string, c: ContainerInfo): boolean {
+    return c.pid !== undefined && netnsInode(c.pid) !== this.netnsSeen.get(rel);
   }
 
   health() {
@@ -112,8 +138,9 @@ export class CgroupfsDiscoverer implements Discoverer {
       return;
     }
     for (const path of this.found.keys()) if (!seen.has(path)) this.found.delete(path);
-    // The process a container was known by may have exited while others remain.
-    for (const c of this.found.values()) if (c.pid !== undefined && !existsSync(`/proc/${c.pid}`)) this.resolvePid(c);
+    for (const path of this.netnsSeen.keys()) if (!this.found.has(path)) this.netnsSeen.delete(path);
+    // The process a container was known by may have exited while others remain, or moved to another namespace.
+    for (const [rel, c] of this.found) if (c.pid !== undefined && (!existsSync(`/proc/${c.pid}`) || this.movedNetns(rel, c))) this.resolvePid(rel, c);
     for (const [dir, w] of this.watchers) if (!seen.has(dir)) (w.close(), this.watchers.delete(dir));
     this.attributeSharedNetworks();
   }
@@ -198,7 +225,7 @@ export class CgroupfsDiscoverer implements Discoverer {
       mounts: [],
       pod: cls.pod ? { uid: cls.pod.uid, sandbox: false } : undefined,
     };
-    this.resolvePid(info);
+    this.resolvePid(rel, info);
     this.found.set(rel, info);
   }
 

@@ -16,6 +16,7 @@ const POD = `/kubepods/besteffort/pod${UID}`;
 const SANDBOX_ID = 'a'.repeat(63) + '1';
 const APP_ID = 'b'.repeat(63) + '2';
 const NETNS = 'cstats-test-pod';
+const LATE_NETNS = 'cstats-test-late';
 
 const dir = (controller: string, rel: string) => `/sys/fs/cgroup/${controller}${rel}`;
 
@@ -64,12 +65,15 @@ describe('agent with plain cgroups (v1 host)', () => {
     await agent?.stop();
     await sleep(300);
     removeCgroup(`${SLICE}/load.scope`);
+    removeCgroup(`${SLICE}/late.scope`);
     removeCgroup(`${POD}/${SANDBOX_ID}`);
     removeCgroup(`${POD}/${APP_ID}`);
-    try {
-      execFileSync('ip', ['netns', 'del', NETNS]);
-    } catch {
-      // not created
+    for (const ns of [NETNS, LATE_NETNS]) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns]);
+      } catch {
+        // not created
+      }
     }
   });
 
@@ -127,5 +131,33 @@ describe('agent with plain cgroups (v1 host)', () => {
     assert.equal(lo(s).rxPackets, 10);
     assert.equal(lo(s).rxBytes, 10 * (1000 + 8 + 20));
     assert.deepEqual(lo(a), lo(s));
+  });
+
+  test('a process that joins its network namespace after entering its cgroup: host at first, then its own interfaces', async () => {
+    execFileSync('ip', ['netns', 'add', LATE_NETNS]);
+    execFileSync('ip', ['-n', LATE_NETNS, 'link', 'set', 'lo', 'up']);
+    makeCgroup(`${SLICE}/late.scope`);
+    // As `ip netns exec` (or a runtime calling setns after the cgroup write) does, but 2 s late; the pid stays the same.
+    spawnIn(`${SLICE}/late.scope`, ['sh', '-c', `sleep 2; exec ip netns exec ${LATE_NETNS} sh -c 'busybox ping -c 3 -i 0.2 -s 100 127.0.0.1 >/dev/null; exec sleep 1000'`]);
+    const get = () => agent.get<any>('/api/v1/containers/late').catch(() => undefined);
+    const first = await waitFor('late.scope seen in the host namespace', async () => ((await get())?.network?.kind === 'host' ? true : undefined), 5000, 20);
+    assert.ok(first);
+    const moved = Date.now();
+    const own = await waitFor(
+      'late.scope in its own namespace, the pings counted',
+      async () => {
+        const d = await get();
+        return d?.network?.kind === 'own' && d.sample.network.find((i: { name: string }) => i.name === 'lo')?.rxPackets === 6 ? d : undefined;
+      },
+      10_000,
+    );
+    console.log(`cgroupfs: late.scope's own namespace seen ${Date.now() - moved} ms after it was seen in the host's`);
+    const lo = own.sample.network.find((i: { name: string }) => i.name === 'lo');
+    // 3 echo requests and 3 replies of 100 data bytes, +8 ICMP and +20 IP header each.
+    assert.equal(lo.rxBytes, 6 * (100 + 8 + 20));
+    assert.deepEqual(
+      own.sample.network.map((i: { name: string }) => i.name),
+      ['lo'],
+    );
   });
 });
