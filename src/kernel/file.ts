@@ -146,6 +146,12 @@ export interface FileReader {
  */
 export interface StatReader {
   readAt(dir: string, name: string, maxAgeReads?: number): string | undefined;
+  /**
+   * The same content through `parse` (which may throw), for readers that remember: content equal
+   * to what the same parser was last given for this file is not parsed again, and the earlier
+   * result is returned. Parse results are shared from tick to tick, so nobody may change them.
+   */
+  parseAt?<T>(dir: string, name: string, maxAgeReads: number, parse: (text: string, file: string) => T): T | undefined;
 }
 
 /**
@@ -176,6 +182,10 @@ interface Entry {
   remember: boolean;
   /** Reads answered since `text` came from the kernel. */
   age: number;
+  /** What `parser` made of `parsedText` at the last parseAt. */
+  parser?: (text: string, file: string) => unknown;
+  parsedText?: string;
+  parsed?: unknown;
 }
 
 /**
@@ -195,6 +205,23 @@ export class KeptFiles implements FileReader, StatReader {
   }
 
   readAt(dir: string, name: string, maxAgeReads = 0): string | undefined {
+    return this.fetch(this.entry(dir, name), maxAgeReads);
+  }
+
+  parseAt<T>(dir: string, name: string, maxAgeReads: number, parse: (text: string, file: string) => T): T | undefined {
+    const e = this.entry(dir, name);
+    const text = this.fetch(e, maxAgeReads);
+    if (text === undefined) return undefined;
+    if (e.parser === parse && e.parsedText === text) return e.parsed as T;
+    e.parser = undefined; // until the parse below succeeds
+    const parsed = parse(text, e.file.path);
+    e.parser = parse;
+    e.parsedText = text;
+    e.parsed = parsed;
+    return parsed;
+  }
+
+  private entry(dir: string, name: string): Entry {
     let files = this.dirs.get(dir);
     if (!files) {
       files = new Map();
@@ -206,6 +233,10 @@ export class KeptFiles implements FileReader, StatReader {
       e = { file: new KernelFile(`${dir}/${name}`), setting, remember: setting, age: Infinity };
       files.set(name, e);
     }
+    return e;
+  }
+
+  private fetch(e: Entry, maxAgeReads: number): string | undefined {
     const limit = e.setting ? SETTINGS_EVERY_READS : maxAgeReads;
     if (limit > 0) e.remember = true;
     if (e.age < limit) {

@@ -118,3 +118,35 @@ test('settings are read every SETTINGS_EVERY_READS reads through a descriptor th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('parseAt parses the same content once and shares the result; new content, or another parser, parses again; a failed parse is not kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
+  const path = join(dir, 'counter');
+  try {
+    const files = new KeptFiles();
+    const seen: string[] = [];
+    const parse = (text: string, file: string) => {
+      seen.push(text);
+      if (text === 'bad') throw new Error(`malformed ${file}`);
+      return { value: BigInt(text) };
+    };
+    writeFileSync(path, '18446744073709551615');
+    const first = files.parseAt(dir, 'counter', 0, parse);
+    assert.deepEqual(first, { value: 18446744073709551615n });
+    assert.equal(files.parseAt(dir, 'counter', 0, parse), first, 're-read, same content: the same object');
+    assert.deepEqual(seen, ['18446744073709551615']);
+    const other = (text: string) => ({ value: BigInt(text) });
+    assert.notEqual(files.parseAt(dir, 'counter', 0, other), first, 'another parser parses for itself');
+    writeFileSync(path, '7');
+    assert.deepEqual(files.parseAt(dir, 'counter', 0, parse), { value: 7n });
+    writeFileSync(path, 'bad');
+    assert.throws(() => files.parseAt(dir, 'counter', 0, parse), { message: `malformed ${path}` });
+    assert.throws(() => files.parseAt(dir, 'counter', 0, parse), 'the same bad content fails again: nothing was kept');
+    writeFileSync(path, '7');
+    assert.deepEqual(files.parseAt(dir, 'counter', 0, parse), { value: 7n });
+    assert.deepEqual(seen, ['18446744073709551615', '7', 'bad', 'bad', '7']);
+    files.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

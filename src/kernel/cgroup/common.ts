@@ -71,19 +71,15 @@ export interface CgroupStats {
 /**
  * Reads the file `name` in `dir` and parses it (content up to `maxAgeReads` reads old will do:
  * StatReader). Returns undefined when the file does not exist (a kernel without that feature,
- * a cgroup that just vanished) or when parsing failed (reported to onError).
+ * a cgroup that just vanished) or when parsing failed (reported to onError). The result may be
+ * the one an earlier tick got for the same content: callers never change it.
  */
 export function readParsed<T>(ctx: StatContext, dir: string, name: string, parse: (text: string, file: string) => T, maxAgeReads = 0): T | undefined {
-  let text: string | undefined;
+  const reader = ctx.reader;
   try {
-    text = ctx.reader.readAt(dir, name, maxAgeReads);
-  } catch (err) {
-    ctx.onError(err);
-    return undefined;
-  }
-  if (text === undefined) return undefined;
-  try {
-    return parse(text, `${dir}/${name}`);
+    if (reader.parseAt) return reader.parseAt(dir, name, maxAgeReads, parse);
+    const text = reader.readAt(dir, name, maxAgeReads);
+    return text === undefined ? undefined : parse(text, `${dir}/${name}`);
   } catch (err) {
     ctx.onError(err);
     return undefined;

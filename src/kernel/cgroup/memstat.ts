@@ -63,3 +63,21 @@ export function parseMemoryStat(text: string, file: string, fields: StatFields):
   }
   return out;
 }
+
+/**
+ * A sample's own MemoryStats on top of a parse of memory.stat that ticks share (the same
+ * content is parsed once): the named fields copied, the full record asked of the shared parse.
+ */
+export function memoryStatsFrom(parsed: MemoryStats | undefined, fields: StatFields): MemoryStats {
+  if (parsed === undefined) return {};
+  const out: MemoryStats = {
+    get stat(): Record<string, bigint> | undefined {
+      return parsed.stat;
+    },
+  };
+  for (const l of fields) {
+    const value = parsed[l.field];
+    if (value !== undefined) out[l.field] = value;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 /** cgroup v1 memory controller (Documentation/admin-guide/cgroup-v1/memory.rst). */
-import { parseMemoryStat, statFields } from '../memstat.js';
+import { memoryStatsFrom, parseMemoryStat, statFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64 } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
@@ -43,7 +43,7 @@ export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): 
   const dir = dirs.memory;
   if (dir === undefined) return;
   const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV1);
-  const mem: MemoryStats = stat ?? {};
+  const mem = memoryStatsFrom(stat, STAT_FIELDS);
   readInto(ctx, mem, 'usageBytes', dir, 'memory.usage_in_bytes', parseSingleU64);
   readInto(ctx, mem, 'limitBytes', dir, 'memory.limit_in_bytes', parseV1Limit);
   readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.max_usage_in_bytes', parseSingleU64);

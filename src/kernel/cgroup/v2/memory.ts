@@ -1,5 +1,5 @@
 /** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
-import { parseMemoryStat, statFields } from '../memstat.js';
+import { memoryStatsFrom, parseMemoryStat, statFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { readParsed, type CgroupStats, type StatContext } from '../common.js';
@@ -37,7 +37,7 @@ export function parseMemoryEvents(text: string, file: string): Pick<MemoryStats,
 
 export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): void {
   const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV2);
-  const mem: MemoryStats = stat ?? {};
+  const mem = memoryStatsFrom(stat, STAT_FIELDS);
   readInto(ctx, mem, 'usageBytes', dir, 'memory.current', parseSingleU64);
   readInto(ctx, mem, 'limitBytes', dir, 'memory.max', parseU64OrMax);
   readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.peak', parseSingleU64); // kernel 5.19

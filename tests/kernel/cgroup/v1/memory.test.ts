@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FROZEN_MAX_AGE_READS, type CgroupStats, type StatContext } from '../../../../src/kernel/cgroup/common.js';
+import { KeptFiles } from '../../../../src/kernel/file.js';
+import type { MemoryStats } from '../../../../src/kernel/types.js';
 import { parseMemoryStatV1, parseOomKills, parseV1Limit, statMemory } from '../../../../src/kernel/cgroup/v1/memory.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { parseKeyValueRecord } from '../../../../src/kernel/parse.js';
@@ -156,5 +160,41 @@ describe('v1 statMemory', () => {
     const diff = sum > m.usageBytes! ? sum - m.usageBytes! : m.usageBytes! - sum;
     assert.ok(diff * 10n < m.usageBytes!, `rss+cache ${sum} vs usage ${m.usageBytes}`);
     assert.equal(m.inactiveFileBytes, m.stat!.total_inactive_file);
+  });
+});
+
+describe('v1 statMemory through kept files', () => {
+  it('unchanged memory.stat is parsed once, yet every sample gets its own MemoryStats', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cstats-memstat-'));
+    try {
+      writeFileSync(`${dir}/memory.stat`, 'cache 4096\nrss 8192\ntotal_cache 4096\ntotal_rss 8192\ntotal_inactive_file 4096\n');
+      writeFileSync(`${dir}/memory.usage_in_bytes`, '12288\n');
+      writeFileSync(`${dir}/memory.limit_in_bytes`, '67108864\n');
+      const files = new KeptFiles();
+      const ctx: StatContext = { reader: files, onError: (err) => assert.fail(String(err)) };
+      const read = (): MemoryStats => {
+        const stats: CgroupStats = {};
+        statMemory(ctx, { memory: dir }, stats);
+        return stats.memory!;
+      };
+      const first = read();
+      writeFileSync(`${dir}/memory.usage_in_bytes`, '16384\n');
+      const second = read();
+      assert.notEqual(second, first);
+      assert.equal(first.usageBytes, 12288n, 'the second read did not change the first sample');
+      assert.equal(second.usageBytes, 16384n);
+      assert.equal(second.rssBytes, 8192n);
+      assert.equal(second.inactiveFileBytes, 4096n);
+      assert.equal(second.stat, first.stat, 'the full record is the shared parse');
+      assert.equal(second.stat?.total_rss, 8192n);
+      writeFileSync(`${dir}/memory.stat`, 'cache 0\nrss 8192\ntotal_cache 0\ntotal_rss 8192\ntotal_inactive_file 0\n');
+      const third = read();
+      assert.equal(third.cacheBytes, 0n);
+      assert.equal(second.cacheBytes, 4096n);
+      assert.equal(third.stat?.total_cache, 0n);
+      files.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
