@@ -3,7 +3,7 @@
  * every tick (cgroup and proc files regenerate their content on each read at offset 0). This
  * halves the syscalls compared with open/read/close and is what keeps the per-sample cost low.
  */
-import { closeSync, openSync, readFileSync, readSync, constants } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, watch, constants, type FSWatcher } from 'node:fs';
 
 /** The errors that mean "this file, or the thing it describes, is not there (any more)". */
 const GONE = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'ENOTDIR', 'EINVAL', 'ENXIO']);
@@ -155,10 +155,13 @@ export interface StatReader {
 }
 
 /**
- * Files that hold settings rather than counters: limits change only when someone updates the
- * container (docker update, systemctl set-property), so they are re-read every
- * SETTINGS_EVERY_READS reads (every 10 s at the default interval) through a descriptor that is
- * not kept. That halves the descriptors and reads per container per tick.
+ * Files that hold settings rather than counters: limits change only when someone writes them
+ * (docker update, systemctl set-property), and every write(2), to cgroup files too, raises an
+ * inotify IN_MODIFY on the directory. So a setting is read again at its next read after such an
+ * event, and otherwise only every WATCHED_SETTINGS_EVERY_READS reads; where the directory cannot
+ * be watched (inotify watches used up) every SETTINGS_EVERY_READS reads (every 10 s at the
+ * default interval). Settings are read through a descriptor that is not kept, which halves the
+ * descriptors per container.
  */
 const SETTINGS = new Set([
   'cpu.cfs_quota_us',
@@ -173,10 +176,14 @@ const SETTINGS = new Set([
   'pids.max',
 ]);
 export const SETTINGS_EVERY_READS = 10;
+/** The safety net under the inotify events of a watched directory: once a minute at 1 s. */
+export const WATCHED_SETTINGS_EVERY_READS = 60;
 
 interface Entry {
   file: KernelFile;
   setting: boolean;
+  /** A setting whose directory is watched for writes. */
+  watched: boolean;
   /** Content of the last read from the kernel, once some caller accepted older content. */
   text?: string;
   remember: boolean;
@@ -198,6 +205,11 @@ interface Entry {
 export class KeptFiles implements FileReader, StatReader {
   /** By directory, then by file name. */
   private readonly dirs = new Map<string, Map<string, Entry>>();
+  /** Directories holding settings, watched for writes; null where watching failed. */
+  private readonly watchers = new Map<string, FSWatcher | null>();
+
+  /** `watchDir` is fs.watch; tests hand in one that fails as an exhausted inotify does. */
+  constructor(private readonly watchDir: typeof watch = watch) {}
 
   read(path: string): string | undefined {
     const slash = path.lastIndexOf('/');
@@ -230,14 +242,14 @@ export class KeptFiles implements FileReader, StatReader {
     let e = files.get(name);
     if (!e) {
       const setting = SETTINGS.has(name);
-      e = { file: new KernelFile(`${dir}/${name}`), setting, remember: setting, age: Infinity };
+      e = { file: new KernelFile(`${dir}/${name}`), setting, watched: setting && this.watchSettings(dir, files), remember: setting, age: Infinity };
       files.set(name, e);
     }
     return e;
   }
 
   private fetch(e: Entry, maxAgeReads: number): string | undefined {
-    const limit = e.setting ? SETTINGS_EVERY_READS : maxAgeReads;
+    const limit = e.setting ? (e.watched ? WATCHED_SETTINGS_EVERY_READS : SETTINGS_EVERY_READS) : maxAgeReads;
     if (limit > 0) e.remember = true;
     if (e.age < limit) {
       e.age++;
@@ -252,6 +264,30 @@ export class KeptFiles implements FileReader, StatReader {
     return text;
   }
 
+  /** Watches `dir` (once) so a write to one of its settings makes the next read go to the kernel; false when it cannot be watched. */
+  private watchSettings(dir: string, files: Map<string, Entry>): boolean {
+    const known = this.watchers.get(dir);
+    if (known !== undefined) return known !== null;
+    let w: FSWatcher;
+    try {
+      w = this.watchDir(dir, { persistent: false }, (_event, name) => {
+        const e = name === null ? undefined : files.get(name);
+        if (e?.setting) e.age = Infinity;
+      });
+    } catch {
+      this.watchers.set(dir, null);
+      return false;
+    }
+    // The watch ends with the directory (the cgroup was removed) or an inotify error: back to the short period.
+    w.on('error', () => {
+      w.close();
+      this.watchers.set(dir, null);
+      for (const e of files.values()) if (e.watched) (e.watched = false), (e.age = Infinity);
+    });
+    this.watchers.set(dir, w);
+    return true;
+  }
+
   /** The settings are read again at their next read (someone just changed them, say). */
   rereadSettings(): void {
     for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = Infinity;
@@ -260,6 +296,8 @@ export class KeptFiles implements FileReader, StatReader {
   close(): void {
     for (const files of this.dirs.values()) for (const e of files.values()) e.file.close();
     this.dirs.clear();
+    for (const w of this.watchers.values()) w?.close();
+    this.watchers.clear();
   }
 }
 

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, linkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeptFiles, SETTINGS_EVERY_READS, fdBudget, oneShotReader } from '../../src/kernel/file.js';
+import { KeptFiles, SETTINGS_EVERY_READS, WATCHED_SETTINGS_EVERY_READS, fdBudget, oneShotReader } from '../../src/kernel/file.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -98,24 +99,85 @@ test('content may be remembered for maxAgeReads reads; a fresh read refreshes it
   }
 });
 
-test('settings are read every SETTINGS_EVERY_READS reads through a descriptor that is not kept', () => {
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+test('a setting is read through a descriptor that is not kept, again after a write to it, and every WATCHED_SETTINGS_EVERY_READS reads without one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
+  const other = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
   const path = join(dir, 'memory.limit_in_bytes');
   try {
     const files = new KeptFiles();
-    const before = openFds();
     writeFileSync(path, '67108864\n');
     assert.equal(files.read(path), '67108864\n');
+    // The first watch may have opened the process's inotify descriptor; the file keeps none.
+    const before = openFds();
+    files.rereadSettings();
+    assert.equal(files.read(path), '67108864\n');
     assert.equal(openFds(), before);
+    for (let i = 1; i < WATCHED_SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), '67108864\n');
+    writeFileSync(join(dir, 'memory.usage_in_bytes'), '1\n');
+    await settle();
+    assert.equal(files.read(path), '67108864\n', 'a write to another file of the directory changes nothing');
     writeFileSync(path, '134217728\n');
-    for (let i = 1; i < SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), '67108864\n');
+    await settle();
+    assert.equal(files.read(path), '134217728\n', 'the write was seen: read at once');
     assert.equal(files.read(path), '134217728\n');
     writeFileSync(path, '268435456\n');
     files.rereadSettings();
-    assert.equal(files.read(path), '268435456\n', 'asked to: read at once');
+    assert.equal(files.read(path), '268435456\n', 'asked to: read at once, before any event');
+    // A change the directory's watch does not report (here a write through a hard link in
+    // another directory; a kernel-side change would be another): the periodic read sees it.
+    const alias = join(other, 'alias');
+    linkSync(path, alias);
+    await settle(); // the events of the writes above, and of the link, are handled
+    files.rereadSettings();
+    assert.equal(files.read(path), '268435456\n');
+    writeFileSync(alias, '536870912\n');
+    await settle();
+    for (let i = 1; i < WATCHED_SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), '268435456\n');
+    assert.equal(files.read(path), '536870912\n', 'read again after WATCHED_SETTINGS_EVERY_READS reads');
     files.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(other, { recursive: true, force: true });
+  }
+});
+
+test('where the directory cannot be watched, settings are read every SETTINGS_EVERY_READS reads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-kept-'));
+  const path = join(dir, 'cpu.max');
+  try {
+    // inotify watches used up (ENOSPC) cannot be caused here without starving every other
+    // process of this machine: the watch function fails as it would then.
+    const files = new KeptFiles(() => {
+      throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+    });
+    writeFileSync(path, 'max 100000\n');
+    assert.equal(files.read(path), 'max 100000\n');
+    writeFileSync(path, '50000 100000\n');
+    for (let i = 1; i < SETTINGS_EVERY_READS; i++) assert.equal(files.read(path), 'max 100000\n');
+    assert.equal(files.read(path), '50000 100000\n');
+    files.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const V1_MEMORY = '/sys/fs/cgroup/memory';
+test('a real cgroup v1 memory limit written by someone else is read at the next read', { skip: !existsSync(`${V1_MEMORY}/memory.stat`) }, async () => {
+  const dir = `${V1_MEMORY}/cstats-test-watch-${process.pid}`;
+  mkdirSync(dir);
+  try {
+    const files = new KeptFiles();
+    const limit = () => files.readAt(dir, 'memory.limit_in_bytes');
+    const unlimited = limit();
+    assert.equal(limit(), unlimited);
+    execFileSync('sh', ['-c', `echo 33554432 > ${dir}/memory.limit_in_bytes`]);
+    await settle();
+    assert.equal(limit(), '33554432\n');
+    files.close();
+  } finally {
+    rmdirSync(dir);
   }
 });
 
