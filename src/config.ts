@@ -12,6 +12,8 @@ export interface Config {
   intervalMs: number;
   /** In-memory history window per container, ms. */
   historyMs: number;
+  /** Raw samples kept per container for series of raw counters (cAdvisor's --storage_duration), ms. */
+  rawHistoryMs: number;
   /** Filesystem (statfs) and mount-table refresh interval, ms. */
   fsIntervalMs: number;
   dockerSocket: string;
@@ -38,6 +40,7 @@ export const DEFAULTS: Config = {
   listen: '127.0.0.1:7070',
   intervalMs: 1000,
   historyMs: 15 * 60_000,
+  rawHistoryMs: 2 * 60_000,
   fsIntervalMs: 10_000,
   dockerSocket: '/var/run/docker.sock',
   docker: true,
@@ -72,6 +75,7 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN' },
   intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL' },
   historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY' },
+  rawHistoryMs: { kind: 'duration', flag: 'raw-history', env: 'CSTATS_RAW_HISTORY' },
   fsIntervalMs: { kind: 'duration', flag: 'fs-interval', env: 'CSTATS_FS_INTERVAL' },
   dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET' },
   docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER' },
@@ -104,6 +108,7 @@ function convert(kind: Kind, raw: unknown, what: string): string | number | bool
 function validate(c: Config): Config {
   if (c.intervalMs < 100 || c.intervalMs > 60_000) throw new ConfigError(`interval must be between 100ms and 60s, got ${c.intervalMs}ms`);
   if (c.historyMs < c.intervalMs) throw new ConfigError('history must be at least one interval');
+  if (c.rawHistoryMs < c.intervalMs) throw new ConfigError('raw-history must be at least one interval');
   if (c.fsIntervalMs < c.intervalMs) throw new ConfigError('fs-interval must be at least one interval');
   const m = /^(.*):(\d+)$/.exec(c.listen);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);

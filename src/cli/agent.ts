@@ -28,6 +28,8 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --listen HOST:PORT     address to serve on            (CSTATS_LISTEN, default 127.0.0.1:7070)
   --interval DURATION    sampling interval, 100ms..60s  (CSTATS_INTERVAL, default 1s)
   --history DURATION     in-memory history window       (CSTATS_HISTORY, default 15m)
+  --raw-history DURATION raw samples kept for cAdvisor's series (count, num_stats)
+                         (CSTATS_RAW_HISTORY, default 2m)
   --fs-interval DURATION filesystem usage refresh       (CSTATS_FS_INTERVAL, default 10s)
   --docker-socket PATH   Docker Engine socket           (CSTATS_DOCKER_SOCKET, default /var/run/docker.sock)
   --no-docker            do not discover Docker containers
@@ -76,7 +78,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       ),
     );
   }
-  const store = new Store(Math.ceil(config.historyMs / config.intervalMs), config.historyMs);
+  const store = new Store(Math.ceil(config.historyMs / config.intervalMs), config.historyMs, Math.floor(config.rawHistoryMs / config.intervalMs) + 1);
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
   for (const d of discoverers) d.onChange = () => collector.syncWithDiscovery();
   await Promise.all(discoverers.map((d) => d.start()));

@@ -1,10 +1,15 @@
 /**
  * What the agent knows: every container's identity, its latest two samples (raw counters) and
- * derived figures, and a bounded history window. A removed container stays readable until its
- * history window has passed.
+ * derived figures, a bounded history window of derived figures, and the raw samples of a shorter
+ * window (the host's too). A removed container stays readable until its history window has passed.
  */
 import type { ContainerInfo, Derived, HostSample, Sample } from '../model.js';
 import { SeriesRing } from './ring.js';
+import { SampleHistory } from './sample-history.js';
+import { HOST_SAMPLE_SCHEMA, SAMPLE_SCHEMA } from './sample-schema.js';
+
+/** Raw samples kept by default: 2 minutes at 1 s and the sample at the window's start (cAdvisor's --storage_duration). */
+export const DEFAULT_RAW_SAMPLES = 121;
 
 /** Metrics kept in history, each a float64 column; names are what `?metrics=` accepts. */
 export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
@@ -29,6 +34,8 @@ export interface ContainerEntry {
   previous?: Sample;
   derived?: Derived;
   history: SeriesRing;
+  /** The raw samples of the last `rawCapacity`, `latest` included; made at the first sample. */
+  raw?: SampleHistory<Sample>;
   /** When it left the live list (ms), or undefined while live. */
   removedMs?: number;
 }
@@ -36,13 +43,18 @@ export interface ContainerEntry {
 export class Store {
   private readonly entries = new Map<string, ContainerEntry>();
   host?: { latest: HostSample; previous?: HostSample };
+  readonly hostRaw: SampleHistory<HostSample>;
 
   constructor(
     /** Samples kept per container (window / interval). */
     readonly capacity: number,
     /** How long a removed container stays readable, ms. */
     readonly retentionMs: number,
-  ) {}
+    /** Raw samples kept per container and for the host (raw window / interval + 1). */
+    readonly rawCapacity = DEFAULT_RAW_SAMPLES,
+  ) {
+    this.hostRaw = new SampleHistory(HOST_SAMPLE_SCHEMA, rawCapacity);
+  }
 
   upsert(info: ContainerInfo): ContainerEntry {
     let e = this.entries.get(info.id);
@@ -63,6 +75,7 @@ export class Store {
     e.latest = sample;
     e.derived = derived;
     e.history.push(sample.timestampMs, METRIC_PICKERS.map((pick) => pick(derived)));
+    (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);
   }
 
   markRemoved(id: string, nowMs: number): void {
@@ -110,22 +123,29 @@ export class Store {
     return byPrefix.length === 1 ? byPrefix[0] : undefined;
   }
 
-  /** What the history windows hold: containers with history, samples, compressed bytes. */
-  historyFootprint(): { containers: number; samples: number; bytes: number } {
+  /**
+   * What the history windows hold: containers with history, samples, compressed bytes; `raw`:
+   * the raw samples kept (the host's included) and their encoded bytes.
+   */
+  historyFootprint(): { containers: number; samples: number; bytes: number; raw: { samples: number; bytes: number } } {
     let containers = 0;
     let samples = 0;
     let bytes = 0;
+    const raw = { samples: this.hostRaw.length, bytes: this.hostRaw.bytes };
     for (const e of this.entries.values()) {
+      raw.samples += e.raw?.length ?? 0;
+      raw.bytes += e.raw?.bytes ?? 0;
       if (e.history.length === 0) continue;
       containers++;
       samples += e.history.length;
       bytes += e.history.bytes;
     }
-    return { containers, samples, bytes };
+    return { containers, samples, bytes, raw };
   }
 
   recordHost(sample: HostSample): void {
     this.host = { latest: sample, previous: this.host?.latest };
+    this.hostRaw.record(sample);
   }
 }
 
