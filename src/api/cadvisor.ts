@@ -2,9 +2,9 @@
  * cAdvisor's REST API (/api/v1.x and /api/v2.x) over the agent's store, for cAdvisor's clients
  * and scripts. Containers are named by their cgroup path as cAdvisor names them ("/docker/<id>",
  * "/system.slice/x.scope"); "/" is the machine, from the host samples; the directories between
- * them are listed as subcontainers without figures of their own. The agent keeps the latest two
- * raw samples per container, so a stats series holds at most two points; the summary's
- * percentiles come from the history window. Errors are plain text with status 500, as cAdvisor
+ * them are listed as subcontainers without figures of their own. Stats series come from the raw
+ * samples the store keeps for --raw-history (cAdvisor's --storage_duration, 2 minutes by
+ * default), rebuilt exactly; the summary's percentiles come from the history window. Errors are plain text with status 500, as cAdvisor
  * answers them. The v1 calls also take cAdvisor's POST body (its Go client sends the request
  * options that way); nothing is changed by it.
  */
@@ -166,32 +166,32 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
   const { store, lifecycle } = deps;
   const identity = deps.identity ?? readMachineIdentity();
 
-  const hosts = (): HostSample[] => {
+  const latestHost = (): HostSample => {
     const h = store.host;
     if (!h) throw new CadvisorError('machine figures are not sampled yet');
-    return h.previous ? [h.previous, h.latest] : [h.latest];
+    return h.latest;
+  };
+
+  /** The machine's raw samples in the window, oldest first. */
+  const hostSamples = (w: Window): HostSample[] => {
+    latestHost();
+    return store.hostRaw.read(w);
   };
 
   /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
   const points = (node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] => {
-    let all: StatPoint[];
-    if (node.name === '/') {
-      all = hosts().map(machinePoint);
-    } else if (node.entry) {
-      const e = node.entry;
-      const names = deviceNames(store.host?.latest.disks);
-      const samples = [e.previous, e.latest].filter((s) => s !== undefined);
-      all = samples.map((s) => containerPoint(s, e.info.cgroup.version, names, s === e.latest ? counts?.get(e.info.id) : undefined));
-    } else {
-      return [];
-    }
-    const inWindow = all.filter((p) => (w.startMs === undefined || p.timeMs >= w.startMs) && (w.endMs === undefined || p.timeMs <= w.endMs));
-    return w.count === -1 ? inWindow : inWindow.slice(Math.max(0, inWindow.length - w.count));
+    if (node.name === '/') return hostSamples(w).map(machinePoint);
+    const e = node.entry;
+    if (!e?.raw) return [];
+    const names = deviceNames(store.host?.latest.disks);
+    const samples = e.raw.read(w);
+    const newest = e.latest?.monoNs;
+    return samples.map((s, i) => containerPoint(s, e.info.cgroup.version, names, i === samples.length - 1 && s.monoNs === newest ? counts?.get(e.info.id) : undefined));
   };
 
   const specOf = (node: Node): SpecJson => {
     if (node.name === '/') {
-      const h = hosts()[0];
+      const h = latestHost();
       return machineSpecJson(h, Number(h.stat.bootTimeSec ?? 0n) * 1000);
     }
     return node.entry ? containerSpecJson(node.entry.info, node.entry.latest) : EMPTY_SPEC;
@@ -299,7 +299,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     }),
   );
 
-  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(hosts().at(-1)!, identity))));
+  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(latestHost(), identity))));
 
   router.get(
     /^\/api\/v2\.([01])\/stats(\/.*)?$/,
@@ -348,11 +348,9 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
   router.get(
     /^\/api\/v2\.1\/machinestats\/?$/,
     handle(({ res, url }) => {
-      const o = v2Options(url.searchParams);
-      const h = hosts();
-      const p = h.map(machinePoint);
-      const keep = o.count === -1 ? p.length : Math.min(o.count, p.length);
-      send(res, machineStats(p, h).slice(p.length - keep));
+      // As cAdvisor's MachineStatsFromV1: the first point read has no cpu_inst.
+      const h = hostSamples({ count: v2Options(url.searchParams).count });
+      send(res, machineStats(h.map(machinePoint), h));
     }),
   );
 
