@@ -5,7 +5,8 @@
 /** cur − prev as a number, or undefined when the counter went backwards (restart, wrap). */
 export function counterDelta(prev: bigint | undefined, cur: bigint | undefined): number | undefined {
   if (prev === undefined || cur === undefined || cur < prev) return undefined;
-  return Number(cur - prev);
+  // Equal counters (an idle container's) need no BigInt made for their difference.
+  return cur === prev ? 0 : Number(cur - prev);
 }
 
 /** Per-second rate of a cumulative counter over `seconds`; undefined on reset or missing data. */

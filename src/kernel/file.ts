@@ -28,6 +28,11 @@ const SHORT_READ_IS_EOF_BELOW = 2048;
  * read(2) returns 0, for files whose records may be long (mountinfo).
  */
 export function preadAll(fd: number, fullRead = false): string {
+  return shared.toString('latin1', 0, preadShared(fd, fullRead));
+}
+
+/** The same into the shared buffer, for callers that look at the bytes first; returns their count. */
+function preadShared(fd: number, fullRead: boolean): number {
   let total = 0;
   for (;;) {
     const room = shared.length - total;
@@ -40,7 +45,7 @@ export function preadAll(fd: number, fullRead = false): string {
       shared = bigger;
     }
   }
-  return shared.toString('latin1', 0, total);
+  return total;
 }
 
 /** Reads between retries of a file that did not exist (a failed open costs ~27 µs). */
@@ -65,6 +70,13 @@ export class KernelFile {
   private fd = -1;
   /** Reads left before opening a missing file is tried again. */
   private skipReads = 0;
+  /**
+   * What the last read through the kept descriptor returned, bytes and text: the same bytes
+   * again (most counters of an idle container) give back the same string, with no new one made.
+   */
+  private lastBytes?: Buffer;
+  private lastLength = -1;
+  private lastText = '';
 
   constructor(
     readonly path: string,
@@ -97,13 +109,23 @@ export class KernelFile {
       fdBudget.kept++;
     }
     try {
-      return preadAll(this.fd, this.fullRead);
+      return this.decode(preadShared(this.fd, this.fullRead));
     } catch (err) {
       // The cgroup was removed under us: the descriptor now answers ENODEV. Reopen next time.
       this.close();
       if (isGone(err)) return undefined;
       throw err;
     }
+  }
+
+  /** The `n` bytes at the start of the shared buffer as text: the last read's string when they are the same. */
+  private decode(n: number): string {
+    let last = this.lastBytes;
+    if (n === this.lastLength && last !== undefined && shared.compare(last, 0, n, 0, n) === 0) return this.lastText;
+    if (last === undefined || last.length < n) last = this.lastBytes = Buffer.allocUnsafe(Math.max(n, 32));
+    shared.copy(last, 0, 0, n);
+    this.lastLength = n;
+    return (this.lastText = shared.toString('latin1', 0, n));
   }
 
   /** Reads through a descriptor that is not kept. */
@@ -127,6 +149,9 @@ export class KernelFile {
       }
       this.fd = -1;
       fdBudget.kept--;
+      this.lastBytes = undefined;
+      this.lastLength = -1;
+      this.lastText = '';
     }
   }
 }
