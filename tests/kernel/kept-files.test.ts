@@ -18,6 +18,11 @@ test('kept files hold one descriptor each and re-read fresh content at offset 0'
     assert.equal(files.read(join(dir, 'a')), 'one');
     writeFileSync(join(dir, 'a'), 'two!');
     assert.equal(files.read(join(dir, 'a')), 'two!');
+    assert.equal(files.read(join(dir, 'a')), 'two!', 'the same bytes again');
+    writeFileSync(join(dir, 'a'), 'two?');
+    assert.equal(files.read(join(dir, 'a')), 'two?', 'as many bytes, one of them different');
+    writeFileSync(join(dir, 'a'), 'tw');
+    assert.equal(files.read(join(dir, 'a')), 'tw', 'fewer bytes, the same first ones');
     assert.equal(openFds(), before + 2);
     assert.equal(files.read(join(dir, 'missing')), undefined);
     assert.equal(openFds(), before + 2, 'a missing file keeps no descriptor');
