@@ -1,5 +1,5 @@
 /** cgroup v1 memory controller (Documentation/admin-guide/cgroup-v1/memory.rst). */
-import { memoryStatsFrom, parseMemoryStat, statFields } from '../memstat.js';
+import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64 } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
@@ -20,14 +20,14 @@ export function parseV1Limit(text: string, file: string): bigint | null {
 }
 
 /** MemoryStats fields taken from v1 memory.stat: the hierarchical total_* figures. */
-const STAT_FIELDS = statFields([
+const STAT_FIELDS: StatFields = [
   ['total_rss', 'rssBytes'],
   ['total_cache', 'cacheBytes'],
   ['total_swap', 'swapBytes'],
   ['total_inactive_file', 'inactiveFileBytes'],
   ['total_active_file', 'activeFileBytes'],
   ['total_mapped_file', 'mappedFileBytes'],
-]);
+];
 
 /** memory.stat: every key into `stat`, plus the named total_* fields (total_swap only with swap accounting). */
 export function parseMemoryStatV1(text: string, file: string): MemoryStats {

@@ -1,18 +1,18 @@
 /** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
-import { memoryStatsFrom, parseMemoryStat, statFields } from '../memstat.js';
+import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
 import { readParsed, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
-const STAT_FIELDS = statFields([
+const STAT_FIELDS: StatFields = [
   ['anon', 'rssBytes'],
   ['file', 'cacheBytes'],
   ['inactive_file', 'inactiveFileBytes'],
   ['active_file', 'activeFileBytes'],
   ['file_mapped', 'mappedFileBytes'],
-]);
+];
 
 /** memory.stat: every key into `stat`, plus the named fields. */
 export function parseMemoryStatV2(text: string, file: string): MemoryStats {
