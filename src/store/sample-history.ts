@@ -36,6 +36,9 @@ const MAX_CENTS = 2 ** 51;
 const MAX_PACKED_CENTS = 2 ** 45;
 /** Bigint changes up to this size take the number path (packed, below 2^50). */
 const MAX_FAST = 2n ** 46n;
+const MAX_FAST_NUMBER = 2 ** 46;
+/** Counters below this are encoded with Number arithmetic: their deltas and delta-of-deltas stay exact. */
+const NUMBER_RANGE = 2 ** 52;
 
 /** The value in hundredths when that is exact (not -0, not too large); NaN otherwise. */
 function cents(v: number): number {
@@ -148,6 +151,13 @@ export class SampleHistory<T> {
   /** Scratch of one record: changed leaf indexes and their payloads. */
   private readonly changed: number[] = [];
   private readonly payloads: Leaf[] = [];
+  /**
+   * The encoder's view of bigint leaves as Numbers, where they are below NUMBER_RANGE (NaN where
+   * not): the previous value and delta. A BigInt subtraction allocates; most counters never
+   * need one. `state.deltas` holds a bigint leaf's delta only while its Number here is NaN.
+   */
+  private readonly valueNumbers: number[] = [];
+  private readonly deltaNumbers: number[] = [];
 
   constructor(
     private readonly schema: Schema,
@@ -194,8 +204,12 @@ export class SampleHistory<T> {
     w.byte(FULL);
     for (let i = 0; i < leafCount; i++) {
       const v = leaves[i];
-      if (bigs[i]) writeBig(w, v as bigint);
-      else writeFullNumber(w, v as number);
+      if (bigs[i]) {
+        writeBig(w, v as bigint);
+        const n = Number(v);
+        this.valueNumbers[i] = n >= 0 && n < NUMBER_RANGE ? n : NaN;
+        this.deltaNumbers[i] = 0;
+      } else writeFullNumber(w, v as number);
       this.state.values[i] = v;
     }
     this.state.resetDeltas(this.shape!);
@@ -206,20 +220,41 @@ export class SampleHistory<T> {
     const { leaves, leafCount } = this.parts;
     const bigs = this.shape!.bigs;
     const { values, deltas } = this.state;
-    const { changed, payloads } = this;
+    const { changed, payloads, valueNumbers, deltaNumbers } = this;
     let n = 0;
     for (let i = 0; i < leafCount; i++) {
       const cur = leaves[i];
       if (bigs[i]) {
         if (typeof cur !== 'bigint') return false;
-        const pd = deltas[i] as bigint;
-        if (pd === 0n && cur === values[i]) continue;
+        const pd = deltaNumbers[i];
+        if (pd === 0 && cur === values[i]) continue;
+        const x = Number(cur);
+        const px = valueNumbers[i];
+        const inRange = x >= 0 && x < NUMBER_RANGE;
+        if (inRange && px === px && pd === pd) {
+          // Exact in Numbers: |d| < 2^52 and |pd| < 2^52.
+          const d = x - px;
+          values[i] = cur;
+          valueNumbers[i] = x;
+          if (d === pd) continue;
+          deltaNumbers[i] = d;
+          changed[n] = i;
+          payloads[n++] = d - pd;
+          continue;
+        }
+        const pdBig = pd === pd ? BigInt(pd) : (deltas[i] as bigint);
         const d = cur - (values[i] as bigint);
         values[i] = cur;
-        if (d === pd) continue;
-        deltas[i] = d;
+        valueNumbers[i] = inRange ? x : NaN;
+        if (d === pdBig) continue;
+        const dx = Number(d);
+        if (Math.abs(dx) < NUMBER_RANGE) deltaNumbers[i] = dx;
+        else {
+          deltaNumbers[i] = NaN;
+          deltas[i] = d;
+        }
         changed[n] = i;
-        payloads[n++] = d - pd;
+        payloads[n++] = d - pdBig;
       } else {
         if (typeof cur !== 'number') return false;
         const prev = values[i] as number;
@@ -252,7 +287,10 @@ export class SampleHistory<T> {
     for (let k = 0; k < n; k++) {
       const v = payloads[k];
       if (typeof v === 'bigint') writeBig(w, v);
-      else {
+      else if (bigs[changed[k]]) {
+        if (Math.abs(v) <= MAX_FAST_NUMBER) w.varint(pack(v));
+        else writeBig(w, BigInt(v));
+      } else {
         w.varint(v);
         if (v === RAW) w.float(leaves[changed[k]] as number);
       }
