@@ -18,7 +18,7 @@
  *   1 and the raw float64.
  */
 import { ByteReader, ByteWriter } from './bytes.js';
-import { Parts, rebuild, takerOf, type Leaf, type Schema } from './shape.js';
+import { Parts, TakeMemory, rebuild, takerOf, type Leaf, type Schema } from './shape.js';
 
 const CHUNK_SAMPLES = 64;
 
@@ -139,25 +139,28 @@ export interface HistoryWindow {
   endMs?: number;
 }
 
+/** Scratch shared by every history: the parts of the sample being recorded, its changed leaves and their payloads. */
+const parts = new Parts();
+const changed: number[] = [];
+const payloads: Leaf[] = [];
+const NO_TOKENS: readonly unknown[] = [];
+
 export class SampleHistory<T> {
   private readonly sealed: Chunk[] = [];
   private open?: OpenChunk;
   private total = 0;
   private shape?: Shape;
-  private readonly parts = new Parts();
   private readonly take;
+  private readonly memory = new TakeMemory();
   private readonly state = new LeafState();
   private lastRefs: readonly unknown[] = [];
-  /** Scratch of one record: changed leaf indexes and their payloads. */
-  private readonly changed: number[] = [];
-  private readonly payloads: Leaf[] = [];
   /**
    * The encoder's view of bigint leaves as Numbers, where they are below NUMBER_RANGE (NaN where
    * not): the previous value and delta. A BigInt subtraction allocates; most counters never
    * need one. `state.deltas` holds a bigint leaf's delta only while its Number here is NaN.
    */
-  private readonly valueNumbers: number[] = [];
-  private readonly deltaNumbers: number[] = [];
+  private valueNumbers = new Float64Array(0);
+  private deltaNumbers = new Float64Array(0);
 
   constructor(
     private readonly schema: Schema,
@@ -168,11 +171,11 @@ export class SampleHistory<T> {
   }
 
   record(sample: T): void {
-    const p = this.parts;
-    this.take(p, sample);
+    const p = parts;
+    this.take(p, sample, this.shape?.tokens ?? NO_TOKENS, this.state.values, this.memory);
     const timeMs = p.leaves[0] as number;
     const open = (this.open ??= { writer: new ByteWriter(), count: 0, firstMs: timeMs, lastMs: timeMs, shapes: [], refs: [] });
-    if (p.shapeChanged || !this.shape) this.shape = { tokens: p.tokens.slice(), bigs: leafKinds(p) };
+    if (p.shapeChanged || !this.shape) this.shape = { tokens: p.tokens.slice(0, p.tokenCount), bigs: leafKinds(p) };
     if (open.count === 0 || open.shapes.at(-1)!.shape !== this.shape) open.shapes.push({ at: open.count, shape: this.shape });
     if (open.count === 0 || !sameRefs(p, this.lastRefs)) {
       this.lastRefs = p.refs.slice(0, p.refCount);
@@ -199,8 +202,12 @@ export class SampleHistory<T> {
   }
 
   private encodeFull(w: ByteWriter): void {
-    const { leaves, leafCount } = this.parts;
+    const { leaves, leafCount } = parts;
     const bigs = this.shape!.bigs;
+    if (this.valueNumbers.length !== leafCount) {
+      this.valueNumbers = new Float64Array(leafCount);
+      this.deltaNumbers = new Float64Array(leafCount);
+    }
     w.byte(FULL);
     for (let i = 0; i < leafCount; i++) {
       const v = leaves[i];
@@ -217,10 +224,10 @@ export class SampleHistory<T> {
 
   /** Writes the sample as changes of the previous one; false when a leaf's kind differs from the shape's. */
   private encodeChange(w: ByteWriter): boolean {
-    const { leaves, leafCount } = this.parts;
+    const { leaves, leafCount } = parts;
     const bigs = this.shape!.bigs;
     const { values, deltas } = this.state;
-    const { changed, payloads, valueNumbers, deltaNumbers } = this;
+    const { valueNumbers, deltaNumbers } = this;
     let n = 0;
     for (let i = 0; i < leafCount; i++) {
       const cur = leaves[i];
@@ -299,7 +306,7 @@ export class SampleHistory<T> {
   }
 
   private writeMask(w: ByteWriter, n: number, leafCount: number): void {
-    const { changed, state } = this;
+    const { state } = this;
     const m = state.mask;
     let same = m !== undefined && m.length === n;
     for (let k = 0; same && k < n; k++) same = m![k] === changed[k];

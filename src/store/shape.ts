@@ -47,7 +47,10 @@ const END = -5;
 
 export type Leaf = bigint | number;
 
-/** What a sample was taken apart into; reused from one sample to the next. */
+/**
+ * What a sample was taken apart into: scratch that every history of a schema shares (a record
+ * is taken apart and encoded in one synchronous call), so a container keeps none of it.
+ */
 export class Parts {
   /** The shape's tokens; `shapeChanged` tells whether they differ from the previous sample's. */
   readonly tokens: unknown[] = [];
@@ -57,14 +60,21 @@ export class Parts {
   leafCount = 0;
   readonly refs: unknown[] = [];
   refCount = 0;
+}
+
+/** What one series keeps from one take to the next for its records (see the Rec case below). */
+export class TakeMemory {
   /** Values taken so far. */
   takes = 0;
   /** Per record in the schema: the record object taken last, at which take, where its tokens and leaves went. */
   readonly lastRecords: { record: unknown; take: number; token: number; leaf: number; tokens: number; leaves: number }[] = [];
 }
 
-/** Takes a value apart into `p`, over what the previous call left there. */
-export type Taker = (p: Parts, value: unknown) => void;
+/**
+ * Takes a value apart into `p`, comparing its shape with `base` (the previous value's tokens);
+ * `previousLeaves` are the previous value's leaves.
+ */
+export type Taker = (p: Parts, value: unknown, base: readonly unknown[], previousLeaves: readonly Leaf[], memory: TakeMemory) => void;
 
 const takers = new WeakMap<Schema, Taker>();
 
@@ -81,7 +91,7 @@ export function takerOf(schema: Schema): Taker {
   if (!taker) {
     let vars = 0;
     let records = 0;
-    const tok = (x: string) => `if (tokens[t] !== ${x}) { tokens[t] = ${x}; changed = true; } t++;`;
+    const tok = (x: string) => `if (base[t] !== ${x}) changed = true; tokens[t++] = ${x};`;
     const value = (s: Schema, v: string): string => `if (${v} === undefined) { ${tok(String(UNDEFINED))} } else if (${v} === null) { ${tok(String(NULL))} } else { ${body(s, v)} }`;
     const body = (s: Schema, v: string): string => {
       switch (s.kind) {
@@ -110,13 +120,17 @@ export function takerOf(schema: Schema): Taker {
         }
         case Kind.Rec: {
           // The same record object at the same place in the previous take (memory.stat's record
-          // while the file's content stands still): its tokens and leaves are still where it put them.
+          // while the file's content stands still): its tokens and leaves are the previous ones.
           const k = `k${++vars}`;
           const x = `v${++vars}`;
           const m = `m${++vars}`;
           const site = records++;
           return `let ${m} = lastRecords[${site}];
-if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) { t += ${m}.tokens; l += ${m}.leaves; ${m}.take = take; }
+if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) {
+  for (let j = 0; j < ${m}.tokens; j++, t++) tokens[t] = base[t];
+  for (let j = 0; j < ${m}.leaves; j++, l++) leaves[l] = previousLeaves[l];
+  ${m}.take = take;
+}
 else {
   if (${m} === undefined) ${m} = lastRecords[${site}] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
   ${m}.record = ${v}; ${m}.take = take; ${m}.token = t; ${m}.leaf = l;
@@ -131,13 +145,13 @@ else {
         }
       }
     };
-    const code = `const tokens = p.tokens, leaves = p.leaves, refs = p.refs, lastRecords = p.lastRecords;
+    const code = `const tokens = p.tokens, leaves = p.leaves, refs = p.refs, lastRecords = memory.lastRecords;
 let t = 0, l = 0, r = 0, changed = false;
-const take = ++p.takes;
+const take = ++memory.takes;
 ${value(schema, 'v0')}
-if (t !== tokens.length) { tokens.length = t; changed = true; }
+if (t !== base.length) changed = true;
 p.tokenCount = t; p.leafCount = l; p.refCount = r; p.shapeChanged = changed;`;
-    taker = new Function('p', 'v0', code) as Taker;
+    taker = new Function('p', 'v0', 'base', 'previousLeaves', 'memory', code) as Taker;
     takers.set(schema, taker);
   }
   return taker;
