@@ -55,6 +55,17 @@ export interface EndpointSpec {
   macAddress: string;
   /** Names the container answers to on the network (user-defined networks add the short id). */
   aliases?: string[] | null;
+  /** Addresses asked for (`--ip`, `--ip6`), null when none was. */
+  ipamConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  /** Legacy `--link`s, "container:alias". */
+  links: string[] | null;
+  driverOpts: Record<string, string> | null;
+  /** Where the daemon reports them (API 1.48 GwPriority, 1.44 DNSNames). */
+  gwPriority?: number;
+  ipv6Gateway: string;
+  globalIpv6Address: string;
+  globalIpv6PrefixLen: number;
+  dnsNames?: string[] | null;
 }
 
 /** What only Docker knows about a container, kept for the Docker-compatible API (`docker ps`, inspect). */

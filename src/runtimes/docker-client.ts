@@ -48,8 +48,29 @@ export interface DockerInspect {
   Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; Driver?: string; Mode?: string; RW: boolean; Propagation?: string }>;
   NetworkSettings?: {
     Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
-    Networks?: Record<string, { NetworkID: string; EndpointID: string; Gateway: string; IPAddress: string; IPPrefixLen: number; MacAddress: string }> | null;
+    Networks?: Record<string, DockerEndpoint> | null;
   };
+}
+
+/** One entry of NetworkSettings.Networks (moby's network.EndpointSettings). */
+export interface DockerEndpoint {
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  DriverOpts?: Record<string, string> | null;
+  /** API 1.48. */
+  GwPriority?: number;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  MacAddress: string;
+  /** API 1.44. */
+  DNSNames?: string[] | null;
 }
 
 export interface DockerListEntry {

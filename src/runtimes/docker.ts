@@ -60,7 +60,7 @@ type InspectDetails = DockerInspect & {
   State: { Error?: string };
   Config: { Hostname?: string };
   HostConfig: { CpuShares?: number; MemorySwap?: number; CpuPeriod?: number; CpuQuota?: number };
-  NetworkSettings?: { SandboxID?: string; SandboxKey?: string; Networks?: Record<string, { Aliases?: string[] | null }> | null };
+  NetworkSettings?: { SandboxID?: string; SandboxKey?: string };
 };
 
 function dockerDetailsOf(inspect: InspectDetails): DockerDetails {
@@ -75,6 +75,14 @@ function dockerDetailsOf(inspect: InspectDetails): DockerDetails {
       ipPrefixLen: n.IPPrefixLen,
       macAddress: n.MacAddress,
       aliases: n.Aliases,
+      ipamConfig: n.IPAMConfig ?? null,
+      links: n.Links ?? null,
+      driverOpts: n.DriverOpts ?? null,
+      gwPriority: n.GwPriority,
+      ipv6Gateway: n.IPv6Gateway ?? '',
+      globalIpv6Address: n.GlobalIPv6Address ?? '',
+      globalIpv6PrefixLen: n.GlobalIPv6PrefixLen ?? 0,
+      dnsNames: n.DNSNames,
     };
   }
   return {

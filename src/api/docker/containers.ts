@@ -30,25 +30,30 @@ function mountJson(m: MountSpec) {
   };
 }
 
-/** NetworkSettings.Networks; dockerd's list writes no aliases (null), its inspect answer does. */
-function networksJson(info: ContainerInfo, withAliases: boolean) {
+/**
+ * NetworkSettings.Networks as dockerd writes them: its list writes no aliases and no links (null)
+ * and none of the newer GwPriority and DNSNames; its inspect answer does (where the daemon has them).
+ */
+function networksJson(info: ContainerInfo, forInspect: boolean) {
   return Object.fromEntries(
     Object.entries(info.docker?.networks ?? {}).map(([name, n]) => [
       name,
       {
-        IPAMConfig: null,
-        Links: null,
-        Aliases: (withAliases && n.aliases) || null,
+        IPAMConfig: n.ipamConfig,
+        Links: forInspect ? n.links : null,
+        Aliases: (forInspect && n.aliases) || null,
+        MacAddress: n.macAddress,
+        DriverOpts: n.driverOpts,
+        GwPriority: forInspect ? n.gwPriority : undefined,
         NetworkID: n.networkId,
         EndpointID: n.endpointId,
         Gateway: n.gateway,
         IPAddress: n.ipAddress,
         IPPrefixLen: n.ipPrefixLen,
-        IPv6Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
-        MacAddress: n.macAddress,
-        DriverOpts: null,
+        IPv6Gateway: n.ipv6Gateway,
+        GlobalIPv6Address: n.globalIpv6Address,
+        GlobalIPv6PrefixLen: n.globalIpv6PrefixLen,
+        DNSNames: forInspect ? n.dnsNames : undefined,
       },
     ]),
   );

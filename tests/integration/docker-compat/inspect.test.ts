@@ -50,8 +50,12 @@ const CONTAINERS: Record<string, { args: string[]; cmd: string[] }> = {
   'cs-inspect-t-web': { args: ['-p', '18093:80', '--cpus', '0.5', '-m', '64m', '-e', 'SECRET=do-not-serve', '--label', 'tier=web'], cmd: ['sleep', '100000'] },
   // No network, a bind mount, quota and period given as such, shares, an entrypoint.
   'cs-inspect-t-none': { args: ['--network', 'none', '-v', '/tmp:/data:ro', '--cpu-quota', '20000', '--cpu-period', '50000', '--cpu-shares', '512', '--entrypoint', 'sleep'], cmd: ['100000'] },
-  // A user-defined network: aliases, and no top-level bridge endpoint.
-  'cs-inspect-t-net': { args: ['--network', NETWORK, '--memory', '32m', '--memory-swap', '64m'], cmd: ['sleep', '100000'] },
+  // A user-defined dual-stack network: aliases, addresses asked for (IPAMConfig), IPv6, a legacy
+  // link, and no top-level bridge endpoint.
+  'cs-inspect-t-net': {
+    args: ['--network', NETWORK, '--ip', '172.31.250.10', '--ip6', 'fd00:c5a7::10', '--link', 'cs-inspect-t-web:web', '--memory', '32m', '--memory-swap', '64m'],
+    cmd: ['sleep', '100000'],
+  },
   'cs-inspect-t-exited': { args: [], cmd: ['sh', '-c', 'exit 3'] },
 };
 
@@ -61,7 +65,7 @@ describe('docker inspect: the agent against dockerd', () => {
 
   before(async () => {
     cleanup();
-    docker('network', 'create', NETWORK);
+    docker('network', 'create', '--ipv6', '--subnet', '172.31.250.0/24', '--subnet', 'fd00:c5a7::/64', NETWORK);
     for (const [name, { args, cmd }] of Object.entries(CONTAINERS)) ids.set(name, docker('run', '-d', '--name', name, '--label', LABEL, ...args, IMAGE, ...cmd));
     assert.equal(docker('wait', 'cs-inspect-t-exited'), '3');
     agent = await startAgent(['--quiet', '--no-cgroups']);
@@ -104,7 +108,14 @@ describe('docker inspect: the agent against dockerd', () => {
     assert.deepEqual(await hc('cs-inspect-t-web'), { NetworkMode: 'default', CpuShares: 0, Memory: 64 * 2 ** 20, NanoCpus: 500_000_000, CpuPeriod: 0, CpuQuota: 0, MemorySwap: 128 * 2 ** 20 });
     assert.deepEqual(await hc('cs-inspect-t-none'), { NetworkMode: 'none', CpuShares: 512, Memory: 0, NanoCpus: 0, CpuPeriod: 50000, CpuQuota: 20000, MemorySwap: 0 });
     const net = await agent.get<any>(`/containers/${ids.get('cs-inspect-t-net')}/json`);
-    assert.deepEqual(net.NetworkSettings.Networks[NETWORK].Aliases, [ids.get('cs-inspect-t-net')!.slice(0, 12)]);
+    const endpoint = net.NetworkSettings.Networks[NETWORK];
+    assert.deepEqual(endpoint.Aliases, [ids.get('cs-inspect-t-net')!.slice(0, 12)]);
+    assert.deepEqual(endpoint.IPAMConfig, { IPv4Address: '172.31.250.10', IPv6Address: 'fd00:c5a7::10' });
+    assert.deepEqual(
+      [endpoint.IPAddress, endpoint.IPPrefixLen, endpoint.GlobalIPv6Address, endpoint.GlobalIPv6PrefixLen, endpoint.IPv6Gateway],
+      ['172.31.250.10', 24, 'fd00:c5a7::10', 64, 'fd00:c5a7::1'],
+    );
+    assert.deepEqual(endpoint.Links, ['cs-inspect-t-web:web'], 'as given, where HostConfig.Links says /cs-inspect-t-web:/cs-inspect-t-net/web');
     assert.equal(net.NetworkSettings.IPAddress, '', 'the top-level endpoint is the default bridge\'s only');
     // dockerd's list writes no aliases where its inspect answer has them.
     const filter = encodeURIComponent(JSON.stringify({ name: ['cs-inspect-t-net'] }));
