@@ -21,7 +21,7 @@
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { ServerResponse } from 'node:http';
-import type { ContainerInfo, HostSample, Sample } from '../model.js';
+import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
@@ -201,16 +201,16 @@ function blockIo(name: string, help: string, field: IoField): Family {
   };
 }
 
-type FsField = 'totalBytes' | 'inodes' | 'inodesFree';
-
-/** Filesystem figures of the container's writable layer, as cAdvisor reports its rootfs device. */
-function rootfs(name: string, help: string, field: FsField, type: MetricType = 'gauge'): Family {
+/** A figure of the writable layer's walk, on the container's root filesystem device; none before the first walk. */
+function layer(name: string, help: string, type: MetricType, pick: (u: LayerUsage) => bigint): Family {
   return {
     name,
     help,
     type,
     write(v, w) {
-      for (const fs of v.sample.filesystems ?? []) if (fs.role === 'rootfs') w.series(String(fs[field]), renderLabels([['device', fs.device]]));
+      const u = v.sample.layerUsage;
+      const fs = u && v.sample.filesystems?.find((f) => f.role === 'rootfs');
+      if (u && fs) w.series(String(pick(u)), renderLabels([['device', fs.device]]));
     },
   };
 }
@@ -317,20 +317,20 @@ const CONTAINER_FAMILIES: Family[] = [
       }
     },
   },
-  rootfs('container_fs_limit_bytes', 'Number of bytes that can be consumed by the container on this filesystem.', 'totalBytes'),
   {
-    name: 'container_fs_usage_bytes',
-    help: 'Number of bytes that are consumed by the container on this filesystem.',
+    name: 'container_fs_limit_bytes',
+    help: 'Number of bytes that can be consumed by the container on this filesystem.',
     type: 'gauge',
-    // cAdvisor's total usage: the writable layer and Docker's directory of the container, by du.
+    // Docker sets no limit: cAdvisor reports the size of the filesystem the writable layer is on.
     write(v, w) {
-      const u = v.sample.layerUsage;
-      const fs = v.sample.filesystems?.find((f) => f.role === 'rootfs');
-      if (u && fs) w.series(String(u.totalBytes), renderLabels([['device', fs.device]]));
+      for (const fs of v.sample.filesystems ?? []) if (fs.role === 'rootfs') w.series(String(fs.totalBytes), renderLabels([['device', fs.device]]));
     },
   },
-  rootfs('container_fs_inodes_total', 'Number of Inodes', 'inodes', 'untyped'),
-  rootfs('container_fs_inodes_free', 'Number of available Inodes', 'inodesFree'),
+  // cAdvisor's total usage: the writable layer and Docker's directory of the container, by du.
+  layer('container_fs_usage_bytes', 'Number of bytes that are consumed by the container on this filesystem.', 'gauge', (u) => u.totalBytes),
+  // cAdvisor's container handlers set the inodes to what the du walk counted and never the free ones.
+  layer('container_fs_inodes_total', 'Number of Inodes', 'untyped', (u) => u.inodes),
+  layer('container_fs_inodes_free', 'Number of available Inodes', 'gauge', () => 0n),
   gauge('container_processes', 'Number of processes running inside the container.', (v) => v.processes),
   // pids.current counts tasks, i.e. threads: cAdvisor's container_threads, not container_processes.
   gauge('container_threads', 'Number of threads running inside the container', (v) => v.sample.cgroup.pids?.current),

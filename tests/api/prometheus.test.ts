@@ -88,7 +88,6 @@ describe('renderMetrics', () => {
       `container_fs_writes_total{${A},device="/dev/vda"} 8`,
       `container_blkio_device_usage_total{${A},device="/dev/vda",major="254",minor="0",operation="Read"} 8552448`,
       `container_fs_limit_bytes{${A},device="/dev/vda1"} 21003583488`,
-      `container_fs_inodes_free{${A},device="/dev/vda1"} 1000000`,
       `container_threads{${A}} 0`,
       `container_threads_max{${A}} 100`,
       `container_network_receive_bytes_total{${A},interface="eth0"} 1000`,
@@ -194,11 +193,15 @@ describe('layer usage, processes and the machine identity', () => {
   const a = `id="/docker/${ID_A}",image="busybox:local",name="web"`;
   const b = `id="/docker/${ID_B}",image="busybox:local",name="big"`;
 
-  it('container_fs_usage_bytes: cAdvisor\'s total usage on the layer\'s device, only once walked', () => {
+  it('container_fs_usage_bytes and the inodes: cAdvisor\'s total usage and the layer\'s inode count on its device, only once walked', () => {
     const out = lines(render(store(), []));
     assert.ok(out.includes(`container_fs_usage_bytes{${a},device="/dev/vda"} 8417280`));
     assert.ok(out.includes('# TYPE container_fs_usage_bytes gauge'));
-    assert.ok(!out.some((l) => l.startsWith(`container_fs_usage_bytes{${b}`)));
+    // The inodes the walk counted, not the filesystem's (1 here); cAdvisor never sets the free count.
+    assert.ok(out.includes(`container_fs_inodes_total{${a},device="/dev/vda"} 2`));
+    assert.ok(out.includes('# TYPE container_fs_inodes_total untyped'));
+    assert.ok(out.includes(`container_fs_inodes_free{${a},device="/dev/vda"} 0`));
+    for (const name of ['container_fs_usage_bytes', 'container_fs_inodes_total', 'container_fs_inodes_free']) assert.ok(!out.some((l) => l.startsWith(`${name}{${b}`)), name);
   });
 
   it('container_processes from the counts of the render; machine series with cAdvisor\'s identity labels', () => {

@@ -80,7 +80,13 @@ describe('layer usage, processes and machine identity of real containers', () =>
     assert.equal(fs[0].base_usage, du(app.upper));
     assert.equal(fs[0].usage, du(app.upper, app.container));
     assert.ok(fs[0].base_usage >= 8 * MiB && fs[0].base_usage <= 8 * MiB + 3 * 4096, `${fs[0].base_usage}`);
-    assert.ok(fs[0].inodes >= 2, 'the layer\'s root and /written.bin');
+    // Every inode of the layer once, as find sees them (the root and /written.bin among them).
+    const inodes = Number(execFileSync('sh', ['-c', `find '${app.upper}' -xdev -printf '%i\\n' | sort -u | wc -l`], { encoding: 'utf8' }).trim());
+    assert.ok(inodes >= 2);
+    assert.equal(fs[0].inodes, inodes);
+    const metrics = await (await fetch(`${agent.url}/metrics`)).text();
+    assert.equal(series(metrics, 'container_fs_inodes_total', appId), inodes, 'the layer\'s inodes, not its filesystem\'s');
+    assert.equal(series(metrics, 'container_fs_inodes_free', appId), 0, 'as cAdvisor: never set for a container');
     const v2 = (await agent.get<Record<string, any>>(`/api/v2.1/stats/docker/${appId}?count=1`))[`/docker/${appId}`];
     assert.deepEqual(v2.stats[0].filesystem, { totalUsageBytes: fs[0].usage, baseUsageBytes: fs[0].base_usage, inodeUsage: fs[0].inodes });
     console.log(`cAdvisor filesystem: base_usage ${fs[0].base_usage} B = du ${du(app.upper)} B, usage ${fs[0].usage} B, ${fs[0].inodes} inodes`);
