@@ -14,6 +14,7 @@ export interface AgentOptions {
   port: number;
   interval: string;
   history?: string;
+  rawHistory?: string;
   /** Directory for a V8 CPU profile (node --cpu-prof), written when the agent exits. */
   cpuProfDir?: string;
 }
@@ -26,6 +27,7 @@ export interface Agent {
 export function startAgent(name: string, o: AgentOptions): Agent {
   const args = ['agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
   if (o.history) args.push('--history', o.history);
+  if (o.rawHistory) args.push('--raw-history', o.rawHistory);
   // Profiling needs node's own options, so that run goes through node (without the #! options).
   const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, BIN, ...args]) : start(name, BIN, args);
   return { proc, port: o.port };

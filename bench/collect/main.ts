@@ -56,6 +56,8 @@ const SETTINGS = {
 const HISTORY_RUN_S = 205;
 const HISTORY_INTERVAL = '200ms';
 const HISTORY_WINDOW = '180s';
+/** The raw samples scaled the same way: the default 2 minutes at 1 s are 120 samples, 24 s at 200 ms. */
+const RAW_HISTORY_WINDOW = '24s';
 /** After SIGCONT a sampler first does the tick it owes; windows start after it. */
 const SETTLE_MS = 1500;
 /** CPU of the history run is taken from here to its end: start-up long past, history two-thirds full. */
@@ -145,8 +147,8 @@ async function stopLive(run: Run, p: Started): Promise<void> {
   run.live.delete(p);
 }
 
-async function startedAgent(run: Run, name: string, port: number, interval: string, history?: string, cpuProfDir?: string): Promise<Agent> {
-  const agent = startAgent(name, { port, interval, history, cpuProfDir });
+async function startedAgent(run: Run, name: string, port: number, interval: string, history?: { window: string; raw: string }, cpuProfDir?: string): Promise<Agent> {
+  const agent = startAgent(name, { port, interval, history: history?.window, rawHistory: history?.raw, cpuProfDir });
   run.live.add(agent.proc);
   return agent;
 }
@@ -331,7 +333,7 @@ const HISTORY_SAMPLES = 900;
  */
 async function historyRun(run: Run, n: number): Promise<HistoryResult> {
   const started = Date.now();
-  const agent = await startedAgent(run, 'agent-history', SETTINGS.agentPort + 1, HISTORY_INTERVAL, HISTORY_WINDOW);
+  const agent = await startedAgent(run, 'agent-history', SETTINGS.agentPort + 1, HISTORY_INTERVAL, { window: HISTORY_WINDOW, raw: RAW_HISTORY_WINDOW });
   const containers = await agentReady(agent, n + SETTINGS.dockerContainers);
   if (containers === undefined) throw new Error(`the history agent exited: ${failureLine(agent.proc.log)}`);
   note(`history: agent at ${HISTORY_INTERVAL} with ${HISTORY_WINDOW} of history over ${containers} containers, for ${HISTORY_RUN_S} s`);
@@ -490,8 +492,8 @@ function report(rows: Row[], run: Run, x: Extras): string {
     const filled = (end.held ?? 0) >= HISTORY_SAMPLES;
     const f = hist.footprint;
     out.push(
-      `15 minutes of history: the agent at --interval ${HISTORY_INTERVAL} --history ${HISTORY_WINDOW} over ${hist.containers} containers for ${HISTORY_RUN_S} s,`,
-      `  which holds history/interval = ${HISTORY_SAMPLES} samples per container, as 15m at 1s does, once every tick fits in ${HISTORY_INTERVAL}.`,
+      `15 minutes of history: the agent at --interval ${HISTORY_INTERVAL} --history ${HISTORY_WINDOW} --raw-history ${RAW_HISTORY_WINDOW} over ${hist.containers} containers for ${HISTORY_RUN_S} s,`,
+      `  which holds history/interval = ${HISTORY_SAMPLES} samples per container, as 15m at 1s does, once every tick fits in ${HISTORY_INTERVAL}, and 120 raw samples, as the default 2m at 1s.`,
       '  RSS MB (samples held by bench-0): ' + hist.points.map((p) => `${p.atS} s ${mb(p.memory?.rssBytes)} (${p.held ?? '?'})`).join(', ') + '.',
       f
         ? `  History as the agent counts it (/healthz): ${f.samples} samples of ${f.containers} containers in ${mb(f.bytes)} MB compressed` +
