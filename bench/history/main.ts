@@ -1,8 +1,8 @@
 /**
  * The raw-sample history on real samples: Docker containers (idle `sleep`, busy `--cpus 0.5`
  * loops) sampled by the real collector in this process; each sample, as it is recorded, is timed
- * through memory.stat's full record (parsed by whoever reads it first), Store.record (derived
- * history and raw history) and the naive peer, a structuredClone copy. Then, on the samples
+ * through Store.record (derived history and raw history) and the naive peer, a structuredClone
+ * copy. Then, on the samples
  * kept: bytes a sample, heap against kept copies, CPU of SampleHistory.record alone, and what
  * rebuilding costs. Prints figures; asserts nothing.
  *
@@ -38,7 +38,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 interface Timings {
-  statUs: number[];
   recordUs: number[];
   withoutRawUs: number[];
   cloneUs: number[];
@@ -54,13 +53,10 @@ class TimedStore extends Store {
 
   override record(id: string, sample: Sample, derived: Derived): void {
     let t = this.timings.get(id);
-    if (!t) this.timings.set(id, (t = { statUs: [], recordUs: [], withoutRawUs: [], cloneUs: [] }));
+    if (!t) this.timings.set(id, (t = { recordUs: [], withoutRawUs: [], cloneUs: [] }));
     const peer = this.withoutRaw.get(id) ?? this.withoutRaw.upsert(this.get(id)!.info);
     peer.raw = NO_RAW;
     let t0 = hr();
-    void sample.cgroup.memory?.stat;
-    t.statUs.push(Number(hr() - t0) / 1e3);
-    t0 = hr();
     this.withoutRaw.record(id, sample, derived);
     t.withoutRawUs.push(Number(hr() - t0) / 1e3);
     t0 = hr();
@@ -109,17 +105,15 @@ async function main(): Promise<void> {
     for (const [kind, ids] of Object.entries(classes)) {
       // The first half of the ticks warms the JIT up (a few thousand calls); the figures are over the rest.
       const pick = (f: (t: Timings) => number[]) => ids.flatMap((id) => f(store.timings.get(id)!).slice(Math.floor(TICKS / 2)));
-      const stat = pick((t) => t.statUs);
       const record = pick((t) => t.recordUs);
       const withoutRaw = pick((t) => t.withoutRawUs);
       const clone = pick((t) => t.cloneUs);
       console.log(`\n${kind} (${ids.length} containers), µs a sample as recorded, median / mean:`);
-      console.log(`  memory.stat full record (first read)     ${median(stat).toFixed(2)} / ${mean(stat).toFixed(2)}`);
       console.log(`  Store.record without raw history         ${median(withoutRaw).toFixed(2)} / ${mean(withoutRaw).toFixed(2)}`);
       console.log(`  Store.record (derived + raw history)     ${median(record).toFixed(2)} / ${mean(record).toFixed(2)}  (+${(median(record) - median(withoutRaw)).toFixed(2)})`);
       console.log(`  structuredClone(sample) (naive peer)     ${median(clone).toFixed(2)} / ${mean(clone).toFixed(2)}  (${(median(clone) / median(record)).toFixed(1)}x Store.record)`);
 
-      // SampleHistory.record alone, on the kept samples (memory.stat already parsed), CPU time;
+      // SampleHistory.record alone, on the kept samples, CPU time;
       // the first rounds only warm up.
       const replay = (rounds: number): number => {
         const c0 = process.cpuUsage();
