@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IMAGE, docker, sleep, startAgent, waitFor, type AgentProcess } from '../support.js';
+import { sameSample } from './same-sample.js';
 
 const LABEL = 'cstats.cadvisor-test=1';
 const MiB = 1024 * 1024;
@@ -36,24 +37,6 @@ describe('cAdvisor and kubelet endpoints against the agent\'s own figures', () =
   let appId: string;
   let sandboxId: string;
 
-  /**
-   * The compat answer and the agent's detail of `id` for one and the same sample: the detail is
-   * read before and after, and kept when both name the same sample.
-   */
-  async function sameSample<T>(id: string, compat: () => Promise<T>): Promise<{ detail: Detail; body: T }> {
-    return waitFor(
-      `a ${id.slice(0, 12)} answer within one sample`,
-      async () => {
-        const before = await agent.get<Detail>(`/api/v1/containers/${id}`);
-        const body = await compat();
-        const after = await agent.get<Detail>(`/api/v1/containers/${id}`);
-        return before.sample.timestamp === after.sample.timestamp ? { detail: after, body } : undefined;
-      },
-      10_000,
-      50,
-    );
-  }
-
   before(async () => {
     cleanup();
     cpuId = runContainer('cs-cadv-t-cpu', ['--cpus', '0.5', '--cpu-shares', '262144', '-m', '64m'], ['sh', '-c', 'while :; do :; done']);
@@ -77,7 +60,7 @@ describe('cAdvisor and kubelet endpoints against the agent\'s own figures', () =
   });
 
   test('/api/v1.3/docker/<id>: the same raw counters, limits in the spec', async () => {
-    const { detail, body } = await sameSample(cpuId, () => agent.get<Record<string, any>>(`/api/v1.3/docker/${cpuId}`));
+    const { detail, body } = await sameSample<Detail>(agent, cpuId)(() => agent.get<Record<string, any>>(`/api/v1.3/docker/${cpuId}`));
     const c = body[`/docker/${cpuId}`];
     assert.ok(c, `named by its cgroup: ${Object.keys(body)}`);
     assert.deepEqual([c.id, c.aliases, c.namespace], [cpuId, ['cs-cadv-t-cpu', cpuId], 'docker']);
@@ -95,7 +78,7 @@ describe('cAdvisor and kubelet endpoints against the agent\'s own figures', () =
   });
 
   test('/api/v2.0/stats?type=docker: cpu_inst agrees with the agent\'s CPU rate; /api/v2.1/stats the same series', async () => {
-    const { detail, body } = await sameSample(cpuId, () => agent.get<Record<string, any[]>>(`/api/v2.0/stats/${cpuId}?type=docker&count=2`));
+    const { detail, body } = await sameSample<Detail>(agent, cpuId)(() => agent.get<Record<string, any[]>>(`/api/v2.0/stats/${cpuId}?type=docker&count=2`));
     const series = body[`/docker/${cpuId}`];
     assert.equal(series.length, 2);
     assert.equal(series[0].cpu_inst, undefined);
@@ -109,7 +92,7 @@ describe('cAdvisor and kubelet endpoints against the agent\'s own figures', () =
   });
 
   test('/api/v2.0/summary: the latest usage is the agent\'s latest CPU and working set', async () => {
-    const { detail, body } = await sameSample(cpuId, () => agent.get<Record<string, any>>(`/api/v2.0/summary/${cpuId}?type=docker`));
+    const { detail, body } = await sameSample<Detail>(agent, cpuId)(() => agent.get<Record<string, any>>(`/api/v2.0/summary/${cpuId}?type=docker`));
     const s = body[`/docker/${cpuId}`];
     assert.equal(s.latest_usage.cpu, Math.trunc(detail.derived.cpuCores * 1000));
     assert.equal(s.latest_usage.memory, detail.derived.workingSetBytes);
@@ -139,7 +122,7 @@ describe('cAdvisor and kubelet endpoints against the agent\'s own figures', () =
   });
 
   test('/stats/summary: the pod with its app container, counters equal to the agent\'s', async () => {
-    const { detail, body } = await sameSample(appId, () => agent.get<any>('/stats/summary'));
+    const { detail, body } = await sameSample<Detail>(agent, appId)(() => agent.get<any>('/stats/summary'));
     const pod = body.pods.find((p: any) => p.podRef.uid === UID);
     assert.deepEqual(pod.podRef, { name: 'shop-1', namespace: 'shop', uid: UID });
     assert.deepEqual(pod.containers.map((c: any) => c.name), ['app']);

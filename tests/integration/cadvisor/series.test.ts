@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IMAGE, docker, sleep, startAgent, waitFor, type AgentProcess } from '../support.js';
+import { sameSample } from './same-sample.js';
 
 const LABEL = 'cstats.cadvisor-series-test=1';
 /** Raw window: 11 points at 1 s, so that ten of them are there after ~12 s and the bound shows. */
@@ -27,21 +28,6 @@ describe('cAdvisor stats series from the raw-sample history', () => {
   let id: string;
   const name = () => `/docker/${id}`;
 
-  /** A cAdvisor answer and the agent's detail of the container taken at the same sample. */
-  async function sameSample<T>(compat: () => Promise<T>): Promise<{ detail: Detail; body: T }> {
-    return waitFor(
-      'an answer within one sample',
-      async () => {
-        const before = await agent.get<Detail>(`/api/v1/containers/${id}`);
-        const body = await compat();
-        const after = await agent.get<Detail>(`/api/v1/containers/${id}`);
-        return before.sample.timestamp === after.sample.timestamp ? { detail: after, body } : undefined;
-      },
-      10_000,
-      50,
-    );
-  }
-
   before(async () => {
     cleanup();
     id = docker('run', '-d', '--name', 'cs-series-t-cpu', '--label', LABEL, '--cpus', '0.5', IMAGE, 'sh', '-c', 'while :; do :; done');
@@ -55,7 +41,7 @@ describe('cAdvisor stats series from the raw-sample history', () => {
   });
 
   test('v2.0 count=10: ten points 1 s apart, +0.5 s of CPU a second, the newest the latest sample', async () => {
-    const { detail, body } = await sameSample(() => agent.get<Record<string, any[]>>(`/api/v2.0/stats/${id}?type=docker&count=10`));
+    const { detail, body } = await sameSample<Detail>(agent, id)(() => agent.get<Record<string, any[]>>(`/api/v2.0/stats/${id}?type=docker&count=10`));
     const series = body[name()];
     assert.equal(series.length, 10);
     const times = series.map((p) => Date.parse(p.timestamp));
@@ -78,7 +64,7 @@ describe('cAdvisor stats series from the raw-sample history', () => {
   });
 
   test('the newest of count=10 is the 2-point answer\'s newest, point for point', async () => {
-    const { body: both } = await sameSample(async () => ({
+    const { body: both } = await sameSample<Detail>(agent, id)(async () => ({
       ten: (await agent.get<Record<string, any[]>>(`/api/v2.0/stats/${id}?type=docker&count=10`))[name()],
       two: (await agent.get<Record<string, any[]>>(`/api/v2.0/stats/${id}?type=docker&count=2`))[name()],
     }));
