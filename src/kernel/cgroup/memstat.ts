@@ -13,24 +13,24 @@ type StatField = 'rssBytes' | 'cacheBytes' | 'swapBytes' | 'inactiveFileBytes' |
 /** The MemoryStats fields a memory.stat flavour names, as [key, field]. */
 export type StatFields = ReadonlyArray<readonly [string, StatField]>;
 
-/** Copies the named fields of `stat` into `out`. */
-function copyFields(out: MemoryStats, from: MemoryStats | Record<string, bigint>, fields: StatFields, byKey: boolean): MemoryStats {
+/** MemoryStats holding `stat` and the named fields taken from it. */
+function withFields(stat: Record<string, bigint>, fields: StatFields): MemoryStats {
+  const out: MemoryStats = { stat };
   for (const [key, field] of fields) {
-    const value = byKey ? (from as Record<string, bigint>)[key] : (from as MemoryStats)[field];
+    const value = stat[key];
     if (value !== undefined) out[field] = value;
   }
   return out;
 }
 
 export function parseMemoryStat(text: string, file: string, fields: StatFields): MemoryStats {
-  const stat = parseKeyValueRecord(text, file);
-  return copyFields({ stat }, stat, fields, true);
+  return withFields(parseKeyValueRecord(text, file), fields);
 }
 
 /**
  * A sample's own MemoryStats on top of a parse of memory.stat that ticks share: the record is
- * the shared one (never changed), the named fields are copied, other files' fields go on top.
+ * the shared one (never changed), the named fields are taken from it, other files' fields go on top.
  */
 export function memoryStatsFrom(parsed: MemoryStats | undefined, fields: StatFields): MemoryStats {
-  return parsed === undefined ? {} : copyFields({ stat: parsed.stat }, parsed, fields, false);
+  return parsed?.stat === undefined ? {} : withFields(parsed.stat, fields);
 }
