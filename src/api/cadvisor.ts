@@ -4,8 +4,8 @@
  * "/system.slice/x.scope"); "/" is the machine, from the host samples; the directories between
  * them are listed as subcontainers without figures of their own. Stats series come from the raw
  * samples the store keeps for --raw-history (cAdvisor's --storage_duration, 2 minutes by
- * default), rebuilt exactly; the summary's percentiles come from the history window. Errors are plain text with status 500, as cAdvisor
- * answers them. The v1 calls also take cAdvisor's POST body (its Go client sends the request
+ * default), rebuilt exactly; the summary's percentiles come from the history window. Errors are
+ * plain text with status 500, as cAdvisor answers them. The v1 calls also take cAdvisor's POST body (its Go client sends the request
  * options that way); nothing is changed by it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
