@@ -36,6 +36,8 @@ interface Tracked {
   ctx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
+  /** `/proc/<pid>/net` of the process whose namespace it reads, made when the pid changes. */
+  netDir?: { pid: number; dir: string };
 }
 
 export interface TickStats {
@@ -230,7 +232,7 @@ export class Collector {
         t.resources = info.docker?.resources;
       }
       const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
-      const network = this.readNetwork(info, t.ctx, networks);
+      const network = this.readNetwork(info, t, networks);
       networks.set(info.id, network);
       if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
         t.filesystems = containerFilesystems(info, this.mounts);
@@ -255,7 +257,7 @@ export class Collector {
    * The container's interfaces: its own namespace via /proc/<pid>/net/dev, its sandbox's when
    * it shares one, none with host networking, undefined when it cannot be told.
    */
-  private readNetwork(info: ContainerInfo, ctx: StatContext, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
+  private readNetwork(info: ContainerInfo, t: Tracked, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
     const net = info.network;
     switch (net.kind) {
       case 'host':
@@ -267,7 +269,8 @@ export class Collector {
         return target ? (done.get(target.info.id) ?? target.latest?.network) : undefined;
       }
       case 'own':
-        return readParsed(ctx, `/proc/${net.pid}/net`, 'dev', parseNetDev);
+        if (t.netDir?.pid !== net.pid) t.netDir = { pid: net.pid, dir: `/proc/${net.pid}/net` };
+        return readParsed(t.ctx, t.netDir.dir, 'dev', parseNetDev);
     }
   }
 }

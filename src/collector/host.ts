@@ -9,7 +9,7 @@ import { parseLoadAvg } from '../kernel/proc/loadavg.js';
 import { parseDiskstats } from '../kernel/proc/diskstats.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
-import { parseKeyValues } from '../kernel/parse.js';
+import { keyValueOf } from '../kernel/parse.js';
 import type { ProcStat, ProcStatCpu } from '../kernel/types.js';
 import type { FsStats } from '../kernel/types.js';
 import type { HostSample } from '../model.js';
@@ -39,7 +39,7 @@ export class HostReader {
   readOomKills(onError: (err: unknown) => void): bigint | undefined {
     try {
       const text = this.vmstat.read();
-      return text === undefined ? undefined : parseKeyValues(text, this.vmstat.path).get('oom_kill');
+      return text === undefined ? undefined : keyValueOf(text, this.vmstat.path, 'oom_kill');
     } catch (err) {
       onError(err);
       return undefined;

@@ -14,7 +14,7 @@
  */
 import { KeptFiles } from '../kernel/file.js';
 import { parsePressure, PRESSURE_FILE, PRESSURE_RESOURCES, type PressureResource } from '../kernel/cgroup/v2/pressure.js';
-import type { ContainerInfo } from '../model.js';
+import type { CgroupLocation, ContainerInfo } from '../model.js';
 
 export type QuietResources = Record<PressureResource, boolean>;
 
@@ -29,9 +29,21 @@ interface ParentState {
 
 const NONE_QUIET: QuietResources = { cpu: false, memory: false, io: false };
 
+type ParentDir = { parent: string; root: boolean } | undefined;
+
+/** pressureDirs by cgroup location: worked out once per container, not per container per tick. */
+const parentDirs = new WeakMap<CgroupLocation, ParentDir>();
+
 /** The cgroup2 directory whose pressure files a container has, and its parent's, if any. */
-function pressureDirs(info: ContainerInfo): { parent: string; root: boolean } | undefined {
+function pressureDirs(info: ContainerInfo): ParentDir {
   const cg = info.cgroup;
+  if (parentDirs.has(cg)) return parentDirs.get(cg);
+  const dirs = parentDirOf(cg);
+  parentDirs.set(cg, dirs);
+  return dirs;
+}
+
+function parentDirOf(cg: CgroupLocation): ParentDir {
   const dir = cg.version === 2 ? cg.dir : cg.dirs.unified;
   if (dir === undefined || !dir.endsWith(cg.path) || cg.path === '/' || cg.path === '') return undefined;
   const root = dir.slice(0, dir.length - cg.path.length);

@@ -43,6 +43,8 @@ const COUNTERS: Record<string, Counter> = {
 };
 
 const COUNTER_NAMES = Object.keys(COUNTERS);
+// A rates signature holds one bit per counter in a 32-bit mask.
+if (COUNTER_NAMES.length > 31) throw new Error('derive: more counters than a rates signature holds');
 const COUNTER_PICKS = Object.values(COUNTERS);
 
 /** `net.<interface>.<field>` for each NET_FIELDS entry, made once per interface name. */
@@ -56,18 +58,57 @@ function rateKeysOf(name: string): string[] {
   return keys;
 }
 
-function interfaceRates(prev: NetInterfaceStats[] | undefined, cur: NetInterfaceStats[] | undefined, seconds: number, out: Record<string, number>): void {
-  if (!prev || !cur) return;
+/**
+ * A rates object is made by an object literal of exactly the keys it holds, compiled once per
+ * set of keys. Built key by key, an object of more than about 16 keys (a container with one
+ * interface has 34) becomes a V8 dictionary: slower to make, to read and to serialise.
+ * A key set is named by its signature: the bit mask of the counters that have a rate, then
+ * `/<mask>/<interface>` per interface (interface names never hold a '/').
+ */
+type RatesMaker = (values: readonly number[]) => Record<string, number>;
+const makers = new Map<string, RatesMaker>();
+/** Interface names come from the containers: past this many key sets, start again. */
+const MAX_MAKERS = 256;
+
+function makerFor(signature: string): RatesMaker {
+  let make = makers.get(signature);
+  if (!make) {
+    const [counters, ...ifaces] = signature.split('/');
+    const keys = COUNTER_NAMES.filter((_, i) => (Number(counters) >> i) & 1);
+    for (let i = 0; i < ifaces.length; i += 2) {
+      const fields = Number(ifaces[i]);
+      keys.push(...rateKeysOf(ifaces[i + 1]).filter((_, f) => (fields >> f) & 1));
+    }
+    // The keys are JSON string literals: an interface name cannot break out of them.
+    make = new Function('v', `return {${keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}};`) as RatesMaker;
+    if (makers.size >= MAX_MAKERS) makers.clear();
+    makers.set(signature, make);
+  }
+  return make;
+}
+
+/** Scratch for one derive call (synchronous): the rates in key order. */
+const values: number[] = [];
+
+/** Appends the interfaces' rates to `values` and returns their part of the signature. */
+function interfaceRates(prev: NetInterfaceStats[] | undefined, cur: NetInterfaceStats[] | undefined, seconds: number): string {
+  if (!prev || !cur) return '';
+  let signature = '';
   for (const iface of cur) {
     // A handful of interfaces at most: a scan is cheaper than a map per sample.
     const p = prev.find((i) => i.name === iface.name);
     if (!p) continue;
-    const keys = rateKeysOf(iface.name);
+    let mask = 0;
     for (let f = 0; f < NET_FIELDS.length; f++) {
       const r = ratePerSecond(p[NET_FIELDS[f]], iface[NET_FIELDS[f]], seconds);
-      if (r !== undefined) out[keys[f]] = r;
+      if (r !== undefined) {
+        mask |= 1 << f;
+        values.push(r);
+      }
     }
+    signature += `/${mask}/${iface.name}`;
   }
+  return signature;
 }
 
 export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: bigint): Derived {
@@ -76,16 +117,21 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
   const limit = memoryLimit(mem, hostMemoryBytes);
 
   const block = blockTotals(cur.cgroup.blkio);
-  const rates: Record<string, number> = {};
+  let rates: Record<string, number> = {};
   let cpuPct = 0;
   let cores = 0;
   if (prev) {
     const seconds = Number(cur.monoNs - prev.monoNs) / 1e9;
+    values.length = 0;
+    let mask = 0;
     for (let i = 0; i < COUNTER_PICKS.length; i++) {
       const r = ratePerSecond(COUNTER_PICKS[i](prev), COUNTER_PICKS[i](cur), seconds);
-      if (r !== undefined) rates[COUNTER_NAMES[i]] = r;
+      if (r !== undefined) {
+        mask |= 1 << i;
+        values.push(r);
+      }
     }
-    interfaceRates(prev.network, cur.network, seconds, rates);
+    rates = makerFor(mask + interfaceRates(prev.network, cur.network, seconds))(values);
     cpuPct = cpuPercent(prev.cgroup.cpu?.usageNs, cur.cgroup.cpu?.usageNs, prev.systemCpuNs, cur.systemCpuNs, cur.onlineCpus);
     cores = (rates['cpu.usageNs'] ?? 0) / 1e9;
   }

@@ -65,6 +65,24 @@ export function forEachKeyValue(text: string, file: string, fn: (key: string, va
   }
 }
 
+/**
+ * The value of one "key value" line, undefined when no line has that key; other lines are not
+ * looked at (/proc/vmstat has 170 of them, and only oom_kill is wanted every tick).
+ */
+export function keyValueOf(text: string, file: string, key: string): bigint | undefined {
+  const head = `${key} `;
+  let at = 0;
+  if (!text.startsWith(head)) {
+    const nl = text.indexOf(`\n${head}`);
+    if (nl < 0) return undefined;
+    at = nl + 1;
+  }
+  at += head.length;
+  let end = text.indexOf('\n', at);
+  if (end < 0) end = text.length;
+  return parseU64(text.slice(at, end), file);
+}
+
 /** "key value" lines into a Map. */
 export function parseKeyValues(text: string, file: string): Map<string, bigint> {
   const out = new Map<string, bigint>();

@@ -79,3 +79,24 @@ test('first sample: no rates, CPU 0, memory figures present', () => {
   assert.equal(d.memoryUsageBytes, 1024);
   assert.equal(d.memoryPercent, 25);
 });
+
+test('rates: exactly the counters and interface fields that have one, under any interface name', () => {
+  const iface = (name: string, rx: bigint, txPackets: bigint) => ({ name, rxBytes: rx, txBytes: 0n, rxPackets: 0n, rxErrors: 0n, rxDropped: 0n, txPackets, txErrors: 0n, txDropped: 0n });
+  // Names a literal could trip on; the second interface's tx packets go back (a reset): no rate for that field.
+  const names = ['eth0', 'we"ird\\name', "it's"];
+  const prev = sample({ usageNs: 10n, monoNs: 0n, network: names.map((n) => iface(n, 100n, 50n)) });
+  const cur = sample({ usageNs: 30n, monoNs: 2_000_000_000n, network: [...names.map((n, i) => iface(n, 300n + BigInt(i), i === 1 ? 1n : 50n)), iface('new0', 1n, 1n)] });
+  const d = derive(prev, cur, 8n * GiB);
+  const expected: Record<string, number> = { 'cpu.usageNs': 10, 'net.rxBytes': (904 - 300) / 2, 'net.txBytes': 0 };
+  names.forEach((n, i) => {
+    for (const f of ['rxBytes', 'rxPackets', 'rxErrors', 'rxDropped', 'txBytes', 'txPackets', 'txErrors', 'txDropped']) expected[`net.${n}.${f}`] = 0;
+    expected[`net.${n}.rxBytes`] = (200 + i) / 2;
+  });
+  delete expected[`net.${names[1]}.txPackets`];
+  assert.deepEqual(d.rates, expected);
+  // The same key set again reuses its maker and still gives this sample's values.
+  const again = derive(cur, { ...cur, monoNs: 4_000_000_000n, cgroup: { cpu: { usageNs: 50n } } }, 8n * GiB);
+  assert.equal(again.rates['cpu.usageNs'], 10);
+  assert.equal(again.rates['net.new0.rxBytes'], 0);
+  assert.equal(Object.keys(again.rates).length, 3 + 4 * 8);
+});

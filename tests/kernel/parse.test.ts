@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/kernel/errors.js';
-import { parseKeyValueRecord, parseKeyValues, parseUint, splitFields } from '../../src/kernel/parse.js';
+import { keyValueOf, parseKeyValueRecord, parseKeyValues, parseUint, splitFields } from '../../src/kernel/parse.js';
 import { U64_MAX } from './context.js';
 
 describe('parseKeyValues / parseKeyValueRecord', () => {
@@ -27,6 +27,23 @@ describe('parseKeyValues / parseKeyValueRecord', () => {
   it('rejects lines without a value, extra fields, negative or non-numeric values, overflow', () => {
     for (const bad of ['nr_periods\n', 'a 1 2\n', 'a -1\n', 'a x\n', ' 1\n', 'a 18446744073709551616\n', 'a \n']) {
       assert.throws(() => parseKeyValues(bad, 'memory.stat'), (e: unknown) => e instanceof ParseError && e.file === 'memory.stat', bad);
+    }
+  });
+});
+
+describe('keyValueOf', () => {
+  const vmstat = 'nr_free_pages 5860163\noom_kill_x 9\npgfault 1234\noom_kill 3\nswap_ra 0';
+  it('finds one key on any line, exact and at a line start only', () => {
+    assert.equal(keyValueOf(vmstat, '/proc/vmstat', 'oom_kill'), 3n);
+    assert.equal(keyValueOf(vmstat, '/proc/vmstat', 'nr_free_pages'), 5860163n);
+    assert.equal(keyValueOf(vmstat, '/proc/vmstat', 'swap_ra'), 0n);
+    assert.equal(keyValueOf(vmstat, '/proc/vmstat', 'kill'), undefined);
+    assert.equal(keyValueOf(`oom_kill ${U64_MAX}\n`, 'f', 'oom_kill'), 18446744073709551615n);
+    assert.equal(keyValueOf('', 'f', 'oom_kill'), undefined);
+  });
+  it('rejects a malformed value of that key', () => {
+    for (const bad of ['oom_kill \n', 'oom_kill x\n', 'a 1\noom_kill -1', 'oom_kill 1 2\n', 'oom_kill 18446744073709551616']) {
+      assert.throws(() => keyValueOf(bad, '/proc/vmstat', 'oom_kill'), (e: unknown) => e instanceof ParseError && e.file === '/proc/vmstat', bad);
     }
   });
 });
