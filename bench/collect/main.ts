@@ -43,6 +43,12 @@ const SETTINGS = {
   /** Seconds of measurement per subject and N (agent and netdata: split into `rounds` turns). */
   windowS: envNumber('BENCH_WINDOW', QUICK ? 6 : 18),
   rounds: Math.max(1, Math.round(envNumber('BENCH_ROUNDS', 3))),
+  /**
+   * Seconds the agent runs alone before its turns: V8 compiles the sampling code as it gets hot,
+   * which takes minutes when a tick handles 100 containers, and the first filesystem walks run.
+   * Netdata has been running since before its discovery wait. Measured and reported apart.
+   */
+  warmupS: envNumber('BENCH_WARMUP', QUICK ? 20 : 60),
   /** Run the agent at 200 ms with 180 s of history at the largest N: 900 samples a container, as 15 min at 1 s. */
   historyRun: envFlag('BENCH_HISTORY', !QUICK),
   /** A second netdata in its default cgroup mode: both then take on new cgroups at half speed (+2 min). */
@@ -122,7 +128,7 @@ const readList = (file: string): string[] => readFileSync(file, 'utf8').split('\
 
 /** The agent's figures at one N, or why there are none. */
 type AgentResult =
-  | { ok: true; containers: number; us: number; rounds: number[]; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
+  | { ok: true; containers: number; us: number; rounds: number[]; warmupUs: number; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
   | { ok: false; expected: number; failure: string };
 
 interface Row {
@@ -252,6 +258,12 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
   } else {
     note(`N=${n}: the agent failed (${failureLine(agentProc.proc.log)})`);
   }
+  let warmupUs = NaN;
+  if (agentRan && SETTINGS.warmupS > 0) {
+    note(`N=${n}: the agent alone for ${SETTINGS.warmupS} s first (warm-up, reported apart)`);
+    const w = await measure([processProbe('agent', () => [agentProc.proc.pid])], SETTINGS.warmupS);
+    warmupUs = perSampleUs(w.ns[0], w.seconds, 1, containers);
+  }
   const windowS = SETTINGS.windowS / SETTINGS.rounds;
   note(`N=${n}: ${agentRan ? `agent over ${containers} containers and ` : ''}netdata cgroups threads, in turns: ${SETTINGS.rounds} × ${windowS} s each`);
   const turns = await inTurns(subjects, SETTINGS.rounds, windowS);
@@ -266,6 +278,7 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
       containers,
       us: t.us,
       rounds: t.rounds,
+      warmupUs,
       memory: residentOf(agentProc.proc.pid),
       tickMs: (await health(agentProc))?.durationMs ?? NaN,
       files: keptOpenFiles(agentProc),
@@ -438,6 +451,10 @@ function report(rows: Row[], run: Run, x: Extras): string {
       '.',
     '',
     "agent      cstats agent at --interval 1s, whole process; RSS = VmRSS after the window; tick ms = its last tick's duration (/healthz).",
+    `           Its turns start after ${SETTINGS.warmupS} s alone (BENCH_WARMUP) once it sees every container; those first seconds, while V8`,
+    '           compiles the sampling code and the first disk-usage walks run, cost: ' +
+      ran.map(({ n, a }) => `N=${n}: ${us(a.warmupUs)} µs`).join('; ') +
+      '.',
     '           RSS MB (anon): ' + ran.map(({ n, a }) => `N=${n}: ${mbOf(a.memory)}`).join('; ') + '.',
     '           kernel files kept open: ' +
       ran.map(({ n, a }) => `N=${n}: ${a.files.length} (${(a.files.length / a.containers).toFixed(1)} per container)`).join('; ') +
