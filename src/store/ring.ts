@@ -218,7 +218,7 @@ export class SeriesRing {
     this.openState = new XorState(metrics.length);
   }
 
-  push(timestampMs: number, values: readonly number[]): void {
+  push(timestampMs: number, values: ArrayLike<number>): void {
     encodeTimestamp(this.open, this.openState, timestampMs, this.openCount === 0);
     for (let i = 0; i < this.metrics.length; i++) encodeValue(this.open, this.openState, i, values[i]);
     this.openCount++;

@@ -26,6 +26,8 @@ export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
 };
 const METRIC_NAMES = Object.keys(HISTORY_METRICS);
 const METRIC_PICKERS = Object.values(HISTORY_METRICS);
+/** One history row, filled and pushed within record(): no array made per sample. */
+const row = new Float64Array(METRIC_NAMES.length);
 
 export interface ContainerEntry {
   info: ContainerInfo;
@@ -74,7 +76,8 @@ export class Store {
     e.previous = e.latest;
     e.latest = sample;
     e.derived = derived;
-    e.history.push(sample.timestampMs, METRIC_PICKERS.map((pick) => pick(derived)));
+    for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived);
+    e.history.push(sample.timestampMs, row);
     (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);
   }
 
