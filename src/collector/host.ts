@@ -9,8 +9,8 @@ import { parseLoadAvg } from '../kernel/proc/loadavg.js';
 import { parseDiskstats } from '../kernel/proc/diskstats.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
-import { keyValueOf } from '../kernel/parse.js';
-import type { ProcStat, ProcStatCpu } from '../kernel/types.js';
+import { keyValueOf, LineMemo } from '../kernel/parse.js';
+import type { DiskStat, NetInterfaceStats, ProcStat, ProcStatCpu } from '../kernel/types.js';
 import type { FsStats } from '../kernel/types.js';
 import type { HostSample } from '../model.js';
 
@@ -29,6 +29,9 @@ export class HostReader {
   private readonly diskstats = new KernelFile('/proc/diskstats');
   // The agent's own namespace is the host's when it runs on the host (or with --network host).
   private readonly netdev = new KernelFile('/proc/self/net/dev');
+  // A veth per container on the host's net/dev, most of them idle; idle devices in diskstats.
+  private readonly netdevLines = new LineMemo<NetInterfaceStats>();
+  private readonly diskLines = new LineMemo<DiskStat>();
 
   private readonly vmstat = new KernelFile('/proc/vmstat');
 
@@ -70,8 +73,8 @@ export class HostReader {
       stat,
       meminfo: read(this.meminfo, parseMeminfo, new Map<string, bigint>()),
       loadavg: read(this.loadavg, parseLoadAvg, undefined),
-      disks: read(this.diskstats, parseDiskstats, []),
-      network: read(this.netdev, parseNetDev, []),
+      disks: read(this.diskstats, (t, file) => parseDiskstats(t, file, this.diskLines), []),
+      network: read(this.netdev, (t, file) => parseNetDev(t, file, this.netdevLines), []),
       filesystems,
     };
   }

@@ -143,3 +143,46 @@ export function requireKey(map: Map<string, bigint>, key: string, file: string):
   if (v === undefined) throw new ParseError(file, `missing key "${key}"`);
   return v;
 }
+
+/**
+ * What each line of a file parsed to at its previous read, for files of many lines that mostly
+ * repeat from one read to the next: the host's net/dev (a veth per container, most of them
+ * idle) and diskstats (idle devices). A line equal to one of the previous read gives back the
+ * same object, so results are shared from read to read and nobody may change them. Holds the
+ * lines of two reads at most.
+ */
+export class LineMemo<T> {
+  private previous = new Map<string, T>();
+  private current = new Map<string, T>();
+
+  /** Starts a read of the file (a read that threw leaves nothing behind). */
+  begin(): void {
+    this.current.clear();
+  }
+
+  line(text: string, parse: (line: string) => T): T {
+    let value = this.previous.get(text);
+    if (value === undefined) value = parse(text);
+    this.current.set(text, value);
+    return value;
+  }
+
+  /** Ends a read: the next one is compared with this one's lines. */
+  end(): void {
+    const done = this.current;
+    this.current = this.previous;
+    this.previous = done;
+  }
+}
+
+/** `parse` over every non-empty line from index `from` on, through `memo` when there is one. */
+export function parseLines<T>(lines: readonly string[], from: number, parse: (line: string) => T, memo?: LineMemo<T>): T[] {
+  const out: T[] = [];
+  memo?.begin();
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i];
+    if (line !== '') out.push(memo ? memo.line(line, parse) : parse(line));
+  }
+  memo?.end();
+  return out;
+}

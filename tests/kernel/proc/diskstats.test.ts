@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ParseError } from '../../../src/kernel/errors.js';
 import { parseDiskstats } from '../../../src/kernel/proc/diskstats.js';
+import { LineMemo } from '../../../src/kernel/parse.js';
+import type { DiskStat } from '../../../src/kernel/types.js';
 import { U64_MAX } from '../context.js';
 
 // Kernel 6.18 (this machine): 20 fields.
@@ -15,6 +17,16 @@ const DISKSTATS_4_19 = '   8       0 sda 5226 1178 396570 4364 2031 3065 74608 3
 const DISKSTATS_4_15 = '   8       1 sda1 176 0 8346 96 0 0 0 0 0 68 96\n   8       0 sda 8961 2117 661406 37216 15442 19866 1112104 165964 0 64100 203164\n';
 
 describe('parseDiskstats', () => {
+  it('with a memo: unchanged devices keep their object, changed ones are parsed', () => {
+    const memo = new LineMemo<DiskStat>();
+    const line = (minor: number, reads: number) => `   7       ${minor} loop${minor} ${reads} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0`;
+    const a = parseDiskstats(`${line(0, 5)}\n${line(1, 6)}\n`, '/proc/diskstats', memo);
+    const b = parseDiskstats(`${line(0, 5)}\n${line(1, 7)}\n`, '/proc/diskstats', memo);
+    assert.equal(b[0], a[0]);
+    assert.equal(b[1].reads, 7n);
+    assert.deepEqual(b, parseDiskstats(`${line(0, 5)}\n${line(1, 7)}\n`));
+  });
+
   it('parses 20 fields with discard and flush counters', () => {
     const [loop0, vda] = parseDiskstats(DISKSTATS_6_18);
     assert.equal(loop0.name, 'loop0');

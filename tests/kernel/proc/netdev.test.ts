@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ParseError } from '../../../src/kernel/errors.js';
 import { parseNetDev } from '../../../src/kernel/proc/netdev.js';
+import { LineMemo } from '../../../src/kernel/parse.js';
+import type { NetInterfaceStats } from '../../../src/kernel/types.js';
 import { U64_MAX } from '../context.js';
 
 const HEADER = `Inter-|   Receive                                                |  Transmit
@@ -14,6 +16,26 @@ const NETDEV = `${HEADER}    lo:    3193      29    0    0    0     0          0
 `;
 
 describe('parseNetDev', () => {
+  it('with a memo: an unchanged line gives the previous read\'s object, a changed one is parsed, a bad one still throws', () => {
+    const memo = new LineMemo<NetInterfaceStats>();
+    const veth = (i: number, rx: number) => `veth${i}: ${rx} 1 0 0 0 0 0 0 ${rx * 2} 1 0 0 0 0 0 0`;
+    const text = (rx: number[]) => `${HEADER}${rx.map((v, i) => veth(i, v)).join('\n')}\n`;
+    const first = parseNetDev(text([10, 20, 30]), '/proc/net/dev', memo);
+    const second = parseNetDev(text([10, 21, 30]), '/proc/net/dev', memo);
+    assert.deepEqual(second, parseNetDev(text([10, 21, 30])));
+    assert.equal(second[0], first[0]);
+    assert.notEqual(second[1], first[1]);
+    assert.equal(second[1].rxBytes, 21n);
+    assert.equal(second[2], first[2]);
+    assert.throws(() => parseNetDev(`${text([10, 21, 30])}veth9: 1 2\n`, '/proc/net/dev', memo), ParseError);
+    // The memo keeps the lines of the last two reads only: a line from three reads ago is parsed again.
+    parseNetDev(text([11, 22, 31]), '/proc/net/dev', memo);
+    parseNetDev(text([12, 23, 32]), '/proc/net/dev', memo);
+    const again = parseNetDev(text([10, 21, 30]), '/proc/net/dev', memo);
+    assert.notEqual(again[0], second[0]);
+    assert.deepEqual(again[0], second[0]);
+  });
+
   it('parses kernel 6.18 /proc/net/dev', () => {
     const [lo, eth0] = parseNetDev(NETDEV);
     assert.equal(lo.name, 'lo');
