@@ -32,6 +32,8 @@ export interface Activity {
   stallFree?: Readonly<Record<keyof PressureStats, boolean>>;
   /** Set by the pressure reader: the resources whose averages were all zero at the last read. */
   zeroAverages?: Set<keyof PressureStats>;
+  /** Memory usage (v1 memory.usage_in_bytes, v2 memory.current) at the previous read. */
+  lastMemoryUsage?: bigint;
 }
 
 /** The CPU reader records what it read; the readers after it ask `idleMaxAge`. */
@@ -45,6 +47,22 @@ export function noteCpuUsage(ctx: StatContext, usageNs: bigint | undefined): voi
 /** maxAgeReads for counters that move only when the group runs. */
 export function idleMaxAge(ctx: StatContext): number {
   return ctx.activity?.idle ? FROZEN_MAX_AGE_READS : 0;
+}
+
+/**
+ * maxAgeReads for the memory high-water mark (v1 memory.max_usage_in_bytes, v2 memory.peak),
+ * given the usage just read. The mark rises only when a charge takes usage above it, and a
+ * group's memory is charged by its own tasks as they run. A group that did not run and whose
+ * usage is what it was at the previous read has the same mark; the remote charges the kernel
+ * makes for a group (a swapped-out page brought back by another process) are caught by the
+ * usage having moved, or within FROZEN_MAX_AGE_READS reads. Records `usage` for the next read.
+ */
+export function watermarkMaxAge(ctx: StatContext, usage: bigint | undefined): number {
+  const a = ctx.activity;
+  if (!a) return 0;
+  const unchanged = usage !== undefined && usage === a.lastMemoryUsage;
+  a.lastMemoryUsage = usage;
+  return a.idle && unchanged ? FROZEN_MAX_AGE_READS : 0;
 }
 
 /** Host-wide facts of one tick that prove some container counters have not moved. */

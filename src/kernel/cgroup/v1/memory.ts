@@ -2,7 +2,7 @@
 import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64 } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
-import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { FROZEN_MAX_AGE_READS, readParsed, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 import type { V1Dirs } from './dirs.js';
 
@@ -46,7 +46,7 @@ export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): 
   const mem = memoryStatsFrom(stat, STAT_FIELDS);
   readInto(ctx, mem, 'usageBytes', dir, 'memory.usage_in_bytes', parseSingleU64);
   readInto(ctx, mem, 'limitBytes', dir, 'memory.limit_in_bytes', parseV1Limit);
-  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.max_usage_in_bytes', parseSingleU64);
+  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.max_usage_in_bytes', parseSingleU64, watermarkMaxAge(ctx, mem.usageBytes));
   // failcnt counts charges that failed at this group's own limit: none without one.
   readInto(ctx, mem, 'failcnt', dir, 'memory.failcnt', parseSingleU64, mem.limitBytes === null ? FROZEN_MAX_AGE_READS : 0);
   // memsw.* exist only with swap accounting (CONFIG_MEMCG_SWAP and swapaccount=1).

@@ -2,7 +2,7 @@
 import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { readParsed, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
 import { hasFields, readInto } from '../fill.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
@@ -40,7 +40,7 @@ export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): v
   const mem = memoryStatsFrom(stat, STAT_FIELDS);
   readInto(ctx, mem, 'usageBytes', dir, 'memory.current', parseSingleU64);
   readInto(ctx, mem, 'limitBytes', dir, 'memory.max', parseU64OrMax);
-  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.peak', parseSingleU64); // kernel 5.19
+  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.peak', parseSingleU64, watermarkMaxAge(ctx, mem.usageBytes)); // kernel 5.19
   // memory.swap.* exist only with swap accounting (CONFIG_MEMCG_SWAP, not swapaccount=0).
   readInto(ctx, mem, 'swapBytes', dir, 'memory.swap.current', parseSingleU64);
   readInto(ctx, mem, 'swapLimitBytes', dir, 'memory.swap.max', parseU64OrMax);

@@ -134,6 +134,29 @@ describe('v1 statMemory', () => {
     assert.deepEqual([...noFacts.maxAges], [['/m/memory.failcnt', FROZEN_MAX_AGE_READS]]);
   });
 
+  it('the high-water mark may be remembered while the group did not run and its usage stands still', () => {
+    const files: Record<string, string> = { '/m/memory.usage_in_bytes': '4096\n', '/m/memory.max_usage_in_bytes': '8192\n' };
+    const { ctx, maxAges } = memoryContext(files);
+    const mark = (): number | undefined => maxAges.get('/m/memory.max_usage_in_bytes');
+    ctx.activity = { idle: true };
+    statMemory(ctx, { memory: '/m' }, {});
+    assert.equal(mark(), undefined, 'first read: the usage before is not known');
+    statMemory(ctx, { memory: '/m' }, {});
+    assert.equal(mark(), FROZEN_MAX_AGE_READS, 'idle, usage unchanged');
+    maxAges.clear();
+    files['/m/memory.usage_in_bytes'] = '12288\n';
+    statMemory(ctx, { memory: '/m' }, {});
+    assert.equal(mark(), undefined, 'usage moved (a remote charge): the mark is read');
+    ctx.activity.idle = false;
+    statMemory(ctx, { memory: '/m' }, {});
+    assert.equal(mark(), undefined, 'it ran: the mark is read');
+    ctx.activity.idle = true;
+    delete files['/m/memory.usage_in_bytes'];
+    statMemory(ctx, { memory: '/m' }, {});
+    statMemory(ctx, { memory: '/m' }, {});
+    assert.equal(mark(), undefined, 'no usage to compare: the mark is read');
+  });
+
   it('no memory directory or no files: no memory stats; malformed file: reported', () => {
     const { ctx, errors } = memoryContext({ '/bad/memory.failcnt': '1 2\n' });
     const stats: CgroupStats = {};
