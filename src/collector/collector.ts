@@ -9,7 +9,7 @@ import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import { readParsed, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
+import { readParsed, sameStats, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, DockerResources, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -231,7 +231,12 @@ export class Collector {
         t.files.rereadSettings();
         t.resources = info.docker?.resources;
       }
-      const cgroup = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
+      const entry = this.store.get(info.id);
+      const prev = entry?.latest;
+      const read = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
+      // Figures equal to the previous sample's are handed out as that same object: derive and
+      // the history see at once that nothing moved, and nothing new outlives the tick.
+      const cgroup = prev && sameStats(prev.cgroup, read) ? prev.cgroup : read;
       const network = this.readNetwork(info, t, networks);
       networks.set(info.id, network);
       if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
@@ -248,8 +253,8 @@ export class Collector {
         systemCpuNs: sysNs,
         onlineCpus,
       };
-      const prev = this.store.get(info.id)?.latest;
-      this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes));
+      const before = entry?.previous && entry.derived ? { sample: entry.previous, derived: entry.derived } : undefined;
+      this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes, before));
     }
   }
 

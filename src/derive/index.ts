@@ -111,10 +111,20 @@ function interfaceRates(prev: NetInterfaceStats[] | undefined, cur: NetInterface
   return signature;
 }
 
-export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: bigint): Derived {
+/** No counter can have moved from `a` to `b`: a sampler handed out the same figures again. */
+const sameCounters = (a: Sample, b: Sample): boolean => a.cgroup === b.cgroup && a.network === b.network;
+
+/**
+ * The figures of `prev` → `cur`. `before` is the previous tick's: its sample (the one before
+ * `prev`) and what derive made of it and `prev`. When the sampler handed out the same figures
+ * in all three samples, as it does for an idle container, the figures are those of the previous
+ * tick (every rate 0 over the same counters, the same memory) and that object is returned.
+ */
+export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: bigint, before?: { sample: Sample; derived: Derived }): Derived {
   const mem = cur.cgroup.memory;
-  const usage = memoryUsageNoCache(mem);
   const limit = memoryLimit(mem, hostMemoryBytes);
+  if (prev && before && sameCounters(prev, cur) && sameCounters(before.sample, prev) && before.derived.memoryLimitBytes === Number(limit)) return before.derived;
+  const usage = memoryUsageNoCache(mem);
 
   const block = blockTotals(cur.cgroup.blkio);
   let rates: Record<string, number> = {};

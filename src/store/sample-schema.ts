@@ -2,7 +2,9 @@
  * How the raw-sample history takes a Sample and a HostSample apart (see shape.ts). Every field
  * of every type is named here: a field added to src/model.ts or src/kernel/types.ts without a
  * line here does not compile. Filesystems and layer usage are re-read on slower cadences and the
- * same objects are passed again meanwhile, so they are kept by reference.
+ * same objects are passed again meanwhile, so they are kept by reference. The parts marked
+ * `same` are handed out again as the same object while their figures stand still: the
+ * collector's CgroupStats of an idle container, and parses of files whose content did not change.
  */
 import type { HostSample, Sample } from '../model.js';
 import type { CgroupStats } from '../kernel/cgroup/common.js';
@@ -21,13 +23,13 @@ import type {
   ProcStat,
   ProcStatCpu,
 } from '../kernel/types.js';
-import { big, list, map, num, obj, rec, ref, str, type Schema } from './shape.js';
+import { big, list, map, num, obj, rec, ref, same, str, type Schema } from './shape.js';
 
 const cpu = obj<CpuStats>({
   usageNs: big,
   userNs: big,
   systemNs: big,
-  perCpuNs: list(big),
+  perCpuNs: same(list(big)),
   periods: big,
   throttledPeriods: big,
   throttledNs: big,
@@ -60,17 +62,17 @@ const blkio = obj<BlkioStats>({
 });
 
 const pressureLine = obj<PressureLine>({ avg10: num, avg60: num, avg300: num, totalUs: big });
-const pressure = obj<Pressure>({ some: pressureLine, full: pressureLine });
+const pressure = same(obj<Pressure>({ some: pressureLine, full: pressureLine }));
 
-const cgroup = obj<CgroupStats>({
+const cgroup = same(obj<CgroupStats>({
   cpu,
   memory,
   blkio,
   pids: obj<PidsStats>({ current: big, limit: big }),
   pressure: obj<PressureStats>({ cpu: pressure, memory: pressure, io: pressure }),
-});
+}));
 
-const network = list(
+const network = same(list(
   obj<NetInterfaceStats>({
     name: str,
     rxBytes: big,
@@ -82,7 +84,7 @@ const network = list(
     txErrors: big,
     txDropped: big,
   }),
-);
+));
 
 /** The history reads a sample's time from its first leaf: timestampMs comes first. */
 export const SAMPLE_SCHEMA: Schema = obj<Sample>({

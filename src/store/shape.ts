@@ -18,10 +18,16 @@ export const enum Kind {
   Map,
 }
 
+/**
+ * `same`: the sampler hands out this part again as the very object it gave before when its
+ * figures did not change (see the taker), so the object stands for its content. Records always
+ * are: memory.stat's record is one parse while the file's content stands still.
+ */
 export type Schema =
   | { kind: Kind.Big | Kind.Num | Kind.Str | Kind.Ref }
-  | { kind: Kind.Obj; names: readonly string[]; fields: readonly Schema[] }
-  | { kind: Kind.List | Kind.Rec | Kind.Map; item: Schema };
+  | { kind: Kind.Obj; names: readonly string[]; fields: readonly Schema[]; same?: true }
+  | { kind: Kind.List; item: Schema; same?: true }
+  | { kind: Kind.Rec | Kind.Map; item: Schema };
 
 export const big: Schema = { kind: Kind.Big };
 export const num: Schema = { kind: Kind.Num };
@@ -36,6 +42,22 @@ export const map = (item: Schema): Schema => ({ kind: Kind.Map, item });
 export function obj<T>(fields: { [K in keyof T]-?: Schema }): Schema {
   const names = Object.keys(fields);
   return { kind: Kind.Obj, names, fields: names.map((n) => (fields as Record<string, Schema>)[n]) };
+}
+
+function holdsRef(s: Schema): boolean {
+  if (s.kind === Kind.Ref) return true;
+  if (s.kind === Kind.Obj) return s.fields.some(holdsRef);
+  return 'item' in s && holdsRef(s.item);
+}
+
+/**
+ * An object or list the sampler passes again as the same object while its figures stand still
+ * (not one inside a list: each place in the schema remembers one object). It may hold no
+ * reference (Ref), which the taker would not carry over.
+ */
+export function same(s: Schema): Schema {
+  if ((s.kind !== Kind.Obj && s.kind !== Kind.List) || holdsRef(s)) throw new Error('same(): an object or list without references');
+  return { ...s, same: true };
 }
 
 /** Shape tokens for a value that is not there, and the end of a record's keys; any other token (a number, a string) is structure. */
@@ -62,11 +84,11 @@ export class Parts {
   refCount = 0;
 }
 
-/** What one series keeps from one take to the next for its records (see the Rec case below). */
+/** What one series keeps from one take to the next for the parts that stand for their content (see `remembered` below). */
 export class TakeMemory {
   /** Values taken so far. */
   takes = 0;
-  /** Per record in the schema: the record object taken last, at which take, where its tokens and leaves went. */
+  /** Per such part in the schema: the object taken last, at which take, where its tokens and leaves went. */
   readonly lastRecords: { record: unknown; take: number; token: number; leaf: number; tokens: number; leaves: number }[] = [];
 }
 
@@ -82,9 +104,9 @@ const takers = new WeakMap<Schema, Taker>();
  * The taker of a schema, compiled once into straight-line JavaScript: every property is read
  * by its literal name, so each read site sees one object layout. A generic walk reading
  * `o[names[i]]` took 1.8 µs a container sample (megamorphic reads), this takes a fraction.
- * Names come from the schemas in this folder, never from input. A record (Kind.Rec) passed
- * again as the same object is taken to hold what it held: samplers never change a record they
- * handed out.
+ * Names come from the schemas in this folder, never from input. A record (Kind.Rec), or a part
+ * marked `same`, passed again as the same object is taken to hold what it held: samplers never
+ * change an object they handed out.
  */
 export function takerOf(schema: Schema): Taker {
   let taker = takers.get(schema);
@@ -93,6 +115,24 @@ export function takerOf(schema: Schema): Taker {
     let records = 0;
     const tok = (x: string) => `if (base[t] !== ${x}) changed = true; tokens[t++] = ${x};`;
     const value = (s: Schema, v: string): string => `if (${v} === undefined) { ${tok(String(UNDEFINED))} } else if (${v} === null) { ${tok(String(NULL))} } else { ${body(s, v)} }`;
+    // The same object at the same place in the previous take: its tokens and leaves are the
+    // previous ones, copied instead of taken again.
+    const remembered = (v: string, inner: string): string => {
+      const m = `m${++vars}`;
+      const site = records++;
+      return `let ${m} = lastRecords[${site}];
+if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) {
+  for (let j = 0; j < ${m}.tokens; j++, t++) tokens[t] = base[t];
+  for (let j = 0; j < ${m}.leaves; j++, l++) leaves[l] = previousLeaves[l];
+  ${m}.take = take;
+}
+else {
+  if (${m} === undefined) ${m} = lastRecords[${site}] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
+  ${m}.record = ${v}; ${m}.take = take; ${m}.token = t; ${m}.leaf = l;
+  ${inner}
+  ${m}.tokens = t - ${m}.token; ${m}.leaves = l - ${m}.leaf;
+}`;
+    };
     const body = (s: Schema, v: string): string => {
       switch (s.kind) {
         case Kind.Big:
@@ -102,41 +142,26 @@ export function takerOf(schema: Schema): Taker {
           return tok(v);
         case Kind.Ref:
           return `${tok(String(PRESENT))} refs[r++] = ${v};`;
-        case Kind.Obj:
-          return (
-            tok(String(PRESENT)) +
-            s.names
-              .map((name, i) => {
-                const x = `v${++vars}`;
-                const key = JSON.stringify(name);
-                return `const ${x} = ${v}[${key}]; if (${x} === undefined && !Object.hasOwn(${v}, ${key})) { ${tok(String(ABSENT))} } else { ${value(s.fields[i], x)} }`;
-              })
-              .join('\n')
-          );
+        case Kind.Obj: {
+          const fields = s.names
+            .map((name, i) => {
+              const x = `v${++vars}`;
+              const key = JSON.stringify(name);
+              return `const ${x} = ${v}[${key}]; if (${x} === undefined && !Object.hasOwn(${v}, ${key})) { ${tok(String(ABSENT))} } else { ${value(s.fields[i], x)} }`;
+            })
+            .join('\n');
+          return s.same ? remembered(v, tok(String(PRESENT)) + fields) : tok(String(PRESENT)) + fields;
+        }
         case Kind.List: {
           const i = `i${++vars}`;
           const x = `v${++vars}`;
-          return `${tok(`${v}.length`)} for (let ${i} = 0; ${i} < ${v}.length; ${i}++) { const ${x} = ${v}[${i}]; ${value(s.item, x)} }`;
+          const items = `${tok(`${v}.length`)} for (let ${i} = 0; ${i} < ${v}.length; ${i}++) { const ${x} = ${v}[${i}]; ${value(s.item, x)} }`;
+          return s.same ? remembered(v, items) : items;
         }
         case Kind.Rec: {
-          // The same record object at the same place in the previous take (memory.stat's record
-          // while the file's content stands still): its tokens and leaves are the previous ones.
           const k = `k${++vars}`;
           const x = `v${++vars}`;
-          const m = `m${++vars}`;
-          const site = records++;
-          return `let ${m} = lastRecords[${site}];
-if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) {
-  for (let j = 0; j < ${m}.tokens; j++, t++) tokens[t] = base[t];
-  for (let j = 0; j < ${m}.leaves; j++, l++) leaves[l] = previousLeaves[l];
-  ${m}.take = take;
-}
-else {
-  if (${m} === undefined) ${m} = lastRecords[${site}] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
-  ${m}.record = ${v}; ${m}.take = take; ${m}.token = t; ${m}.leaf = l;
-  ${tok(String(PRESENT))} for (const ${k} in ${v}) { ${tok(k)} const ${x} = ${v}[${k}]; ${value(s.item, x)} } ${tok(String(END))}
-  ${m}.tokens = t - ${m}.token; ${m}.leaves = l - ${m}.leaf;
-}`;
+          return remembered(v, `${tok(String(PRESENT))} for (const ${k} in ${v}) { ${tok(k)} const ${x} = ${v}[${k}]; ${value(s.item, x)} } ${tok(String(END))}`);
         }
         case Kind.Map: {
           const k = `k${++vars}`;

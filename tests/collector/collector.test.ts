@@ -70,6 +70,35 @@ test('fixture v2 tree: exact values, u64 kept, malformed file costs its values a
   assert.equal(s.network, undefined);
 });
 
+test('nothing moved: the sample holds the previous figures object, and derive hands back the previous tick\'s figures', () => {
+  const dir = join(root, 'test.slice', 'still.scope');
+  writeCgroup(dir, GOOD);
+  const { log } = capturingLogger();
+  const store = new Store(10, 60_000);
+  const disc = new CgroupfsDiscoverer({ walkRoot: root, locate: (rel) => ({ version: 2, path: rel, dir: root + rel }) }, log);
+  disc.rescan();
+  const collector = new Collector(store, [disc], { intervalMs: 1000, fsIntervalMs: 10_000 }, log);
+  const e = store.upsert(disc.containers().find((c) => c.name === 'still')!);
+  collector.tick();
+  collector.tick();
+  const [first, second] = [e.previous!, e.latest!];
+  assert.equal(second.cgroup, first.cgroup);
+  const derived = e.derived!;
+  collector.tick();
+  assert.equal(e.latest!.cgroup, first.cgroup);
+  assert.equal(e.derived, derived, 'three samples alike: the same Derived');
+  assert.equal(derived.rates['cpu.usageNs'], 0);
+  // A counter moves: new figures, new Derived, and its rate.
+  writeFileSync(join(dir, 'pids.current'), '4\n');
+  writeFileSync(join(dir, 'cpu.stat'), GOOD['cpu.stat'].replace('usage_usec 18446744073709551', 'usage_usec 18446744073709552'));
+  collector.tick();
+  disc.stop();
+  assert.notEqual(e.latest!.cgroup, first.cgroup);
+  assert.equal(e.latest!.cgroup.pids?.current, 4n);
+  assert.notEqual(e.derived, derived);
+  assert.ok(e.derived!.rates['cpu.usageNs'] > 0);
+});
+
 test('empty and truncated files: the rest of the sample survives', () => {
   const dir = join(root, 'test.slice', 'b.scope');
   writeCgroup(dir, { ...GOOD, 'cpu.stat': '', 'io.stat': '8:0 rbytes=40', 'memory.current': '' });

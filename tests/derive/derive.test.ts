@@ -100,3 +100,24 @@ test('rates: exactly the counters and interface fields that have one, under any 
   assert.equal(again.rates['net.new0.rxBytes'], 0);
   assert.equal(Object.keys(again.rates).length, 3 + 4 * 8);
 });
+
+test('the same figures in three samples in a row: the previous tick\'s Derived, equal to a fresh one', () => {
+  const cgroup = { cpu: { usageNs: 500n }, memory: { usageBytes: 4096n, limitBytes: 8192n }, blkio: { devices: [{ major: 8, minor: 0, readBytes: 1n, writeBytes: 2n, reads: 1n, writes: 1n }], source: 'x' } };
+  const network = [{ name: 'eth0', rxBytes: 9n, txBytes: 9n, rxPackets: 1n, rxErrors: 0n, rxDropped: 0n, txPackets: 1n, txErrors: 0n, txDropped: 0n }];
+  const s0 = sample({ monoNs: 0n, systemCpuNs: 0n, cgroup, network });
+  const s1 = sample({ monoNs: 1_000_000_000n, systemCpuNs: 2_000_000_000n, cgroup, network });
+  const s2 = sample({ monoNs: 2_000_000_000n, systemCpuNs: 4_000_000_000n, cgroup, network });
+  const d1 = derive(s0, s1, 8n * GiB);
+  const d2 = derive(s1, s2, 8n * GiB, { sample: s0, derived: d1 });
+  assert.equal(d2, d1, 'handed back, not made again');
+  assert.deepEqual(d2, derive(s1, s2, 8n * GiB), 'what derive would have made');
+  assert.equal(Object.keys(d2.rates).length, 1 + 4 + 2 + 8, 'CPU, four block I/O, two network totals, eight of eth0');
+  // Any one of the three differing, or a new host memory size capping the limit: made afresh.
+  const moved = { ...s2, cgroup: { ...cgroup, cpu: { usageNs: 700n } } };
+  assert.equal(derive(s1, moved, 8n * GiB, { sample: s0, derived: d1 }).cpuPercent, (200 / 2e9) * 2 * 100);
+  const d1moved = derive({ ...s0, cgroup: { cpu: { usageNs: 100n } } }, s1, 8n * GiB);
+  const fresh = derive(s1, s2, 8n * GiB, { sample: { ...s0, cgroup: { cpu: { usageNs: 100n } } }, derived: d1moved });
+  assert.notEqual(fresh, d1moved);
+  assert.equal(fresh.rates['cpu.usageNs'], 0);
+  assert.equal(derive(s1, s2, 4096n, { sample: s0, derived: d1 }).memoryLimitBytes, 4096);
+});

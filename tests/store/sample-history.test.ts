@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { SampleHistory } from '../../src/store/sample-history.js';
 import { HOST_SAMPLE_SCHEMA, SAMPLE_SCHEMA } from '../../src/store/sample-schema.js';
+import { list, obj, ref, same } from '../../src/store/shape.js';
 import { parseMemoryStatV1 } from '../../src/kernel/cgroup/v1/memory.js';
 import { parseProcStat } from '../../src/kernel/proc/stat.js';
 import { parseMeminfo } from '../../src/kernel/proc/meminfo.js';
@@ -178,6 +179,31 @@ test('a memory.stat record passed again as the same object (the sampler shares a
   const back = h.read();
   samples.forEach((s, i) => assert.deepStrictEqual(back[i], s, `sample ${i}`));
   assert.equal(back[7].cgroup.memory?.stat?.total_pgfault, 10075n);
+});
+
+test('figures and interfaces passed again as the same objects (an idle container) are rebuilt exactly, wherever they fall in the sample', () => {
+  const base = idleSeries(150);
+  const cgroupA = base[0].cgroup;
+  const cgroupB = { ...cgroupA, cpu: { ...cgroupA.cpu, usageNs: U64_MAX }, pids: undefined };
+  const netA = base[0].network!;
+  const netB = [iface('lo', 0, 0), iface('eth0', 9, 9), iface('eth1', 1, 1)];
+  // Runs of the same objects, broken by others, by a sample without interfaces (which moves
+  // everything after it) and by the first sample of each new chunk (the plan repeats over 150).
+  const plan: [typeof cgroupA, NetInterfaceStats[] | undefined][] = [
+    [cgroupA, netA], [cgroupA, netA], [cgroupA, netA], [cgroupB, netA], [cgroupB, netA], [cgroupA, undefined],
+    [cgroupA, undefined], [cgroupA, netB], [cgroupA, netA], [cgroupA, netA], [cgroupB, netB], [cgroupB, netB],
+  ];
+  const samples = base.map((s, i): Sample => ({ ...s, cgroup: plan[i % 12][0], network: plan[i % 12][1] }));
+  for (const capacity of [200, 70]) {
+    const h = new SampleHistory<Sample>(SAMPLE_SCHEMA, capacity);
+    for (const s of samples) h.record(s);
+    const back = h.read();
+    const kept = samples.slice(samples.length - back.length);
+    assert.ok(back.length >= Math.min(capacity, samples.length));
+    kept.forEach((s, i) => assert.deepStrictEqual(back[i], s, `sample ${i} (capacity ${capacity})`));
+  }
+  assert.throws(() => same(ref), /without references/);
+  assert.throws(() => same(obj<{ a: unknown }>({ a: list(ref) })), /without references/);
 });
 
 /** A real idle container's sample (this host, busybox sleep), re-read every second: only clocks move. */
