@@ -35,13 +35,14 @@ function oomCount(e: ContainerEntry): bigint {
   return mem?.oomKills ?? mem?.oomEvents ?? 0n;
 }
 
+/** What is seen of a container now: `before` itself when nothing changed, as for most containers at most ticks. */
 function seenOf(e: ContainerEntry, before: Seen | undefined): Seen {
-  return {
-    state: e.removedMs !== undefined ? 'removed' : e.info.state,
-    startedMs: e.info.startedMs,
-    oomKills: oomCount(e),
-    cgroupPath: e.info.cgroup.path || before?.cgroupPath,
-  };
+  const state = e.removedMs !== undefined ? 'removed' : e.info.state;
+  const startedMs = e.info.startedMs;
+  const oomKills = oomCount(e);
+  const cgroupPath = e.info.cgroup.path || before?.cgroupPath;
+  if (before?.state === state && before.startedMs === startedMs && before.oomKills === oomKills && before.cgroupPath === cgroupPath) return before;
+  return { state, startedMs, oomKills, cgroupPath };
 }
 
 /** The actions that lead from one observed state to the next. */
@@ -91,17 +92,21 @@ export class LifecycleLog {
 
   /** Compares the store with the last look and records what changed; the collector calls it every tick. */
   observe(nowMs = Date.now()): void {
-    const present = new Set<string>();
-    for (const e of this.store.list(true)) {
-      present.add(e.info.id);
+    const entries = this.store.list(true);
+    for (const e of entries) {
       const before = this.seen.get(e.info.id);
       const after = seenOf(e, before);
+      if (after === before) continue;
       this.seen.set(e.info.id, after);
       if (!this.baseline) continue;
       for (const action of transitions(before, after)) this.emit({ action, info: e.info, cgroupPath: after.cgroupPath ?? '', timeMs: nowMs, seq: ++this.seq });
     }
-    // Pruned from the store after their retention: forget them (their destroy was recorded at removal).
-    for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
+    // Pruned from the store after their retention: forget them (their destroy was recorded at
+    // removal). Every entry is seen now, so there are such containers only if more are seen.
+    if (this.seen.size > entries.length) {
+      const present = new Set(entries.map((e) => e.info.id));
+      for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
+    }
     this.baseline = true;
   }
 
