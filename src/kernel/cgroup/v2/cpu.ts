@@ -1,6 +1,6 @@
 /** cgroup v2 cpu controller: cpu.stat, cpu.max, cpu.weight. */
 import { ParseError } from '../../errors.js';
-import { parseI64, parseKeyValues, parseU64 } from '../../parse.js';
+import { parseI64, parseKeyValues, parseSingleU64, parseU64 } from '../../parse.js';
 import type { CpuStats } from '../../types.js';
 import { noteCpuUsage, readParsed, type CgroupStats, type StatContext } from '../common.js';
 
@@ -38,12 +38,15 @@ export function parseCpuStatV2(text: string, file: string): CpuStats {
 }
 
 export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const cpu = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
-  noteCpuUsage(ctx, cpu?.usageNs);
-  if (!cpu) return;
+  const stat = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
+  noteCpuUsage(ctx, stat?.usageNs);
+  if (!stat) return;
+  // The parse is handed out again while cpu.stat stands still, and earlier samples hold it: the
+  // settings go into a copy, so `docker update` on an idle container never rewrites its past.
+  const cpu: CpuStats = { ...stat };
   const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
-  const weight = readParsed(ctx, dir, 'cpu.weight', (t, f) => parseU64(t.trim(), f));
+  const weight = readParsed(ctx, dir, 'cpu.weight', parseSingleU64);
   if (weight !== undefined) cpu.weight = weight;
   stats.cpu = cpu;
 }

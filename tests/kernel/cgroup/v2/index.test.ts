@@ -1,5 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeptFiles } from '../../../../src/kernel/file.js';
 import { statCgroupV2 } from '../../../../src/kernel/cgroup/v2/index.js';
 import { diskContext, memoryContext } from '../../context.js';
 
@@ -23,6 +27,30 @@ describe('statCgroupV2', () => {
     assert.equal(stats.blkio?.devices[0].writeBytes, 8388608n);
     assert.deepEqual(stats.pids, { current: 0n, limit: 100n });
     assert.equal(stats.pressure?.cpu?.some?.totalUs, 695407n);
+  });
+
+  it('a limit changed while cpu.stat stands still shows in the new figures and leaves the earlier ones as they were', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cstats-v2cpu-'));
+    const files = new KeptFiles();
+    try {
+      writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n');
+      writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
+      writeFileSync(join(dir, 'cpu.weight'), '100\n');
+      const errors: unknown[] = [];
+      const ctx = { reader: files, onError: (e: unknown) => errors.push(e) };
+      const before = statCgroupV2(ctx, dir);
+      writeFileSync(join(dir, 'cpu.max'), '50000 100000\n'); // docker update --cpus 0.5 on an idle container
+      writeFileSync(join(dir, 'cpu.weight'), '200\n');
+      files.rereadSettings();
+      const after = statCgroupV2(ctx, dir);
+      assert.deepEqual(errors, []);
+      assert.deepEqual([after.cpu?.quotaUs, after.cpu?.periodUs, after.cpu?.weight], [50000n, 100000n, 200n]);
+      assert.deepEqual([before.cpu?.quotaUs, before.cpu?.periodUs, before.cpu?.weight], [null, 100000n, 100n], 'the earlier sample is not rewritten');
+      assert.equal(after.cpu?.usageNs, 5000000n);
+    } finally {
+      files.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a directory that vanished gives empty stats and no errors', () => {
