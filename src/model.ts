@@ -167,7 +167,7 @@ export interface Sample {
   monoNs: bigint;
   cgroup: CgroupStats;
   /** Interfaces of the container's own namespace; [] for host-network containers; undefined when not measurable. */
-  network?: NetInterfaceStats[];
+  network?: readonly NetInterfaceStats[];
   filesystems?: FsStats[];
   /** What the writable layer holds, measured by a walk on its own slower cadence (the latest walk's result). */
   layerUsage?: LayerUsage;

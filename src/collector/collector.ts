@@ -27,6 +27,12 @@ export interface CollectorOptions {
   fsIntervalMs: number;
 }
 
+/**
+ * A host-network container's interfaces: none of its own, the same list every tick, so that its
+ * samples hold the same figures as the same objects and derive hands back the previous tick's.
+ */
+const NO_INTERFACES: readonly NetInterfaceStats[] = Object.freeze([]);
+
 /** What the collector keeps per container between ticks. */
 interface Tracked {
   files: KeptFiles;
@@ -221,7 +227,7 @@ export class Collector {
 
   private sampleContainers(running: ContainerInfo[], timestampMs: number, sysNs: bigint, onlineCpus: number): void {
     // Own-namespace containers first, so members of a shared namespace can take their sandbox's figures.
-    const networks = new Map<string, NetInterfaceStats[] | undefined>();
+    const networks = new Map<string, readonly NetInterfaceStats[] | undefined>();
     const order = [...running].sort((a, b) => Number(a.network.kind === 'shared') - Number(b.network.kind === 'shared'));
     for (const info of order) {
       const t = this.trackedFor(info.id);
@@ -262,11 +268,11 @@ export class Collector {
    * The container's interfaces: its own namespace via /proc/<pid>/net/dev, its sandbox's when
    * it shares one, none with host networking, undefined when it cannot be told.
    */
-  private readNetwork(info: ContainerInfo, t: Tracked, done: Map<string, NetInterfaceStats[] | undefined>): NetInterfaceStats[] | undefined {
+  private readNetwork(info: ContainerInfo, t: Tracked, done: Map<string, readonly NetInterfaceStats[] | undefined>): readonly NetInterfaceStats[] | undefined {
     const net = info.network;
     switch (net.kind) {
       case 'host':
-        return [];
+        return NO_INTERFACES;
       case 'unknown':
         return undefined;
       case 'shared': {

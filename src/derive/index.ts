@@ -91,7 +91,7 @@ function makerFor(signature: string): RatesMaker {
 const values: number[] = [];
 
 /** Appends the interfaces' rates to `values` and returns their part of the signature. */
-function interfaceRates(prev: NetInterfaceStats[] | undefined, cur: NetInterfaceStats[] | undefined, seconds: number): string {
+function interfaceRates(prev: readonly NetInterfaceStats[] | undefined, cur: readonly NetInterfaceStats[] | undefined, seconds: number): string {
   if (!prev || !cur) return '';
   let signature = '';
   for (const iface of cur) {

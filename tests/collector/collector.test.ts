@@ -99,6 +99,28 @@ test('nothing moved: the sample holds the previous figures object, and derive ha
   assert.ok(e.derived!.rates['cpu.usageNs'] > 0);
 });
 
+test('a host-network container that did not move keeps the previous tick\'s figures too: no interfaces of its own, the same list each tick', () => {
+  const dir = join(root, 'test.slice', 'hostnet.scope');
+  // This test's own process, in the host's network namespace, is the cgroup's process.
+  writeCgroup(dir, { ...GOOD, 'cgroup.procs': `${process.pid}\n` });
+  const { log } = capturingLogger();
+  const store = new Store(10, 60_000);
+  const disc = new CgroupfsDiscoverer({ walkRoot: root, locate: (rel) => ({ version: 2, path: rel, dir: root + rel }) }, log);
+  disc.rescan();
+  const collector = new Collector(store, [disc], { intervalMs: 1000, fsIntervalMs: 10_000 }, log);
+  const info = disc.containers().find((c) => c.name === 'hostnet')!;
+  assert.equal(info.network.kind, 'host');
+  const e = store.upsert(info);
+  collector.tick();
+  collector.tick();
+  const derived = e.derived!;
+  collector.tick();
+  disc.stop();
+  assert.deepEqual(e.latest!.network, [], 'the host\'s interfaces are not reported as its own');
+  assert.equal(e.latest!.network, e.previous!.network);
+  assert.equal(e.derived, derived, 'three samples alike: the same Derived');
+});
+
 test('empty and truncated files: the rest of the sample survives', () => {
   const dir = join(root, 'test.slice', 'b.scope');
   writeCgroup(dir, { ...GOOD, 'cpu.stat': '', 'io.stat': '8:0 rbytes=40', 'memory.current': '' });

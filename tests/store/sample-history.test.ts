@@ -189,7 +189,7 @@ test('figures and interfaces passed again as the same objects (an idle container
   const netB = [iface('lo', 0, 0), iface('eth0', 9, 9), iface('eth1', 1, 1)];
   // Runs of the same objects, broken by others, by a sample without interfaces (which moves
   // everything after it) and by the first sample of each new chunk (the plan repeats over 150).
-  const plan: [typeof cgroupA, NetInterfaceStats[] | undefined][] = [
+  const plan: [typeof cgroupA, readonly NetInterfaceStats[] | undefined][] = [
     [cgroupA, netA], [cgroupA, netA], [cgroupA, netA], [cgroupB, netA], [cgroupB, netA], [cgroupA, undefined],
     [cgroupA, undefined], [cgroupA, netB], [cgroupA, netA], [cgroupA, netA], [cgroupB, netB], [cgroupB, netB],
   ];
