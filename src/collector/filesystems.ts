@@ -9,6 +9,8 @@ import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import type { FsStats, MountInfo } from '../kernel/types.js';
 import type { ContainerInfo } from '../model.js';
 
+const SLASH = 0x2f;
+
 export class MountTable {
   private text = '';
   private mounts: MountInfo[] = [];
@@ -31,12 +33,16 @@ export class MountTable {
     return this.mounts;
   }
 
-  /** The mount a path lives on: the longest mountpoint that is a prefix of it. */
+  /**
+   * The mount a path lives on: the longest mountpoint that is a prefix of it. Asked for every
+   * container's layer and volumes on every filesystem pass, over a table that holds a few mounts
+   * per container: no string is made per mount.
+   */
   mountOf(path: string): MountInfo | undefined {
     let best: MountInfo | undefined;
     for (const m of this.mounts) {
       const mp = m.mountpoint;
-      const inside = path === mp || mp === '/' || path.startsWith(mp + '/');
+      const inside = mp === '/' || (path.startsWith(mp) && (path.length === mp.length || path.charCodeAt(mp.length) === SLASH));
       if (inside && (!best || mp.length >= best.mountpoint.length)) best = m;
     }
     return best;

@@ -1,0 +1,35 @@
+/** The mount table: which mount a container's layer or volume lives on. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MountTable } from '../../src/collector/filesystems.js';
+
+test('mountOf: the longest mountpoint that holds the path, never a sibling that only shares its first letters', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-mounts-'));
+  try {
+    const file = join(dir, 'mountinfo');
+    writeFileSync(
+      file,
+      [
+        '22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
+        '30 22 254:16 / /var/lib/docker rw,relatime shared:2 - ext4 /dev/vdb rw',
+        '31 22 254:32 / /var/lib/docker2 rw,relatime shared:3 - xfs /dev/vdc rw',
+        '32 30 0:50 / /var/lib/docker/overlay2/abc/merged rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w',
+      ].join('\n') + '\n',
+    );
+    const table = new MountTable(file);
+    assert.equal(table.refresh(), true);
+    const source = (p: string): string | undefined => table.mountOf(p)?.source;
+    assert.equal(source('/var/lib/docker/volumes/data/_data'), '/dev/vdb');
+    assert.equal(source('/var/lib/docker'), '/dev/vdb', 'the mountpoint itself');
+    assert.equal(source('/var/lib/docker2/x'), '/dev/vdc');
+    assert.equal(source('/var/lib/dockerx/y'), '/dev/vda1', 'a sibling name is not inside /var/lib/docker');
+    assert.equal(source('/var/lib/docker/overlay2/abc/merged/etc'), 'overlay');
+    assert.equal(source('/srv'), '/dev/vda1');
+    assert.equal(table.refresh(), false, 'the same text: not parsed again');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
