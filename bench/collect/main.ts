@@ -40,15 +40,22 @@ const QUICK = envFlag('BENCH_QUICK', false);
 const SETTINGS = {
   counts: (process.env.BENCH_N ?? (QUICK ? '50 200' : '50 200 1000')).split(/[\s,]+/).filter((s) => s !== '').map(Number),
   dockerContainers: envNumber('BENCH_DOCKER', QUICK ? 20 : 50),
-  /** Seconds of measurement per subject and N (agent and netdata: split into `rounds` turns). */
-  windowS: envNumber('BENCH_WINDOW', QUICK ? 6 : 18),
+  /**
+   * Seconds of measurement per subject and N (agent and netdata: split into `rounds` turns). A
+   * minute, so that the agent's once-a-minute work (its disk-usage walks, the safety-net reads of
+   * limits) falls into its turns about as often as it runs, not in one turn of three or none.
+   */
+  windowS: envNumber('BENCH_WINDOW', QUICK ? 6 : 60),
   rounds: Math.max(1, Math.round(envNumber('BENCH_ROUNDS', 3))),
   /**
    * Seconds the agent runs alone before its turns: V8 compiles the sampling code as it gets hot,
    * which takes minutes when a tick handles 100 containers, and the first filesystem walks run.
-   * Netdata has been running since before its discovery wait. Measured and reported apart.
+   * At 100 containers the agent used 42, 17, 21, 22, 17 ms/s in its first five half-minutes and
+   * 14-16 from 150 s on: code first run at the 64th and 120th sample (the first history chunks
+   * sealed) deoptimizes and is compiled again. Netdata has been running since before its
+   * discovery wait. Measured and reported apart.
    */
-  warmupS: envNumber('BENCH_WARMUP', QUICK ? 20 : 60),
+  warmupS: envNumber('BENCH_WARMUP', QUICK ? 20 : 180),
   /** Run the agent at 200 ms with 180 s of history at the largest N: 900 samples a container, as 15 min at 1 s. */
   historyRun: envFlag('BENCH_HISTORY', !QUICK),
   /** A second netdata in its default cgroup mode: both then take on new cgroups at half speed (+2 min). */
