@@ -9,7 +9,7 @@ import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
 import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
 import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import { readParsed, sameStats, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
+import { readParsed, ReadParts, sameStats, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, DockerResources, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -40,10 +40,16 @@ interface Tracked {
   /** Docker's resource settings as last inspected: a new object after each inspect. */
   resources?: DockerResources;
   ctx: StatContext;
+  /** For the network namespace's files, read apart from the cgroup's (not among its parts). */
+  netCtx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
   /** `/proc/<pid>/net` of the process whose namespace it reads, made when the pid changes. */
   netDir?: { pid: number; dir: string };
+  /** Its interfaces as read in tick `tick`: members of its namespace take them in the same tick. */
+  network?: readonly NetInterfaceStats[];
+  /** The last tick (or discovery sync) that sampled it. */
+  tick: number;
 }
 
 export interface TickStats {
@@ -65,6 +71,8 @@ export class Collector {
   /** Shared by every container's StatContext; updated at the start of each tick. */
   private readonly tickFacts: TickFacts = { noNewOomKills: false };
   private readonly tickListeners = new Set<(tick: TickStats) => void>();
+  /** Counts ticks and discovery syncs: what Tracked.tick holds. */
+  private tickNo = 0;
   lastTick?: TickStats;
 
   constructor(
@@ -119,16 +127,14 @@ export class Collector {
     if (!t) {
       const files = new KeptFiles();
       const activity: Activity = { idle: false };
+      const onError = (err: unknown): void => this.reportFileError(err);
       t = {
         files,
         activity,
         fsReadMs: -Infinity,
-        ctx: {
-          reader: files,
-          onError: (err) => this.reportFileError(err),
-          tick: this.tickFacts,
-          activity,
-        },
+        tick: 0,
+        ctx: { reader: files, onError, tick: this.tickFacts, activity, parts: new ReadParts() },
+        netCtx: { reader: files, onError },
       };
       this.tracked.set(id, t);
     }
@@ -164,21 +170,24 @@ export class Collector {
     if (memTotal !== undefined) this.hostMemoryBytes = memTotal;
 
     const known = this.known();
-    const running = [...known.values()].filter((c) => c.state === 'running' || c.state === 'paused');
-    for (const info of known.values()) this.store.upsert(info);
+    const running: ContainerInfo[] = [];
+    for (const info of known.values()) {
+      this.store.upsert(info);
+      if (info.state === 'running' || info.state === 'paused') running.push(info);
+    }
 
     this.stalls.update(running);
     this.sampleContainers(running, timestampMs, sysNs, onlineCpus);
 
     this.markGone(known, timestampMs);
-    const live = new Set(running.map((c) => c.id));
-    for (const [id, t] of this.tracked) {
-      if (!live.has(id)) {
+    // Whatever this tick did not sample is no longer running.
+    this.tracked.forEach((t, id) => {
+      if (t.tick !== this.tickNo) {
         t.files.close();
         this.tracked.delete(id);
         this.layers.forget(id);
       }
-    }
+    });
     this.store.prune(timestampMs);
     const tick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
     this.lastTick = tick;
@@ -226,49 +235,51 @@ export class Collector {
   }
 
   private sampleContainers(running: ContainerInfo[], timestampMs: number, sysNs: bigint, onlineCpus: number): void {
+    this.tickNo++;
     // Own-namespace containers first, so members of a shared namespace can take their sandbox's figures.
-    const networks = new Map<string, readonly NetInterfaceStats[] | undefined>();
-    const order = [...running].sort((a, b) => Number(a.network.kind === 'shared') - Number(b.network.kind === 'shared'));
-    for (const info of order) {
-      const t = this.trackedFor(info.id);
-      t.activity.stallFree = this.stalls.quietFor(info.id);
-      // Re-inspected (`docker update`, among other events): limits are read now, not within 10 s.
-      if (info.docker?.resources !== t.resources) {
-        t.files.rereadSettings();
-        t.resources = info.docker?.resources;
-      }
-      const entry = this.store.get(info.id);
-      const prev = entry?.latest;
-      const read = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
-      // Figures equal to the previous sample's are handed out as that same object: derive and
-      // the history see at once that nothing moved, and nothing new outlives the tick.
-      const cgroup = prev && sameStats(prev.cgroup, read) ? prev.cgroup : read;
-      const network = this.readNetwork(info, t, networks);
-      networks.set(info.id, network);
-      if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
-        t.filesystems = containerFilesystems(info, this.mounts);
-        t.fsReadMs = timestampMs;
-      }
-      const sample: Sample = {
-        timestampMs,
-        monoNs: process.hrtime.bigint(),
-        cgroup,
-        network,
-        filesystems: t.filesystems,
-        layerUsage: this.layers.usage(info),
-        systemCpuNs: sysNs,
-        onlineCpus,
-      };
-      const before = entry?.previous && entry.derived ? { sample: entry.previous, derived: entry.derived } : undefined;
-      this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes, before));
+    for (const info of running) if (info.network.kind !== 'shared') this.sampleContainer(info, timestampMs, sysNs, onlineCpus);
+    for (const info of running) if (info.network.kind === 'shared') this.sampleContainer(info, timestampMs, sysNs, onlineCpus);
+  }
+
+  private sampleContainer(info: ContainerInfo, timestampMs: number, sysNs: bigint, onlineCpus: number): void {
+    const t = this.trackedFor(info.id);
+    t.tick = this.tickNo;
+    t.activity.stallFree = this.stalls.quietFor(info);
+    // Re-inspected (`docker update`, among other events): limits are read now, not within 10 s.
+    if (info.docker?.resources !== t.resources) {
+      t.files.rereadSettings();
+      t.resources = info.docker?.resources;
     }
+    const entry = this.store.get(info.id);
+    const prev = entry?.latest;
+    const read = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
+    // Figures equal to the previous sample's are handed out as that same object: derive and
+    // the history see at once that nothing moved, and nothing new outlives the tick.
+    const cgroup = prev && sameStats(prev.cgroup, read) ? prev.cgroup : read;
+    const network = (t.network = this.readNetwork(info, t));
+    if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
+      t.filesystems = containerFilesystems(info, this.mounts);
+      t.fsReadMs = timestampMs;
+    }
+    const sample: Sample = {
+      timestampMs,
+      monoNs: process.hrtime.bigint(),
+      cgroup,
+      network,
+      filesystems: t.filesystems,
+      layerUsage: this.layers.usage(info),
+      systemCpuNs: sysNs,
+      onlineCpus,
+    };
+    const before = entry?.previous && entry.derived ? { sample: entry.previous, derived: entry.derived } : undefined;
+    this.store.record(info.id, sample, derive(prev, sample, this.hostMemoryBytes, before));
   }
 
   /**
    * The container's interfaces: its own namespace via /proc/<pid>/net/dev, its sandbox's when
    * it shares one, none with host networking, undefined when it cannot be told.
    */
-  private readNetwork(info: ContainerInfo, t: Tracked, done: Map<string, readonly NetInterfaceStats[] | undefined>): readonly NetInterfaceStats[] | undefined {
+  private readNetwork(info: ContainerInfo, t: Tracked): readonly NetInterfaceStats[] | undefined {
     const net = info.network;
     switch (net.kind) {
       case 'host':
@@ -277,11 +288,13 @@ export class Collector {
         return undefined;
       case 'shared': {
         const target = this.store.find(net.withId);
-        return target ? (done.get(target.info.id) ?? target.latest?.network) : undefined;
+        if (!target) return undefined;
+        const sandbox = this.tracked.get(target.info.id);
+        return (sandbox?.tick === this.tickNo ? sandbox.network : undefined) ?? target.latest?.network;
       }
       case 'own':
         if (t.netDir?.pid !== net.pid) t.netDir = { pid: net.pid, dir: `/proc/${net.pid}/net` };
-        return readParsed(t.ctx, t.netDir.dir, 'dev', parseNetDev);
+        return readParsed(t.netCtx, t.netDir.dir, 'dev', parseNetDev);
     }
   }
 }

@@ -55,8 +55,8 @@ function parentDirOf(cg: CgroupLocation): ParentDir {
 export class StallGate {
   private readonly parents = new Map<string, ParentState>();
   private tick = 0;
-  /** The gate each container got in the last update. */
-  private readonly byContainer = new Map<string, QuietResources>();
+  /** Containers under each parent in the last update: a handful of parents, so a small map. */
+  private readonly childCount = new Map<string, number>();
 
   /**
    * Reads the parents of `containers` that have at least two of them (one child saves nothing)
@@ -65,22 +65,14 @@ export class StallGate {
    */
   update(containers: readonly ContainerInfo[]): void {
     this.tick++;
-    this.byContainer.clear();
-    const children = new Map<string, { root: boolean; ids: string[] }>();
+    this.childCount.clear();
     for (const info of containers) {
       const p = pressureDirs(info);
-      if (!p) continue;
-      let c = children.get(p.parent);
-      if (!c) {
-        c = { root: p.root, ids: [] };
-        children.set(p.parent, c);
-      }
-      c.ids.push(info.id);
+      if (p) this.childCount.set(p.parent, (this.childCount.get(p.parent) ?? 0) + 1);
     }
-    for (const [parent, c] of children) {
-      if (c.ids.length < 2) continue;
-      const quiet = this.readParent(parent, c.root);
-      for (const id of c.ids) this.byContainer.set(id, quiet);
+    for (const info of containers) {
+      const p = pressureDirs(info);
+      if (p && this.childCount.get(p.parent)! >= 2 && this.parents.get(p.parent)?.tick !== this.tick) this.readParent(p.parent, p.root);
     }
     for (const [parent, s] of this.parents) {
       if (s.tick !== this.tick) {
@@ -91,8 +83,10 @@ export class StallGate {
   }
 
   /** Which resources are known quiet for this container in this tick. */
-  quietFor(id: string): QuietResources {
-    return this.byContainer.get(id) ?? NONE_QUIET;
+  quietFor(info: ContainerInfo): QuietResources {
+    const p = pressureDirs(info);
+    const s = p && this.parents.get(p.parent);
+    return s !== undefined && s.tick === this.tick ? s.quiet : NONE_QUIET;
   }
 
   close(): void {
@@ -101,7 +95,7 @@ export class StallGate {
   }
 
   /** Any failure to read or parse a parent's file only means its children are read as usual. */
-  private readParent(parent: string, root: boolean): QuietResources {
+  private readParent(parent: string, root: boolean): void {
     let s = this.parents.get(parent);
     if (!s) {
       s = { files: new KeptFiles(), tick: -1, totals: [], quiet: { ...NONE_QUIET } };
@@ -121,6 +115,5 @@ export class StallGate {
       s.totals[i] = total;
     });
     s.tick = this.tick;
-    return s.quiet;
   }
 }

@@ -12,7 +12,21 @@ export function isGone(err: unknown): boolean {
   return typeof err === 'object' && err !== null && GONE.has((err as NodeJS.ErrnoException).code ?? '');
 }
 
-let shared = Buffer.allocUnsafe(64 * 1024);
+let shared = Buffer.allocUnsafeSlow(64 * 1024);
+/** The shared buffer as 32-bit words (it starts its own ArrayBuffer), for comparing reads. */
+let sharedWords = new Uint32Array(shared.buffer);
+
+/**
+ * Whether the first `n` bytes of the shared buffer are those of `bytes` (`words` its words view),
+ * a word at a time. Buffer#compare with offsets makes an arguments object per call (44 bytes),
+ * and it ran for nearly every file read.
+ */
+function sameAsShared(bytes: Buffer, words: Uint32Array, n: number): boolean {
+  const whole = n >>> 2;
+  for (let i = 0; i < whole; i++) if (words[i] !== sharedWords[i]) return false;
+  for (let i = whole << 2; i < n; i++) if (bytes[i] !== shared[i]) return false;
+  return true;
+}
 
 /**
  * Below this many bytes a short read is the end of the file. A seq_file (cgroup and /proc
@@ -40,9 +54,10 @@ function preadShared(fd: number, fullRead: boolean): number {
     total += n;
     if (n === 0 || (!fullRead && n < room && total < SHORT_READ_IS_EOF_BELOW)) break;
     if (total === shared.length) {
-      const bigger = Buffer.allocUnsafe(shared.length * 2);
+      const bigger = Buffer.allocUnsafeSlow(shared.length * 2);
       shared.copy(bigger, 0, 0, total);
       shared = bigger;
+      sharedWords = new Uint32Array(shared.buffer);
     }
   }
   return total;
@@ -75,6 +90,7 @@ export class KernelFile {
    * again (most counters of an idle container) give back the same string, with no new one made.
    */
   private lastBytes?: Buffer;
+  private lastWords?: Uint32Array;
   private lastLength = -1;
   private lastText = '';
 
@@ -121,8 +137,12 @@ export class KernelFile {
   /** The `n` bytes at the start of the shared buffer as text: the last read's string when they are the same. */
   private decode(n: number): string {
     let last = this.lastBytes;
-    if (n === this.lastLength && last !== undefined && shared.compare(last, 0, n, 0, n) === 0) return this.lastText;
-    if (last === undefined || last.length < n) last = this.lastBytes = Buffer.allocUnsafe(Math.max(n, 32));
+    if (n === this.lastLength && last !== undefined && sameAsShared(last, this.lastWords!, n)) return this.lastText;
+    if (last === undefined || last.length < n) {
+      // Its own ArrayBuffer, so that it starts on a word boundary; a whole number of words.
+      last = this.lastBytes = Buffer.allocUnsafeSlow((Math.max(n, 32) + 3) & ~3);
+      this.lastWords = new Uint32Array(last.buffer);
+    }
     shared.copy(last, 0, 0, n);
     this.lastLength = n;
     return (this.lastText = shared.toString('latin1', 0, n));
@@ -150,6 +170,7 @@ export class KernelFile {
       this.fd = -1;
       fdBudget.kept--;
       this.lastBytes = undefined;
+      this.lastWords = undefined;
       this.lastLength = -1;
       this.lastText = '';
     }
@@ -203,6 +224,13 @@ const SETTINGS = new Set([
 export const SETTINGS_EVERY_READS = 10;
 /** The safety net under the inotify events of a watched directory: once a minute at 1 s. */
 export const WATCHED_SETTINGS_EVERY_READS = 60;
+
+/**
+ * The age of content that must be read again, whatever age is accepted. A small integer, not
+ * Infinity: V8 keeps an integer field unboxed, where every change of a double field (age++ on
+ * each remembered answer) allocates a new number.
+ */
+const STALE = 0x3fff_ffff;
 
 interface Entry {
   file: KernelFile;
@@ -267,7 +295,7 @@ export class KeptFiles implements FileReader, StatReader {
     let e = files.get(name);
     if (!e) {
       const setting = SETTINGS.has(name);
-      e = { file: new KernelFile(`${dir}/${name}`), setting, watched: setting && this.watchSettings(dir, files), remember: setting, age: Infinity };
+      e = { file: new KernelFile(`${dir}/${name}`), setting, watched: setting && this.watchSettings(dir, files), remember: setting, age: STALE };
       files.set(name, e);
     }
     return e;
@@ -297,7 +325,7 @@ export class KeptFiles implements FileReader, StatReader {
     try {
       w = this.watchDir(dir, { persistent: false }, (_event, name) => {
         const e = name === null ? undefined : files.get(name);
-        if (e?.setting) e.age = Infinity;
+        if (e?.setting) e.age = STALE;
       });
     } catch {
       this.watchers.set(dir, null);
@@ -307,7 +335,7 @@ export class KeptFiles implements FileReader, StatReader {
     w.on('error', () => {
       w.close();
       this.watchers.set(dir, null);
-      for (const e of files.values()) if (e.watched) (e.watched = false), (e.age = Infinity);
+      for (const e of files.values()) if (e.watched) (e.watched = false), (e.age = STALE);
     });
     this.watchers.set(dir, w);
     return true;
@@ -315,7 +343,7 @@ export class KeptFiles implements FileReader, StatReader {
 
   /** The settings are read again at their next read (someone just changed them, say). */
   rereadSettings(): void {
-    for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = Infinity;
+    for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = STALE;
   }
 
   close(): void {

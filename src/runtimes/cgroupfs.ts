@@ -88,7 +88,10 @@ export class CgroupfsDiscoverer implements Discoverer {
   containers(): ContainerInfo[] {
     let changed = false;
     const now = Date.now();
-    for (const [rel, c] of this.found) if (c.pid === undefined) changed = this.resolvePid(rel, c) || changed;
+    // forEach: for-of over entries makes a [key, value] pair per container, every tick.
+    this.found.forEach((c, rel) => {
+      if (c.pid === undefined) changed = this.resolvePid(rel, c) || changed;
+    });
     for (const [rel, untilMs] of this.settling) {
       const c = this.found.get(rel);
       if (!c || now >= untilMs) this.settling.delete(rel);

@@ -50,8 +50,8 @@ describe('stall gate on the real cgroup2 tree', { skip: !hybrid && 'needs root a
     gate.update(children);
     await sleep(300);
     gate.update(children);
-    assert.deepEqual(gate.quietFor('a'), { cpu: true, memory: true, io: true }, 'two empty children: nothing moved');
-    assert.deepEqual(gate.quietFor('elsewhere'), { cpu: false, memory: false, io: false });
+    assert.deepEqual(gate.quietFor(children[0]), { cpu: true, memory: true, io: true }, 'two empty children: nothing moved');
+    assert.deepEqual(gate.quietFor(container('elsewhere', '/elsewhere/x')), { cpu: false, memory: false, io: false });
 
     // Two busy loops on one CPU: each waits while the other runs.
     const parentBefore = someTotal(`${UNIFIED}${REL}`);
@@ -69,7 +69,7 @@ describe('stall gate on the real cgroup2 tree', { skip: !hybrid && 'needs root a
     // Not exactly equal: each read folds the per-CPU stall times in, weighted by non-idle
     // jiffies, and parent and child are folded at different moments.
     assert.ok(parentDelta * 100n >= childDelta * 99n, `parent ${parentDelta} µs against child ${childDelta} µs`);
-    assert.equal(gate.quietFor('b').cpu, false, 'a stall under the parent wakes every child of it');
+    assert.equal(gate.quietFor(children[1]).cpu, false, 'a stall under the parent wakes every child of it');
     gate.close();
   });
 });

@@ -13,6 +13,118 @@ export interface StatContext {
   tick?: TickFacts;
   /** Kept by the caller from one read of the cgroup to the next; absent: read everything. */
   activity?: Activity;
+  /** Kept by the caller likewise; absent: every read builds its figures anew. */
+  parts?: ReadParts;
+}
+
+/** The readers that build one part of CgroupStats each, and the whole. */
+export type Built = keyof CgroupStats | 'stats';
+
+/**
+ * The parse results one read of a cgroup got, in the order its readers asked for them, against
+ * those of the previous read. Parse results are handed out again, the same objects, while a
+ * file's content is unchanged (KeptFiles.parseAt), so a reader all of whose parts are what
+ * they were at the previous read would build figures equal to what it built then: it hands
+ * that out again instead and builds nothing. An idle container's read then makes no garbage,
+ * and the collector, derive and the history see at once that nothing moved.
+ */
+export class ReadParts {
+  private readonly values: unknown[] = [];
+  /** Parts taken in this read, and in the previous one. */
+  private count = 0;
+  private previousCount = 0;
+  /** Position of the last part of this read that differs from the previous read's. */
+  private lastChange = -1;
+  private read = 0;
+  private readonly built = new Map<Built, { read: number; value: unknown }>();
+
+  /** Starts a read of the cgroup. */
+  begin(): void {
+    this.read++;
+    this.previousCount = this.count;
+    this.count = 0;
+    this.lastChange = -1;
+  }
+
+  /** Notes the next part (a parse result, or undefined); returns it. */
+  take<T>(value: T): T {
+    const i = this.count++;
+    if (i >= this.previousCount || this.values[i] !== value) {
+      this.values[i] = value;
+      this.lastChange = i;
+    }
+    return value;
+  }
+
+  /** Whether this read took as many parts as the previous one: asked when the read is over. */
+  sameCount(): boolean {
+    return this.count === this.previousCount;
+  }
+
+  /** Where this read stands: the parts a reader takes from here on are its own. */
+  mark(): number {
+    return this.count;
+  }
+
+  /**
+   * Whether `reader` built at the previous read and every part taken since `from` is what it
+   * was then; if so, what it built counts as built at this read too (see `built`).
+   */
+  unchanged(reader: Built, from: number): boolean {
+    if (this.lastChange >= from) return false;
+    const b = this.built.get(reader);
+    if (b === undefined || b.read !== this.read - 1) return false;
+    b.read = this.read;
+    return true;
+  }
+
+  /** What `reader` built at its last read. */
+  builtBy<T>(reader: Built): T {
+    return this.built.get(reader)?.value as T;
+  }
+
+  /** Records what `reader` built at this read (undefined when nothing); returns it. */
+  keep<T>(reader: Built, value: T): T {
+    const b = this.built.get(reader);
+    if (b === undefined) this.built.set(reader, { read: this.read, value });
+    else (b.read = this.read), (b.value = value);
+    return value;
+  }
+}
+
+/** Where `ctx`'s read stands (ReadParts.mark); 0 without parts. */
+export function partsMark(ctx: StatContext): number {
+  return ctx.parts?.mark() ?? 0;
+}
+
+/**
+ * When `reader` can hand out what it built at the previous read (ReadParts.unchanged), puts that
+ * into `stats` and returns true; the reader then builds nothing.
+ */
+export function reused(ctx: StatContext, reader: keyof CgroupStats, from: number, stats: CgroupStats): boolean {
+  if (!ctx.parts?.unchanged(reader, from)) return false;
+  const same = ctx.parts.builtBy<CgroupStats[typeof reader]>(reader);
+  if (same !== undefined) (stats as Record<string, unknown>)[reader] = same;
+  return true;
+}
+
+/** What `reader` built at this read, undefined for nothing: put into `stats` and recorded. */
+export function built<K extends keyof CgroupStats>(ctx: StatContext, reader: K, stats: CgroupStats, value: CgroupStats[K] | undefined): void {
+  ctx.parts?.keep(reader, value);
+  if (value !== undefined) stats[reader] = value;
+}
+
+/** Starts one read of a cgroup (every controller): returns the object its readers fill. */
+export function beginRead(ctx: StatContext): CgroupStats {
+  ctx.parts?.begin();
+  return {};
+}
+
+/** Ends it: the previous read's object instead of `stats` when no part of this read differs. */
+export function endRead(ctx: StatContext, stats: CgroupStats): CgroupStats {
+  const parts = ctx.parts;
+  if (!parts) return stats;
+  return parts.sameCount() && parts.unchanged('stats', 0) ? parts.builtBy<CgroupStats>('stats') : parts.keep('stats', stats);
 }
 
 /**
@@ -119,6 +231,11 @@ export function sameStats(a: unknown, b: unknown): boolean {
  * the one an earlier tick got for the same content: callers never change it.
  */
 export function readParsed<T>(ctx: StatContext, dir: string, name: string, parse: (text: string, file: string) => T, maxAgeReads = 0): T | undefined {
+  const value = parsedOrUndefined(ctx, dir, name, parse, maxAgeReads);
+  return ctx.parts ? ctx.parts.take(value) : value;
+}
+
+function parsedOrUndefined<T>(ctx: StatContext, dir: string, name: string, parse: (text: string, file: string) => T, maxAgeReads: number): T | undefined {
   const reader = ctx.reader;
   try {
     if (reader.parseAt) return reader.parseAt(dir, name, maxAgeReads, parse);

@@ -6,8 +6,8 @@ import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64List } from '../../parse.js';
 import { ticksToNs } from '../../proc/userhz.js';
 import type { CpuStats } from '../../types.js';
-import { FROZEN_MAX_AGE_READS, idleMaxAge, noteCpuUsage, readParsed, type CgroupStats, type StatContext } from '../common.js';
-import { hasFields, readInto } from '../fill.js';
+import { FROZEN_MAX_AGE_READS, built, idleMaxAge, noteCpuUsage, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
+import { hasFields } from '../fill.js';
 import type { V1Dirs } from './dirs.js';
 
 /** cpuacct.stat: "user N\nsystem N" in USER_HZ ticks, converted to ns as Docker does. */
@@ -40,33 +40,53 @@ export function parseCfsQuota(text: string, file: string): bigint | null {
   return quota < 0n ? null : quota;
 }
 
+/** Sum of the per-CPU counters, by list: the parse is handed out again while the file is unchanged. */
+const totals = new WeakMap<bigint[], bigint>();
+function totalOf(perCpuNs: bigint[]): bigint {
+  let total = totals.get(perCpuNs);
+  if (total === undefined) totals.set(perCpuNs, (total = perCpuNs.reduce((a, b) => a + b, 0n)));
+  return total;
+}
+
 export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
-  const cpu: CpuStats = {};
+  const from = partsMark(ctx);
   const acct = dirs.cpuacct;
+  let perCpuNs: bigint[] | undefined;
+  let usageNs: bigint | undefined;
+  let userSystem: ReturnType<typeof parseCpuacctStat> | undefined;
   if (acct !== undefined) {
     // One entry per *possible* CPU (cpu_possible_mask), which may exceed the online count.
     // cpuacct.usage is the sum of exactly these per-CPU counters (both walk the possible CPUs),
     // so the total is taken from here and one read per tick is saved; cpuacct.usage is read
     // only when the per-CPU file is missing or empty.
-    readInto(ctx, cpu, 'perCpuNs', acct, 'cpuacct.usage_percpu', parseU64List);
-    if (cpu.perCpuNs !== undefined && cpu.perCpuNs.length > 0) cpu.usageNs = cpu.perCpuNs.reduce((a, b) => a + b, 0n);
-    else readInto(ctx, cpu, 'usageNs', acct, 'cpuacct.usage', parseSingleU64);
-    noteCpuUsage(ctx, cpu.usageNs);
+    perCpuNs = readParsed(ctx, acct, 'cpuacct.usage_percpu', parseU64List);
+    usageNs = perCpuNs !== undefined && perCpuNs.length > 0 ? totalOf(perCpuNs) : readParsed(ctx, acct, 'cpuacct.usage', parseSingleU64);
+    noteCpuUsage(ctx, usageNs);
     // User and system ticks are charged to the task running at a tick, whose runtime moves too.
-    const userSystem = readParsed(ctx, acct, 'cpuacct.stat', parseCpuacctStat, idleMaxAge(ctx));
-    if (userSystem !== undefined) Object.assign(cpu, userSystem);
+    userSystem = readParsed(ctx, acct, 'cpuacct.stat', parseCpuacctStat, idleMaxAge(ctx));
   }
   const dir = dirs.cpu;
+  let quotaUs: bigint | null | undefined;
+  let periodUs: bigint | undefined;
+  let shares: bigint | undefined;
+  let throttling: Throttling | undefined;
   if (dir !== undefined) {
-    readInto(ctx, cpu, 'quotaUs', dir, 'cpu.cfs_quota_us', parseCfsQuota);
-    readInto(ctx, cpu, 'periodUs', dir, 'cpu.cfs_period_us', parseSingleU64);
-    readInto(ctx, cpu, 'shares', dir, 'cpu.shares', parseSingleU64);
+    quotaUs = readParsed(ctx, dir, 'cpu.cfs_quota_us', parseCfsQuota);
+    periodUs = readParsed(ctx, dir, 'cpu.cfs_period_us', parseSingleU64);
+    shares = readParsed(ctx, dir, 'cpu.shares', parseSingleU64);
     // The group's period timer, which counts nr_periods and nr_throttled, runs only while it has
     // a quota of its own (a parent's quota throttles the parent's counters): without one the
     // counters stand still.
-    const frozen = cpu.quotaUs === null ? FROZEN_MAX_AGE_READS : 0;
-    const throttling = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV1, frozen);
-    if (throttling !== undefined) Object.assign(cpu, throttling);
+    throttling = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV1, quotaUs === null ? FROZEN_MAX_AGE_READS : 0);
   }
-  if (hasFields(cpu)) stats.cpu = cpu;
+  if (reused(ctx, 'cpu', from, stats)) return;
+  const cpu: CpuStats = {};
+  if (perCpuNs !== undefined) cpu.perCpuNs = perCpuNs;
+  if (usageNs !== undefined) cpu.usageNs = usageNs;
+  if (userSystem !== undefined) Object.assign(cpu, userSystem);
+  if (quotaUs !== undefined) cpu.quotaUs = quotaUs;
+  if (periodUs !== undefined) cpu.periodUs = periodUs;
+  if (shares !== undefined) cpu.shares = shares;
+  if (throttling !== undefined) Object.assign(cpu, throttling);
+  built(ctx, 'cpu', stats, hasFields(cpu) ? cpu : undefined);
 }

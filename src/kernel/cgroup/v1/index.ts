@@ -1,5 +1,5 @@
 /** Everything one cgroup v1 cgroup tells, controller by controller. */
-import type { CgroupStats, StatContext } from '../common.js';
+import { beginRead, endRead, type CgroupStats, type StatContext } from '../common.js';
 import { statPressure } from '../v2/pressure.js';
 import { statBlkio } from './blkio.js';
 import { statCpu } from './cpu.js';
@@ -12,11 +12,11 @@ import { statPids } from './pids.js';
  * host it comes from the cgroup's own directory in the cgroup2 tree when it has one.
  */
 export function statCgroupV1(ctx: StatContext, dirs: V1Dirs): CgroupStats {
-  const stats: CgroupStats = {};
+  const stats = beginRead(ctx);
   statCpu(ctx, dirs, stats);
   statMemory(ctx, dirs, stats);
   statBlkio(ctx, dirs, stats);
   statPids(ctx, dirs, stats);
   if (dirs.unified !== undefined) statPressure(ctx, dirs.unified, stats);
-  return stats;
+  return endRead(ctx, stats);
 }

@@ -2,7 +2,7 @@
 import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64 } from '../../parse.js';
 import type { CpuStats } from '../../types.js';
-import { noteCpuUsage, readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { built, noteCpuUsage, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
 
 const US = 1000n;
 
@@ -38,15 +38,17 @@ export function parseCpuStatV2(text: string, file: string): CpuStats {
 }
 
 export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void {
+  const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
   noteCpuUsage(ctx, stat?.usageNs);
-  if (!stat) return;
+  if (!stat) return built(ctx, 'cpu', stats, undefined);
+  const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
+  const weight = readParsed(ctx, dir, 'cpu.weight', parseSingleU64);
+  if (reused(ctx, 'cpu', from, stats)) return;
   // The parse is handed out again while cpu.stat stands still, and earlier samples hold it: the
   // settings go into a copy, so `docker update` on an idle container never rewrites its past.
   const cpu: CpuStats = { ...stat };
-  const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
-  const weight = readParsed(ctx, dir, 'cpu.weight', parseSingleU64);
   if (weight !== undefined) cpu.weight = weight;
-  stats.cpu = cpu;
+  built(ctx, 'cpu', stats, cpu);
 }

@@ -2,7 +2,7 @@
 import { ParseError } from '../../errors.js';
 import { parseDevice, parseU64 } from '../../parse.js';
 import type { BlkioDeviceStats } from '../../types.js';
-import { readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { built, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
 
 /**
  * io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device. The kernel omits
@@ -49,6 +49,7 @@ export function parseIoStat(text: string, file: string): BlkioDeviceStats[] {
 }
 
 export function statIo(ctx: StatContext, dir: string, stats: CgroupStats): void {
+  const from = partsMark(ctx);
   const devices = readParsed(ctx, dir, 'io.stat', parseIoStat);
-  if (devices !== undefined) stats.blkio = { devices, source: 'io.stat' };
+  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', stats, devices && { devices, source: 'io.stat' });
 }

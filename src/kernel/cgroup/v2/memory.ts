@@ -2,8 +2,8 @@
 import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
 import type { MemoryStats } from '../../types.js';
-import { readParsed, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
-import { hasFields, readInto } from '../fill.js';
+import { built, partsMark, readParsed, reused, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
+import { hasFields } from '../fill.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
 const STAT_FIELDS: StatFields = [
@@ -36,15 +36,22 @@ export function parseMemoryEvents(text: string, file: string): Pick<MemoryStats,
 }
 
 export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): void {
+  const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV2);
-  const mem = memoryStatsFrom(stat, STAT_FIELDS);
-  readInto(ctx, mem, 'usageBytes', dir, 'memory.current', parseSingleU64);
-  readInto(ctx, mem, 'limitBytes', dir, 'memory.max', parseU64OrMax);
-  readInto(ctx, mem, 'maxUsageBytes', dir, 'memory.peak', parseSingleU64, watermarkMaxAge(ctx, mem.usageBytes)); // kernel 5.19
+  const usageBytes = readParsed(ctx, dir, 'memory.current', parseSingleU64);
+  const limitBytes = readParsed(ctx, dir, 'memory.max', parseU64OrMax);
+  const maxUsageBytes = readParsed(ctx, dir, 'memory.peak', parseSingleU64, watermarkMaxAge(ctx, usageBytes)); // kernel 5.19
   // memory.swap.* exist only with swap accounting (CONFIG_MEMCG_SWAP, not swapaccount=0).
-  readInto(ctx, mem, 'swapBytes', dir, 'memory.swap.current', parseSingleU64);
-  readInto(ctx, mem, 'swapLimitBytes', dir, 'memory.swap.max', parseU64OrMax);
+  const swapBytes = readParsed(ctx, dir, 'memory.swap.current', parseSingleU64);
+  const swapLimitBytes = readParsed(ctx, dir, 'memory.swap.max', parseU64OrMax);
   const events = readParsed(ctx, dir, 'memory.events', parseMemoryEvents);
+  if (reused(ctx, 'memory', from, stats)) return;
+  const mem = memoryStatsFrom(stat, STAT_FIELDS);
+  if (usageBytes !== undefined) mem.usageBytes = usageBytes;
+  if (limitBytes !== undefined) mem.limitBytes = limitBytes;
+  if (maxUsageBytes !== undefined) mem.maxUsageBytes = maxUsageBytes;
+  if (swapBytes !== undefined) mem.swapBytes = swapBytes;
+  if (swapLimitBytes !== undefined) mem.swapLimitBytes = swapLimitBytes;
   if (events !== undefined) Object.assign(mem, events);
-  if (hasFields(mem)) stats.memory = mem;
+  built(ctx, 'memory', stats, hasFields(mem) ? mem : undefined);
 }

@@ -5,7 +5,7 @@
 import { ParseError } from '../../errors.js';
 import { parseFloatStrict, parseU64 } from '../../parse.js';
 import type { Pressure, PressureLine, PressureStats } from '../../types.js';
-import { FROZEN_MAX_AGE_READS, readParsed, type CgroupStats, type StatContext } from '../common.js';
+import { built, FROZEN_MAX_AGE_READS, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
 
 const KEYS = ['avg10=', 'avg60=', 'avg300=', 'total='] as const;
 
@@ -53,9 +53,10 @@ export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'memory',
 export const PRESSURE_FILE: Readonly<Record<PressureResource, string>> = { cpu: 'cpu.pressure', memory: 'memory.pressure', io: 'io.pressure' };
 
 function zeroAverages(p: Pressure): boolean {
-  for (const line of [p.some, p.full]) if (line && (line.avg10 !== 0 || line.avg60 !== 0 || line.avg300 !== 0)) return false;
-  return true;
+  return zeroLine(p.some) && zeroLine(p.full);
 }
+
+const zeroLine = (line: PressureLine | undefined): boolean => line === undefined || (line.avg10 === 0 && line.avg60 === 0 && line.avg300 === 0);
 
 /**
  * Fills stats.pressure from one cgroup2 directory. A kernel without PSI has no such files,
@@ -65,15 +66,12 @@ function zeroAverages(p: Pressure): boolean {
  * to decay): then the file would read the same.
  */
 export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const quiet: StatContext = {
-    reader: ctx.reader,
-    onError: (err) => {
-      if (!isNotSupported(err)) ctx.onError(err);
-    },
-  };
+  const quiet = quietOf(ctx);
   const a = ctx.activity;
-  let pressure: PressureStats | undefined;
-  for (const resource of PRESSURE_RESOURCES) {
+  const from = partsMark(ctx);
+  const parts = scratch;
+  for (let i = 0; i < PRESSURE_RESOURCES.length; i++) {
+    const resource = PRESSURE_RESOURCES[i];
     const unchanged = a?.stallFree?.[resource] === true && a.zeroAverages?.has(resource) === true;
     const p = readParsed(quiet, dir, PRESSURE_FILE[resource], parsePressure, unchanged ? FROZEN_MAX_AGE_READS : 0);
     if (a) {
@@ -81,7 +79,30 @@ export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats):
       if (p !== undefined && zeroAverages(p)) a.zeroAverages.add(resource);
       else a.zeroAverages.delete(resource);
     }
-    if (p !== undefined) (pressure ??= {})[resource] = p;
+    parts[i] = p;
   }
-  if (pressure !== undefined) stats.pressure = pressure;
+  if (reused(ctx, 'pressure', from, stats)) return;
+  let pressure: PressureStats | undefined;
+  for (let i = 0; i < PRESSURE_RESOURCES.length; i++) if (parts[i] !== undefined) (pressure ??= {})[PRESSURE_RESOURCES[i]] = parts[i];
+  built(ctx, 'pressure', stats, pressure);
+}
+
+/** statPressure's parts, one per resource: filled and used within one call. */
+const scratch: (Pressure | undefined)[] = PRESSURE_RESOURCES.map(() => undefined);
+
+/** `ctx` leaving out "not supported" (PSI disabled) errors: made once per context, not per read. */
+const quietContexts = new WeakMap<StatContext, StatContext>();
+function quietOf(ctx: StatContext): StatContext {
+  let quiet = quietContexts.get(ctx);
+  if (quiet === undefined || quiet.reader !== ctx.reader || quiet.parts !== ctx.parts) {
+    quiet = {
+      reader: ctx.reader,
+      parts: ctx.parts,
+      onError: (err) => {
+        if (!isNotSupported(err)) ctx.onError(err);
+      },
+    };
+    quietContexts.set(ctx, quiet);
+  }
+  return quiet;
 }
