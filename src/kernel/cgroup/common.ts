@@ -36,7 +36,8 @@ export class ReadParts {
   /** Position of the last part of this read that differs from the previous read's. */
   private lastChange = -1;
   private read = 0;
-  private readonly built = new Map<Built, { read: number; value: unknown }>();
+  /** What each reader built, at which read, from which parts (positions from, to). */
+  private readonly built = new Map<Built, { read: number; from: number; to: number; value: unknown }>();
 
   /** Starts a read of the cgroup. */
   begin(): void {
@@ -56,24 +57,20 @@ export class ReadParts {
     return value;
   }
 
-  /** Whether this read took as many parts as the previous one: asked when the read is over. */
-  sameCount(): boolean {
-    return this.count === this.previousCount;
-  }
-
   /** Where this read stands: the parts a reader takes from here on are its own. */
   mark(): number {
     return this.count;
   }
 
   /**
-   * Whether `reader` built at the previous read and every part taken since `from` is what it
-   * was then; if so, what it built counts as built at this read too (see `built`).
+   * Whether `reader` built at the previous read, from the parts at the same positions as the
+   * ones it took since `from` in this read, and each of them is what it was then; if so, what
+   * it built counts as built at this read too.
    */
   unchanged(reader: Built, from: number): boolean {
     if (this.lastChange >= from) return false;
     const b = this.built.get(reader);
-    if (b === undefined || b.read !== this.read - 1) return false;
+    if (b === undefined || b.read !== this.read - 1 || b.from !== from || b.to !== this.count) return false;
     b.read = this.read;
     return true;
   }
@@ -83,11 +80,11 @@ export class ReadParts {
     return this.built.get(reader)?.value as T;
   }
 
-  /** Records what `reader` built at this read (undefined when nothing); returns it. */
-  keep<T>(reader: Built, value: T): T {
+  /** Records what `reader` built at this read from the parts it took since `from` (undefined when nothing); returns it. */
+  keep<T>(reader: Built, from: number, value: T): T {
     const b = this.built.get(reader);
-    if (b === undefined) this.built.set(reader, { read: this.read, value });
-    else (b.read = this.read), (b.value = value);
+    if (b === undefined) this.built.set(reader, { read: this.read, from, to: this.count, value });
+    else (b.read = this.read), (b.from = from), (b.to = this.count), (b.value = value);
     return value;
   }
 }
@@ -108,9 +105,9 @@ export function reused(ctx: StatContext, reader: keyof CgroupStats, from: number
   return true;
 }
 
-/** What `reader` built at this read, undefined for nothing: put into `stats` and recorded. */
-export function built<K extends keyof CgroupStats>(ctx: StatContext, reader: K, stats: CgroupStats, value: CgroupStats[K] | undefined): void {
-  ctx.parts?.keep(reader, value);
+/** What `reader` built at this read from the parts since `from`, undefined for nothing: put into `stats` and recorded. */
+export function built<K extends keyof CgroupStats>(ctx: StatContext, reader: K, from: number, stats: CgroupStats, value: CgroupStats[K] | undefined): void {
+  ctx.parts?.keep(reader, from, value);
   if (value !== undefined) stats[reader] = value;
 }
 
@@ -124,7 +121,7 @@ export function beginRead(ctx: StatContext): CgroupStats {
 export function endRead(ctx: StatContext, stats: CgroupStats): CgroupStats {
   const parts = ctx.parts;
   if (!parts) return stats;
-  return parts.sameCount() && parts.unchanged('stats', 0) ? parts.builtBy<CgroupStats>('stats') : parts.keep('stats', stats);
+  return parts.unchanged('stats', 0) ? parts.builtBy<CgroupStats>('stats') : parts.keep('stats', 0, stats);
 }
 
 /**

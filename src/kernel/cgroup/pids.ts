@@ -9,9 +9,9 @@ export function statPidsDir(ctx: StatContext, dir: string, stats: CgroupStats): 
   const current = readParsed(ctx, dir, 'pids.current', parseSingleU64, idleMaxAge(ctx));
   const limit = readParsed(ctx, dir, 'pids.max', parseU64OrMax);
   if (reused(ctx, 'pids', from, stats)) return;
-  if (current === undefined && limit === undefined) return built(ctx, 'pids', stats, undefined);
+  if (current === undefined && limit === undefined) return built(ctx, 'pids', from, stats, undefined);
   const pids: PidsStats = {};
   if (current !== undefined) pids.current = current;
   if (limit !== undefined) pids.limit = limit;
-  built(ctx, 'pids', stats, pids);
+  built(ctx, 'pids', from, stats, pids);
 }

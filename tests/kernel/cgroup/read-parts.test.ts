@@ -76,6 +76,22 @@ describe('ReadParts on cgroup v1', () => {
     assert.notEqual(back.memory, without.memory);
   });
 
+  it('a read that takes one more file moves every later part: nothing is handed out from the wrong place', () => {
+    const before = read();
+    const perCpu = `${dirs.cpuacct}/cpuacct.usage_percpu`;
+    const content = readFileSync(perCpu, 'latin1');
+    // An empty per-CPU file: cpuacct.usage is read as well, one part more than before.
+    writeFileSync(perCpu, '\n');
+    const shifted = read();
+    assert.notEqual(shifted.cpu, before.cpu);
+    assert.ok(sameStats(shifted, fresh()));
+    assert.ok(sameStats(shifted.memory, before.memory) && sameStats(shifted.pids, before.pids));
+    assert.equal(read(), shifted, 'and the same again once it stands still');
+    writeFileSync(perCpu, content);
+    const back = read();
+    assert.ok(sameStats(back, before) && sameStats(back, fresh()));
+  });
+
   it('a controller that gives nothing, then something, is built again', () => {
     for (const f of readdirSync(dirs.blkio!)) writeFileSync(`${dirs.blkio}/${f}`, 'garbage\n');
     const none = read();

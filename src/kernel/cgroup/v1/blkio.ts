@@ -100,8 +100,8 @@ export function statBlkio(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): v
     if (bytes === undefined && ios === undefined) continue;
     if (i < SOURCES.length - 1 && (bytes ?? NONE).size === 0 && (ios ?? NONE).size === 0) continue;
     if (reused(ctx, 'blkio', from, stats)) return;
-    built(ctx, 'blkio', stats, { devices: mergeBlkio(bytes ?? NONE, ios ?? NONE), source: bytesFile });
+    built(ctx, 'blkio', from, stats, { devices: mergeBlkio(bytes ?? NONE, ios ?? NONE), source: bytesFile });
     return;
   }
-  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', stats, undefined);
+  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', from, stats, undefined);
 }

@@ -88,5 +88,5 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
   if (periodUs !== undefined) cpu.periodUs = periodUs;
   if (shares !== undefined) cpu.shares = shares;
   if (throttling !== undefined) Object.assign(cpu, throttling);
-  built(ctx, 'cpu', stats, hasFields(cpu) ? cpu : undefined);
+  built(ctx, 'cpu', from, stats, hasFields(cpu) ? cpu : undefined);
 }

@@ -63,5 +63,5 @@ export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): 
     mem.swapLimitBytes = memsw === null || limitBytes === null ? null : memsw - limitBytes;
   }
   if (oomKills !== undefined) mem.oomKills = oomKills;
-  built(ctx, 'memory', stats, hasFields(mem) ? mem : undefined);
+  built(ctx, 'memory', from, stats, hasFields(mem) ? mem : undefined);
 }

@@ -41,7 +41,7 @@ export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void
   const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
   noteCpuUsage(ctx, stat?.usageNs);
-  if (!stat) return built(ctx, 'cpu', stats, undefined);
+  if (!stat) return built(ctx, 'cpu', from, stats, undefined);
   const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
   const weight = readParsed(ctx, dir, 'cpu.weight', parseSingleU64);
   if (reused(ctx, 'cpu', from, stats)) return;
@@ -50,5 +50,5 @@ export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void
   const cpu: CpuStats = { ...stat };
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
   if (weight !== undefined) cpu.weight = weight;
-  built(ctx, 'cpu', stats, cpu);
+  built(ctx, 'cpu', from, stats, cpu);
 }

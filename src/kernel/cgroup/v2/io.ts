@@ -51,5 +51,5 @@ export function parseIoStat(text: string, file: string): BlkioDeviceStats[] {
 export function statIo(ctx: StatContext, dir: string, stats: CgroupStats): void {
   const from = partsMark(ctx);
   const devices = readParsed(ctx, dir, 'io.stat', parseIoStat);
-  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', stats, devices && { devices, source: 'io.stat' });
+  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', from, stats, devices && { devices, source: 'io.stat' });
 }

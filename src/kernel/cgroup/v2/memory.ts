@@ -53,5 +53,5 @@ export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): v
   if (swapBytes !== undefined) mem.swapBytes = swapBytes;
   if (swapLimitBytes !== undefined) mem.swapLimitBytes = swapLimitBytes;
   if (events !== undefined) Object.assign(mem, events);
-  built(ctx, 'memory', stats, hasFields(mem) ? mem : undefined);
+  built(ctx, 'memory', from, stats, hasFields(mem) ? mem : undefined);
 }

@@ -84,7 +84,7 @@ export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats):
   if (reused(ctx, 'pressure', from, stats)) return;
   let pressure: PressureStats | undefined;
   for (let i = 0; i < PRESSURE_RESOURCES.length; i++) if (parts[i] !== undefined) (pressure ??= {})[PRESSURE_RESOURCES[i]] = parts[i];
-  built(ctx, 'pressure', stats, pressure);
+  built(ctx, 'pressure', from, stats, pressure);
 }
 
 /** statPressure's parts, one per resource: filled and used within one call. */
