@@ -55,8 +55,8 @@ function parentDirOf(cg: CgroupLocation): ParentDir {
 export class StallGate {
   private readonly parents = new Map<string, ParentState>();
   private tick = 0;
-  /** Containers under each parent in the last update: a handful of parents, so a small map. */
-  private readonly childCount = new Map<string, number>();
+  /** The parents in the last update and how many containers each has: a handful of parents. */
+  private readonly children = new Map<string, { root: boolean; count: number }>();
 
   /**
    * Reads the parents of `containers` that have at least two of them (one child saves nothing)
@@ -65,15 +65,15 @@ export class StallGate {
    */
   update(containers: readonly ContainerInfo[]): void {
     this.tick++;
-    this.childCount.clear();
+    this.children.clear();
     for (const info of containers) {
       const p = pressureDirs(info);
-      if (p) this.childCount.set(p.parent, (this.childCount.get(p.parent) ?? 0) + 1);
+      if (!p) continue;
+      const c = this.children.get(p.parent);
+      if (c) c.count++;
+      else this.children.set(p.parent, { root: p.root, count: 1 });
     }
-    for (const info of containers) {
-      const p = pressureDirs(info);
-      if (p && this.childCount.get(p.parent)! >= 2 && this.parents.get(p.parent)?.tick !== this.tick) this.readParent(p.parent, p.root);
-    }
+    for (const [parent, c] of this.children) if (c.count >= 2) this.readParent(parent, c.root);
     for (const [parent, s] of this.parents) {
       if (s.tick !== this.tick) {
         s.files.close();
