@@ -34,6 +34,12 @@ export interface Config {
   tlsKey?: string;
   /** Container labels copied onto every Prometheus series as container_label_* (none by default). */
   prometheusLabels: string[];
+  /** Where the agent keeps what outlives a restart (alarm state under alarms/). */
+  dataDir: string;
+  /** Keep state in dataDir (--no-persist: keep nothing on disk). */
+  persist: boolean;
+  /** Alarm rules file (YAML or JSON): Prometheus rule groups, threshold alarms, actions. */
+  rules?: string;
 }
 
 export const DEFAULTS: Config = {
@@ -50,6 +56,8 @@ export const DEFAULTS: Config = {
   procfsMountpoint: '/var/lib/cstats/procfs',
   insecure: false,
   prometheusLabels: [],
+  dataDir: '/var/lib/cstats',
+  persist: true,
 };
 
 export class ConfigError extends Error {
@@ -88,6 +96,9 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   tlsCert: { kind: 'string', flag: 'tls-cert', env: 'CSTATS_TLS_CERT' },
   tlsKey: { kind: 'string', flag: 'tls-key', env: 'CSTATS_TLS_KEY' },
   prometheusLabels: { kind: 'list', flag: 'prometheus-labels', env: 'CSTATS_PROMETHEUS_LABELS' },
+  dataDir: { kind: 'string', flag: 'data-dir', env: 'CSTATS_DATA_DIR' },
+  persist: { kind: 'bool', flag: 'persist', env: 'CSTATS_PERSIST' },
+  rules: { kind: 'string', flag: 'rules', env: 'CSTATS_RULES' },
 };
 
 /** A list is "a,b,c" (flag, environment) or a JSON array of strings (file); "" is the empty list. */

@@ -30,8 +30,36 @@ export interface Alert {
   keepFiringSince?: number;
   /** When it was last handed to actions that re-send (Alertmanager). */
   lastSentAt?: number;
-  /** Threshold rules: when the instance entered its current aodh state. */
+  /** When the instance entered its current state. */
   sinceMs?: number;
+  /** The aodh state last notified ('insufficient data' before the first) and when. */
+  notified?: 'ok' | 'alarm' | 'insufficient data';
+  notifiedMs?: number;
+  /** Why it last changed state. */
+  reason?: string;
+}
+
+/** What the engine evaluates: an alerting rule, or the built-in lifecycle alarms. */
+export interface EngineRule {
+  readonly spec: Pick<RuleSpec, 'name' | 'group' | 'source' | 'exprText' | 'forMs' | 'keepFiringForMs'>;
+  readonly active: Map<string, Alert>;
+  lastError?: string;
+  lastEvalMs?: number;
+  /** Evaluates at ctx.t; `skip` names alerts (by their labels) that must not be raised again. */
+  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean): Transition[];
+  alerts(): Alert[];
+}
+
+/** Ends an alert from outside its rule (its container was removed): inactive, resolved now. */
+export function endAlert(a: Alert, atMs: number, reason: string): Transition | undefined {
+  if (a.state === 'inactive') return undefined;
+  const t: Transition = { alert: a, from: a.state, to: 'inactive', atMs, reason };
+  if (a.state === 'firing') a.resolvedAt = atMs;
+  a.state = 'inactive';
+  a.sinceMs = atMs;
+  a.reason = reason;
+  a.keepFiringSince = undefined;
+  return t;
 }
 
 /** A state change, handed to the engine for history and actions. */
@@ -59,7 +87,7 @@ export interface RuleSpec {
   annotations: Record<string, Template>;
 }
 
-export class AlertingRule {
+export class AlertingRule implements EngineRule {
   readonly active = new Map<string, Alert>();
   /** The last evaluation's error, if it failed (the rule keeps its alerts as they were). */
   lastError?: string;
@@ -68,7 +96,7 @@ export class AlertingRule {
   constructor(readonly spec: RuleSpec) {}
 
   /** Evaluates at ctx.t; returns the state changes. */
-  eval(ctx: EvalContext): Transition[] {
+  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean): Transition[] {
     let result: Sample[];
     let present: Sample[] | undefined;
     try {
@@ -88,9 +116,11 @@ export class AlertingRule {
       out.push({ alert: a, from: a.state, to, atMs: ts, reason });
       a.state = to;
       a.sinceMs = ts;
+      a.reason = reason;
     };
     const seen = new Set<string>();
     for (const s of result) {
+      if (skip?.(s.labels)) continue;
       const { labels, annotations } = this.expand(s);
       const key = labelsKey(labels);
       seen.add(key);
@@ -110,12 +140,17 @@ export class AlertingRule {
         move(existing, 'pending', 'threshold crossed');
         continue;
       }
-      const a: Alert = { key, labels, annotations, state: 'inactive', value: s.v, activeAt: ts, lastSentAt: existing?.lastSentAt };
+      const a: Alert = { key, labels, annotations, state: 'inactive', value: s.v, activeAt: ts, lastSentAt: existing?.lastSentAt, notified: existing?.notified, notifiedMs: existing?.notifiedMs };
       this.active.set(key, a);
       move(a, 'pending', 'threshold crossed');
     }
-    const presentKeys = present && new Set(present.map((s) => labelsKey(this.expand(s).labels)));
+    const presentKeys = present && new Set(present.filter((s) => !skip?.(s.labels)).map((s) => labelsKey(this.expand(s).labels)));
     for (const [key, a] of this.active) {
+      if (presentKeys && skip?.(a.labels)) {
+        // A threshold instance of a removed container: ended by the engine, forgotten here.
+        this.active.delete(key);
+        continue;
+      }
       if (!seen.has(key)) {
         let keepFiring = false;
         if (a.state === 'firing' && this.spec.keepFiringForMs > 0) {
@@ -152,6 +187,7 @@ export class AlertingRule {
     if (presentKeys) {
       // Instances with data that never crossed: ok from their first evaluation.
       for (const s of present!) {
+        if (skip?.(s.labels)) continue;
         const { labels, annotations } = this.expand(s);
         const key = labelsKey(labels);
         if (this.active.has(key)) continue;

@@ -62,12 +62,21 @@ export function acceptsGzip(req: IncomingMessage): boolean {
 export class Router {
   private readonly routes: Route[] = [];
   private readonly fallbacks: Route[] = [];
+  /** Routes of other methods (POST, PUT, DELETE), by method: the few endpoints that change the agent's own alarms. */
+  private readonly writes = new Map<string, Route[]>();
 
   constructor(private readonly guard?: Guard) {}
 
   /** Registers a GET route; capture groups of `pattern` become ctx.params (URI-decoded). */
   get(pattern: RegExp, handler: Handler): void {
     this.routes.push({ pattern, handler });
+  }
+
+  /** Registers a route for a method other than GET (the alarms API's create, update and delete). */
+  on(method: 'POST' | 'PUT' | 'DELETE', pattern: RegExp, handler: Handler): void {
+    let list = this.writes.get(method);
+    if (!list) this.writes.set(method, (list = []));
+    list.push({ pattern, handler });
   }
 
   /**
@@ -89,11 +98,13 @@ export class Router {
     if (this.guard && !this.guard(req, res, url)) return;
     const read = req.method === 'GET' || req.method === 'HEAD';
     const found = match(this.routes, url.pathname);
-    const route = (read ? found : undefined) ?? match(this.fallbacks, url.pathname);
-    if (!route && !found) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
+    const write = read ? undefined : match(this.writes.get(req.method ?? '') ?? [], url.pathname);
+    const route = (read ? found : write) ?? match(this.fallbacks, url.pathname);
+    const allowed = [...(found ? ['GET', 'HEAD'] : []), ...[...this.writes].filter(([, rs]) => match(rs, url.pathname)).map(([m]) => m)];
+    if (!route && allowed.length === 0) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
     if (!route) {
-      res.setHeader('Allow', 'GET, HEAD');
-      return sendJson(res, 405, { error: `${req.method} is not allowed: this API is read-only` });
+      res.setHeader('Allow', allowed.join(', '));
+      return sendJson(res, 405, { error: `${req.method} is not allowed here${allowed.length === 2 && found ? ': this endpoint is read-only' : ''}` });
     }
     let params: string[];
     try {

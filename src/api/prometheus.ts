@@ -35,6 +35,8 @@ export interface PrometheusOptions {
   labelAllowlist: readonly string[];
   /** The machine's identity for the machine_* labels; read from the host's files when not given. */
   machine?: MachineIdentity;
+  /** More families (the agent's own, e.g. the alarm engine's), appended to each render. */
+  tail?: () => string;
 }
 
 /** One container as the families see it. */
@@ -98,6 +100,11 @@ class ExpositionWriter {
     this.text(`${this.labels.length > 0 && extra !== '' ? ',' : ''}${extra}} ${value}\n`);
   }
 
+  /** Text written as it is (whole families rendered elsewhere). */
+  raw(text: string): void {
+    this.text(text);
+  }
+
   /** The whole buffer written into, and the exposition: a view of its start. */
   result(): { buffer: Buffer; body: Buffer } {
     return { buffer: this.buf, body: this.buf.subarray(0, this.len) };
@@ -121,11 +128,16 @@ class ExpositionWriter {
   }
 }
 
+/** Where a family writes its series: the exposition, or the alarm engine (forEachContainerSeries). */
+interface SeriesSink {
+  series(value: string, extra?: string): void;
+}
+
 interface Family {
   name: string;
   help: string;
   type: MetricType;
-  write(v: View, w: ExpositionWriter): void;
+  write(v: View, w: SeriesSink): void;
 }
 
 type Pick = (v: View) => bigint | undefined;
@@ -404,26 +416,38 @@ export class LabelRenderer {
     this.allow = [...names].map(([name, key]) => [name, key] as const);
   }
 
+  /** A container's base label pairs in name order; empty values are kept (renderLabels leaves them out). */
+  pairs(info: ContainerInfo): Array<readonly [string, string]> {
+    const pairs: Array<readonly [string, string]> = [
+      ['id', info.cgroup.path],
+      ['name', info.name],
+      ['image', info.image],
+      ...this.allow.map(([name, key]) => [name, info.labels[key] ?? ''] as const),
+    ];
+    if (info.pod) pairs.push(['pod', info.pod.name ?? ''], ['namespace', info.pod.namespace ?? ''], ['container', info.pod.container ?? '']);
+    return pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  }
+
   labels(info: ContainerInfo): Buffer {
     let labels = this.cache.get(info);
     if (labels === undefined) {
-      const pairs: Array<readonly [string, string]> = [
-        ['id', info.cgroup.path],
-        ['name', info.name],
-        ['image', info.image],
-        ...this.allow.map(([name, key]) => [name, info.labels[key] ?? ''] as const),
-      ];
-      if (info.pod) pairs.push(['pod', info.pod.name ?? ''], ['namespace', info.pod.namespace ?? ''], ['container', info.pod.container ?? '']);
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      labels = Buffer.from(renderLabels(pairs));
+      labels = Buffer.from(renderLabels(this.pairs(info)));
       this.cache.set(info, labels);
     }
     return labels;
   }
 }
 
+const deviceNamesByHost = new WeakMap<HostSample, Map<string, string>>();
+/** Block device names by "major:minor", made once per host sample. */
 function deviceNames(host: HostSample | undefined): Map<string, string> {
-  return new Map((host?.disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
+  if (!host) return new Map();
+  let names = deviceNamesByHost.get(host);
+  if (!names) {
+    names = new Map(host.disks.map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
+    deviceNamesByHost.set(host, names);
+  }
+  return names;
 }
 
 /** cAdvisor's labels of every machine series. */
@@ -431,10 +455,35 @@ export function machineLabels(id: MachineIdentity): Buffer {
   return Buffer.from(renderLabels([['boot_id', id.bootId], ['machine_id', id.machineId], ['system_uuid', id.systemUuid]]));
 }
 
+/**
+ * Every series /metrics would carry for one container's sample, in the families named by
+ * `families` only: (family name, the family's own labels as rendered, e.g. `interface="eth0"`,
+ * value text). The alarm engine evaluates rules over exactly these series. Series that need a
+ * read outside the sample (container_processes) are not among them.
+ */
+export function forEachContainerSeries(
+  info: ContainerInfo,
+  sample: Sample,
+  host: HostSample | undefined,
+  families: ReadonlySet<string>,
+  emit: (name: string, extra: string, value: string) => void,
+): void {
+  const view: View = { info, sample, labels: NO_BYTES, devices: deviceNames(host) };
+  let name = '';
+  const sink: SeriesSink = { series: (value, extra = '') => emit(name, extra, value) };
+  for (const f of CONTAINER_FAMILIES) {
+    if (!families.has(f.name)) continue;
+    name = f.name;
+    f.write(view, sink);
+  }
+}
+
 /** What a render takes besides the store: process counts by container id, the machine series' labels. */
 export interface RenderExtras {
   processes?: ReadonlyMap<string, bigint>;
   machine?: Buffer;
+  /** Exposition text appended after the machine series. */
+  tail?: string;
 }
 
 /** The containers /metrics reports: as cAdvisor, running ones only (a stopped one keeps its last sample in the store). */
@@ -468,6 +517,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer
       w.series(String(x));
     }
   }
+  if (extras.tail) w.raw(extras.tail);
   return w.result();
 }
 
@@ -495,6 +545,7 @@ export class MetricsEndpoint {
   private spare?: Buffer;
   private readonly labels: LabelRenderer;
   private readonly machine: Buffer;
+  private readonly tail?: () => string;
 
   constructor(
     private readonly store: Store,
@@ -502,6 +553,7 @@ export class MetricsEndpoint {
   ) {
     this.labels = new LabelRenderer(opts.labelAllowlist);
     this.machine = machineLabels(opts.machine ?? readMachineIdentity());
+    this.tail = opts.tail;
   }
 
   /** The current body, rendered when the store has taken a tick since the last one. */
@@ -525,7 +577,7 @@ export class MetricsEndpoint {
     const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);
     this.spare = undefined;
     const key = this.store.host?.latest;
-    this.cached = { key, ...renderMetrics(this.store, this.labels, into, { processes, machine: this.machine }), readers: 0, retired: false };
+    this.cached = { key, ...renderMetrics(this.store, this.labels, into, { processes, machine: this.machine, tail: this.tail?.() }), readers: 0, retired: false };
     if (old) {
       old.retired = true;
       this.release(old, 0);

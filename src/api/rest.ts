@@ -17,6 +17,8 @@ export interface RestDeps {
   collector: Collector;
   intervalMs: number;
   startedMs: number;
+  /** The alarm engine's health (rules, firing, action failures), when it runs. */
+  alarms?: { health(): unknown };
 }
 
 function limitsOf(e: ContainerEntry) {
@@ -165,6 +167,7 @@ export function registerRest(router: Router, deps: RestDeps): void {
       sources,
       collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
       history: store.historyFootprint(),
+      alarms: deps.alarms?.health(),
     });
   });
   router.get(/^\/api\/v1\/openapi\.json$/, ({ res }) => sendJson(res, 200, OPENAPI));

@@ -19,6 +19,10 @@ import { registerDockerCompat } from '../api/docker/index.js';
 import { registerCadvisor } from '../api/cadvisor.js';
 import { registerKubelet } from '../api/kubelet.js';
 import { parseArgs } from './args.js';
+import { AlarmEngine } from '../alarms/engine.js';
+import { Dispatcher, DEFAULT_DELIVERY } from '../alarms/actions.js';
+import { loadRulesFile } from '../alarms/rulefile.js';
+import { registerAlarms } from '../api/alarms.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
 
@@ -45,6 +49,11 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --tls-key FILE         and this PEM private key (CSTATS_TLS_KEY)
   --prometheus-labels K1,K2  container labels exported on /metrics as container_label_K
                          (CSTATS_PROMETHEUS_LABELS, default none)
+  --rules FILE           alarm rules, YAML or JSON: Prometheus rule groups, threshold alarms,
+                         actions (CSTATS_RULES; see src/alarms/README.md)
+  --data-dir DIR         where state that outlives a restart is kept, e.g. alarm states
+                         (CSTATS_DATA_DIR, default /var/lib/cstats)
+  --no-persist           keep nothing on disk (CSTATS_PERSIST=false)
   --config FILE          JSON file with any of the keys above (without --)
 `;
 
@@ -91,12 +100,30 @@ export async function runAgent(argv: string[]): Promise<number> {
     log.info('agent', `procfs ${procfs.reused ? 'already mounted' : 'mounted'} at ${procfs.mountpoint} (holder pid ${procfs.holderPid})`);
   }
 
+  const rules = config.rules !== undefined ? loadRulesFile(config.rules) : undefined;
+  // A refused rule is reported and the rest run: one bad rule never costs the others.
+  for (const err of rules?.errors ?? []) log.warn('alarms', `rule refused: ${err}`);
+  const alarms = new AlarmEngine({
+    store,
+    log,
+    intervalMs: config.intervalMs,
+    labelAllowlist: config.prometheusLabels,
+    dataDir: config.persist ? config.dataDir : undefined,
+    rules,
+    dispatcher: new Dispatcher(log, DEFAULT_DELIVERY, `${tls ? 'https' : 'http'}://${config.listen}/api/v1/alarms`),
+  });
+  if (rules) log.info('alarms', `${config.rules}: ${alarms.list().length} rules loaded (built-in lifecycle alarms included), ${rules.errors.length} refused`);
+
   const router = new Router(config.authToken !== undefined ? bearerGuard(config.authToken) : undefined);
-  registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now() });
-  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels });
+  registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms });
+  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() });
   registerStream(router, store, collector);
+  registerAlarms(router, alarms);
   const lifecycle = new LifecycleLog(store);
   collector.onTick(() => lifecycle.observe());
+  lifecycle.subscribe((e) => alarms.observe(e));
+  // After the lifecycle look, so a tick's removals and OOM kills are acted on in the same evaluation.
+  collector.onTick(() => alarms.evaluate(Date.now()));
   const compat = { store, collector, lifecycle, cgroupVersion: layout.mode === 'v2' ? (2 as const) : (1 as const), intervalMs: config.intervalMs };
   registerDockerCompat(router, compat);
   registerCadvisor(router, compat);
@@ -111,6 +138,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     const shutdown = (signal: string): void => {
       log.info('agent', `${signal}: stopping`);
       collector.stop();
+      alarms.flush();
       for (const d of discoverers) d.stop();
       server.close();
       server.closeAllConnections();

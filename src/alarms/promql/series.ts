@@ -19,6 +19,8 @@ export class Series {
   private bits = new Uint32Array(this.vs.buffer);
   start = 0;
   end = 0;
+  /** Set when the store forgot it (no samples left): a holder must ask the store again. */
+  dropped = false;
   /** The labels without `__name__`, made on first use (functions and arithmetic drop the name). */
   private nameless?: Labels;
 
@@ -140,7 +142,10 @@ export class SeriesDB {
     for (const [name, family] of this.byName) {
       for (const [key, s] of family) {
         s.trim(beforeMs);
-        if (s.length === 0) family.delete(key);
+        if (s.length === 0) {
+          s.dropped = true;
+          family.delete(key);
+        }
       }
       if (family.size === 0) this.byName.delete(name);
     }
