@@ -97,6 +97,7 @@ export class AlarmEngine {
   private readonly removed = new Map<string, number>();
   private readonly pendingEvents: LifecycleEvent[] = [];
   private retentionMs = 0;
+  private started = false;
   private dirty = false;
   private restored?: PersistedState;
   readonly stats = { evaluations: 0, lastEvalMs: 0, lastDurationMs: 0, evaluationFailures: 0, persistFailures: 0, notifications: 0 };
@@ -159,7 +160,7 @@ export class AlarmEngine {
   private add(rule: EngineRule, origin: Origin, actions: Pick<Loaded, 'byState' | 'alertmanagers'>, extra: Partial<Loaded> = {}): void {
     const saved = this.restored?.rules[rule.spec.name];
     const history = saved && saved.exprText === rule.spec.exprText ? saved.history : [];
-    if (saved && saved.exprText === rule.spec.exprText) for (const a of saved.alerts) rule.active.set(a.key, a);
+    if (saved && saved.exprText === rule.spec.exprText) for (const a of saved.alerts) rule.active.set(a.key, { ...a, restored: true });
     this.loaded.set(rule.spec.name, { rule, origin, repeat: false, severity: '', history, ...actions, ...extra });
   }
 
@@ -191,6 +192,13 @@ export class AlarmEngine {
   /** One evaluation at `nowMs`, after a tick has stored its samples. */
   evaluate(nowMs: number): void {
     const started = process.hrtime.bigint();
+    if (!this.started) {
+      // Restored alerts wait for their rule's ranges to fill with samples again.
+      this.started = true;
+      for (const l of this.loaded.values()) {
+        if (l.rule instanceof AlertingRule) l.rule.holdRestoredUntil = nowMs + lookbackOf(l.rule.spec.expr, 0) + 2 * this.opts.intervalMs;
+      }
+    }
     this.ingest.tick(this.opts.store, nowMs);
     const transitions = new Map<Loaded, Transition[]>();
     const note = (l: Loaded, t: Transition | undefined): void => {

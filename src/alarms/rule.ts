@@ -37,6 +37,8 @@ export interface Alert {
   notifiedMs?: number;
   /** Why it last changed state. */
   reason?: string;
+  /** Restored from disk and not yet seen in a result since the agent started. */
+  restored?: boolean;
 }
 
 /** What the engine evaluates: an alerting rule, or the built-in lifecycle alarms. */
@@ -89,6 +91,12 @@ export interface RuleSpec {
 
 export class AlertingRule implements EngineRule {
   readonly active = new Map<string, Alert>();
+  /**
+   * Until then, alerts restored from disk that the result lacks are left as they are: after a
+   * restart a range selector needs its range of fresh samples before `rate` & co. answer again,
+   * and a pending `for` or a firing alert must not end for want of data.
+   */
+  holdRestoredUntil = 0;
   /** The last evaluation's error, if it failed (the rule keeps its alerts as they were). */
   lastError?: string;
   lastEvalMs?: number;
@@ -125,6 +133,7 @@ export class AlertingRule implements EngineRule {
       const key = labelsKey(labels);
       seen.add(key);
       const existing = this.active.get(key);
+      if (existing) existing.restored = undefined;
       if (existing && existing.state !== 'inactive' && existing.state !== 'insufficient') {
         existing.value = s.v;
         existing.annotations = annotations;
@@ -152,6 +161,7 @@ export class AlertingRule implements EngineRule {
         continue;
       }
       if (!seen.has(key)) {
+        if (a.restored && ts < this.holdRestoredUntil) continue;
         let keepFiring = false;
         if (a.state === 'firing' && this.spec.keepFiringForMs > 0) {
           a.keepFiringSince ??= ts;
