@@ -116,6 +116,9 @@ export class LifecycleAlarms {
         const s = this.starts.get(e.info.id);
         if (s) s.stopped = true;
         else this.starts.set(e.info.id, { info: e.info, cgroupPath: e.cgroupPath, times: [], stopped: true });
+        // A container whose main process the OOM killer took stops at once, often before a tick
+        // sees its cgroup's OOM count move: Docker's State.OOMKilled says it.
+        if (e.info.docker?.oomKilled) this.oom.fire(e.info, e.cgroupPath, e.timeMs, 1, 'OOM kill (its main process)', { summary: `the OOM killer killed the main process of ${e.info.name}` });
         const code = e.info.docker?.exitCode;
         if (code !== undefined && code !== 0) {
           this.exit.fire(e.info, e.cgroupPath, e.timeMs, code, `exited with code ${code}`, {

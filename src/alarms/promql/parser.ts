@@ -243,7 +243,9 @@ class Parser {
         this.next();
         const d = this.next();
         if (d.t !== 'dur') throw new PromQLError(`expected a duration in brackets, got ${describe(d)}`);
-        if (this.isOp(':')) throw new PromQLError('subqueries are not supported');
+        // `[5m:1m]`: the lexer reads ":1m" as a name (names may start with a colon).
+        const after = this.peek();
+        if ((after.t === 'op' && after.v === ':') || (after.t === 'id' && after.v.startsWith(':'))) throw new PromQLError('subqueries are not supported');
         this.expect(']');
         if (e.kind !== 'selector') throw new PromQLError('ranges only allowed for vector selectors');
         e = { kind: 'range', selector: e, rangeMs: d.v };
