@@ -9,7 +9,7 @@ export const OPENAPI = {
     title: 'cstats agent API',
     version: '1',
     description:
-      'Read-only. Raw kernel counters are unsigned 64-bit integers written with every digit; clients whose JSON parser uses doubles lose precision above 2^53 and should parse them as big integers.',
+      'Read-only but for the alarms (/api/v1/alarms). Raw kernel counters are unsigned 64-bit integers written with every digit; clients whose JSON parser uses doubles lose precision above 2^53 and should parse them as big integers.',
   },
   paths: {
     '/api/v1/containers': {
@@ -52,6 +52,30 @@ export const OPENAPI = {
           404: error,
         },
       },
+    },
+    '/api/v1/alarms': {
+      get: { summary: 'Every alarm rule (rules file, API, built-in) with its state and instances', responses: { 200: json({ type: 'array', items: { type: 'object' } }, 'Alarms') } },
+      post: {
+        summary: "Create a threshold alarm (aodh's model; fields as in the rules file's alarms:)",
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 201: json({ type: 'object' }, 'Created'), 400: error, 409: error, 415: error },
+      },
+    },
+    '/api/v1/alarms/{name}': {
+      get: { summary: 'One alarm', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }, 'Alarm'), 404: error } },
+      put: {
+        summary: 'Replace an alarm made through the API',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 200: json({ type: 'object' }, 'Replaced'), 400: error, 404: error, 409: error },
+      },
+      delete: { summary: 'Delete an alarm made through the API', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Deleted' }, 404: error, 409: error } },
+    },
+    '/api/v1/alarms/{name}/history': {
+      get: { summary: "The alarm's state transitions, oldest first", parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'array', items: { type: 'object' } }, 'History'), 404: error } },
+    },
+    '/api/v1/alerts': {
+      get: { summary: 'Alerts pending or firing now', responses: { 200: json({ type: 'array', items: { type: 'object' } }, 'Alerts') } },
     },
     '/api/v1/stream': {
       get: {
