@@ -186,7 +186,7 @@ test('exec action runs with the alarm in its environment; failures are retried, 
   assert.match(env, /^CSTATS_LABEL_TEAM=shop$/m);
   assert.match(env, /^CSTATS_ANNOTATION_SUMMARY=web-1 uses 700 bytes$/m);
   // The webhook answered 500 and 503, then took it: two retries, one delivery.
-  await until('webhook delivery', () => hook.bodies.length === 1);
+  await until('webhook delivery', () => hook.bodies.length === 1 && w.engine.dispatcher.stats.get(hook.url)?.sent === 1);
   await until('unreachable given up', () => (w.engine.dispatcher.stats.get('http://127.0.0.1:1/unreachable')?.failed ?? 0) === 1);
   const health = w.engine.health();
   assert.equal(health.actions[hook.url].retries, 2);
@@ -267,4 +267,40 @@ test('removal ends the container\'s alerts with a reason and they are not raised
   // Its last samples are still inside the 30 s window, yet nothing is raised again.
   w.engine.evaluate(T + 5000);
   assert.equal(w.engine.alerts().length, 0);
+});
+
+test('lifecycle alarms: OOM (counter or Docker OOMKilled), non-zero exit until restarted, restart loop within its window', () => {
+  const w = new World({ lifecycle: { restartLoop: { restarts: 3, window: '1m' }, oomHold: '30s' } }, undefined);
+  const T = 1_700_000_000_000;
+  const base = info('app');
+  const at = (action: 'oom' | 'die' | 'start', ms: number, docker?: Partial<NonNullable<ContainerInfo['docker']>>): void =>
+    w.engine.observe({ action, info: { ...base, docker: docker && ({ exitCode: 0, oomKilled: false, ...docker } as ContainerInfo['docker']) }, cgroupPath: base.cgroup.path, timeMs: ms, seq: 0 });
+  const state = (rule: string): string | undefined => w.engine.get(rule)!.instances[0]?.state;
+  at('oom', T);
+  w.engine.evaluate(T + 100);
+  assert.equal(state('ContainerOOMKilled'), 'firing');
+  w.engine.evaluate(T + 29_000);
+  assert.equal(state('ContainerOOMKilled'), 'firing');
+  w.engine.evaluate(T + 30_100);
+  assert.equal(state('ContainerOOMKilled'), 'inactive');
+  // Three stops and starts within a minute: a loop; exit 1 each time fires the exit alarm, a start clears it.
+  for (let i = 0; i < 3; i++) {
+    at('die', T + 40_000 + i * 5000, { exitCode: 1 });
+    w.engine.evaluate(T + 40_000 + i * 5000 + 100);
+    assert.equal(state('ContainerExitedNonZero'), 'firing');
+    assert.equal(w.engine.get('ContainerExitedNonZero')!.instances[0].value, 1);
+    at('start', T + 41_000 + i * 5000);
+    w.engine.evaluate(T + 41_000 + i * 5000 + 100);
+    assert.equal(state('ContainerExitedNonZero'), 'inactive');
+  }
+  assert.equal(state('ContainerRestartLoop'), 'firing');
+  assert.equal(w.engine.get('ContainerRestartLoop')!.instances[0].value, 3);
+  // The first restart leaves the 1 m window: fewer than 3, resolved.
+  w.engine.evaluate(T + 41_000 + 60_001);
+  assert.equal(state('ContainerRestartLoop'), 'inactive');
+  // A main process killed by the OOM killer stops the container: Docker's OOMKilled raises the alarm.
+  at('die', T + 200_000, { exitCode: 137, oomKilled: true });
+  w.engine.evaluate(T + 200_100);
+  assert.equal(state('ContainerOOMKilled'), 'firing');
+  assert.equal(w.engine.get('ContainerExitedNonZero')!.instances[0].value, 137);
 });
