@@ -10,7 +10,7 @@ import type { ContainerInfo } from '../model.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { forEachContainerSeries, LabelRenderer, METRIC_NAMES } from '../api/prometheus.js';
 import { sanitizeLabelName } from '../api/prometheus-text.js';
-import type { Labels, Series, SeriesDB } from './promql/series.js';
+import { labelsKey, type Labels, type Series, type SeriesDB } from './promql/series.js';
 
 type Pick = (e: ContainerEntry) => number | undefined;
 
@@ -131,11 +131,16 @@ export class Ingest {
       live.add(e.info.id);
       let fed = this.fed.get(e.info.id);
       if (!fed || fed.info !== e.info) {
-        if (fed) this.end(fed, nowMs);
+        // Discovery hands out a new info object on every inspect; only changed labels make new series.
         const base: Record<string, string> = {};
         for (const [k, v] of this.labels.pairs(e.info)) if (v !== '') base[k] = v;
-        fed = { info: e.info, series: new Map(), base, derived: derivedLabels(e.info) };
-        this.fed.set(e.info.id, fed);
+        const derived = derivedLabels(e.info);
+        if (fed && labelsKey(fed.base) === labelsKey(base) && labelsKey(fed.derived) === labelsKey(derived)) fed.info = e.info;
+        else {
+          if (fed) this.end(fed, nowMs);
+          fed = { info: e.info, series: new Map(), base, derived };
+          this.fed.set(e.info.id, fed);
+        }
       }
       const f = fed;
       const t = s.timestampMs;
@@ -146,7 +151,7 @@ export class Ingest {
           series = this.db.series({ ...f.base, ...parseExtra(extra), __name__: name } as Labels);
           f.series.set(key, series);
         }
-        if (series.lastTime() !== t) series.append(t, Number(value));
+        if ((series.lastTime() ?? -Infinity) < t) series.append(t, Number(value));
       });
       for (const name of this.derived) {
         const v = DERIVED_METRICS[name].pick(e);
@@ -156,7 +161,7 @@ export class Ingest {
           series = this.db.series({ ...f.derived, __name__: name });
           f.series.set(name, series);
         }
-        if (series.lastTime() !== t) series.append(t, v);
+        if ((series.lastTime() ?? -Infinity) < t) series.append(t, v);
       }
     }
     for (const [id, fed] of this.fed) {
