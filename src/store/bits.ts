@@ -11,6 +11,17 @@ export class BitWriter {
     this.buf = new Uint8Array(initialBytes);
   }
 
+  /** A writer holding the first `bits` bits of `bytes` (copied), ready to append after them. */
+  static resume(bytes: Uint8Array, bits: number): BitWriter {
+    const w = new BitWriter(Math.max(32, bytes.length * 2));
+    const whole = bits >>> 3;
+    w.buf.set(bytes.subarray(0, whole));
+    // Bits past `bits` in the last byte are cleared: write() ORs new bits in.
+    if (bits & 7) w.buf[whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
+    w.bits = bits;
+    return w;
+  }
+
   /** Appends the low `count` bits of `value` (0 ≤ count ≤ 32), most significant first. */
   write(value: number, count: number): void {
     const needed = (this.bits + count + 7) >>> 3;
@@ -53,6 +64,11 @@ export class BitReader {
   private pos = 0;
 
   constructor(private readonly buf: Uint8Array) {}
+
+  /** Bits read so far. */
+  get position(): number {
+    return this.pos;
+  }
 
   /** Reads `count` bits (0 ≤ count ≤ 32) as an unsigned number. */
   read(count: number): number {
