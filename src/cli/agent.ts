@@ -14,7 +14,7 @@ import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerPrometheus } from '../api/prometheus.js';
 import { registerStream } from '../api/stream.js';
-import { LifecycleLog } from '../api/docker/lifecycle.js';
+import { LifecycleLog } from '../store/lifecycle.js';
 import { registerDockerCompat } from '../api/docker/index.js';
 import { registerCadvisor } from '../api/cadvisor.js';
 import { registerKubelet } from '../api/kubelet.js';
