@@ -212,7 +212,8 @@ export class PersistentHistory {
   private registryDirty = false;
   private pending: SealedChunk[] = [];
   private pendingBytes = 0;
-  private headLog!: RecordFile;
+  /** Undefined only while the disk refuses even a fresh head log. */
+  private headLog?: RecordFile;
   private headLogNo = 0;
   private nextSegmentNo = 0;
   private readonly repaired: Cut[] = [];
@@ -232,7 +233,11 @@ export class PersistentHistory {
     this.loadSegments();
     this.loadHeads();
     this.rebuildBuckets();
-    this.rotateHeadLog();
+    try {
+      this.rotateHeadLog();
+    } catch (err) {
+      this.failed(err, Date.now());
+    }
   }
 
   private tierDir(t: number): string {
@@ -465,13 +470,17 @@ export class PersistentHistory {
       this.failure = undefined;
       this.lastFlushMs = nowMs;
     } catch (err) {
-      const error = `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${(err as Error).message}`;
-      if (!this.failure) this.log.warn('store', `writing history failed (${error}); sampling and serving from memory go on, and writing is retried every flush`);
-      this.failure = { error, sinceMs: this.failure?.sinceMs ?? nowMs };
-      while (this.pendingBytes > PENDING_MAX && this.pending.length > 0) {
-        this.pendingBytes -= this.pending.shift()!.bytes.byteLength;
-        this.droppedChunks++;
-      }
+      this.failed(err, nowMs);
+    }
+  }
+
+  private failed(err: unknown, nowMs: number): void {
+    const error = `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${(err as Error).message}`;
+    if (!this.failure) this.log.warn('store', `writing history failed (${error}); sampling and serving from memory go on, and writing is retried every flush`);
+    this.failure = { error, sinceMs: this.failure?.sinceMs ?? nowMs };
+    while (this.pendingBytes > PENDING_MAX && this.pending.length > 0) {
+      this.pendingBytes -= this.pending.shift()!.bytes.byteLength;
+      this.droppedChunks++;
     }
   }
 
@@ -503,7 +512,7 @@ export class PersistentHistory {
   }
 
   private writeHeads(): void {
-    if (this.headLog.size > HEAD_LOG_MAX) {
+    if (!this.headLog || this.headLog.size > HEAD_LOG_MAX) {
       this.rotateHeadLog();
       return;
     }
@@ -557,7 +566,7 @@ export class PersistentHistory {
   }
 
   private totalBytes(): number {
-    let n = this.headLog.size;
+    let n = this.headLog?.size ?? 0;
     for (const segs of this.segments) for (const seg of segs) n += seg.file.size;
     return n;
   }
@@ -589,8 +598,12 @@ export class PersistentHistory {
       }
     }
     for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, visit);
-    const w = this.series.get(series)?.heads[t].writer;
+    const s = this.series.get(series);
+    const w = s?.heads[t].writer;
     if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, visit);
+    // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
+    const b = s?.buckets[t];
+    if (b && !Number.isNaN(b.startMs)) visit(b.startMs, b.acc);
     return out;
   }
 
@@ -625,9 +638,9 @@ export class PersistentHistory {
   }
 
   /** Writes everything (SIGTERM loses nothing) and closes the files. */
-  close(): void {
-    this.flush();
-    this.headLog.close();
+  close(nowMs = Date.now()): void {
+    this.flush(nowMs);
+    this.headLog?.close();
     for (const segs of this.segments) for (const seg of segs) seg.file.close();
   }
 }

@@ -63,10 +63,14 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
   const t = chooseTier(src.tiers, q.sinceMs, q.stepMs, nowMs);
   const tier = src.tiers[t];
   const since = Math.max(q.sinceMs, nowMs - tier.retentionMs);
-  const { timestampsMs, rows } = src.rows(t, since, q.untilMs);
-  if (t === 0 && q.stepMs === undefined) return asStored(tier, timestampsMs, rows, q.metrics);
+  if (t === 0 && q.stepMs === undefined) {
+    const { timestampsMs, rows } = src.rows(t, since, q.untilMs);
+    return asStored(tier, timestampsMs, rows, q.metrics);
+  }
   const step = Math.max(q.stepMs ?? tier.resolutionMs, tier.resolutionMs);
+  // Whole buckets: the first one starts at or before `since`.
   const first = Math.floor(since / step) * step;
+  const { timestampsMs, rows } = src.rows(t, first, q.untilMs);
   const n = Math.floor((q.untilMs - first) / step) + 1;
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
   const out: HistoryResult = {
