@@ -209,23 +209,35 @@ export class ChunkWriter {
     this.state = new XorState(columns);
   }
 
-  /** A writer that continues `bytes` (a chunk of `count` rows), as if it had written them. */
-  static resume(columns: number, bytes: Uint8Array, count: number): ChunkWriter {
+  /**
+   * A writer that continues `bytes` (a chunk of `count` rows, `bits` long, ending at `lastTs`),
+   * as if it had written them. Its state is decoded from the bytes at the first push, not here:
+   * an agent starting over many containers serves before it has decoded every open chunk.
+   */
+  static resume(columns: number, bytes: Uint8Array, count: number, bits: number, lastTs: number): ChunkWriter {
     const c = new ChunkWriter(columns);
     if (count === 0) return c;
-    const r = new BitReader(bytes);
-    for (let k = 0; k < count; k++) {
-      const ts = decodeTimestamp(r, c.state, k === 0);
-      for (let i = 0; i < columns; i++) decodeValue(r, c.state, i);
-      if (k === 0) c.firstTs = ts;
-      c.lastTs = ts;
-    }
+    c.saved = { bytes, bits };
     c.count = count;
-    c.w = BitWriter.resume(bytes, r.position);
+    c.firstTs = readFloat(new BitReader(bytes));
+    c.lastTs = lastTs;
     return c;
   }
 
+  private saved?: { bytes: Uint8Array; bits: number };
+
+  private restore(saved: { bytes: Uint8Array; bits: number }): void {
+    const r = new BitReader(saved.bytes);
+    for (let k = 0; k < this.count; k++) {
+      decodeTimestamp(r, this.state, k === 0);
+      for (let i = 0; i < this.columns; i++) decodeValue(r, this.state, i);
+    }
+    this.w = BitWriter.resume(saved.bytes, r.position);
+    this.saved = undefined;
+  }
+
   push(timestampMs: number, values: ArrayLike<number>): void {
+    if (this.saved) this.restore(this.saved);
     encodeTimestamp(this.w, this.state, timestampMs, this.count === 0);
     for (let i = 0; i < this.columns; i++) encodeValue(this.w, this.state, i, values[i]);
     if (this.count === 0) this.firstTs = timestampMs;
@@ -235,20 +247,20 @@ export class ChunkWriter {
 
   /** The bytes written so far, copied. */
   finish(): Uint8Array {
-    return this.w.finish();
+    return this.saved ? this.saved.bytes.slice(0, (this.saved.bits + 7) >>> 3) : this.w.finish();
   }
 
   /** The bytes written so far, without copying (valid until the next push). */
   view(): Uint8Array {
-    return this.w.view();
+    return this.saved ? this.saved.bytes.subarray(0, (this.saved.bits + 7) >>> 3) : this.w.view();
   }
 
   get bitLength(): number {
-    return this.w.bitLength;
+    return this.saved ? this.saved.bits : this.w.bitLength;
   }
 
   get capacityBytes(): number {
-    return this.w.capacityBytes;
+    return this.saved ? this.saved.bytes.byteLength : this.w.capacityBytes;
   }
 }
 

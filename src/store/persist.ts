@@ -87,9 +87,13 @@ export function tierSpecs(intervalMs: number, retentionMs: readonly [number, num
 }
 
 class Segment {
-  /** (series, offset) pairs of the chunks it holds, in append order. */
+  /**
+   * (series, offset) pairs of the chunks it holds: sorted by series, then offset (so by time
+   * within a series) up to `sortedCount`, appended after that until the next lookup sorts them.
+   */
   refs = new Uint32Array(64);
   count = 0;
+  private sortedCount = 0;
   minTs = Infinity;
   maxTs = -Infinity;
 
@@ -110,6 +114,33 @@ class Segment {
     this.count++;
     if (firstTs < this.minTs) this.minTs = firstTs;
     if (lastTs > this.maxTs) this.maxTs = lastTs;
+  }
+
+  /** Offsets of the series' chunks, oldest first. */
+  offsetsOf(series: number): number[] {
+    if (this.sortedCount < this.count) this.sort();
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.refs[mid * 2] < series) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) out.push(this.refs[i * 2 + 1]);
+    return out;
+  }
+
+  private sort(): void {
+    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort.
+    const keys = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) keys[i] = this.refs[i * 2] * 2 ** 32 + this.refs[i * 2 + 1];
+    keys.sort();
+    for (let i = 0; i < this.count; i++) {
+      this.refs[i * 2] = Math.floor(keys[i] / 2 ** 32);
+      this.refs[i * 2 + 1] = keys[i] % 2 ** 32;
+    }
+    this.sortedCount = this.count;
   }
 }
 
@@ -164,14 +195,15 @@ function decodeChunkRecord(p: Buffer): SealedChunk {
 /** A head log record: the head's bytes from `fromByte` on (0 and REC_HEAD_FULL: the whole chunk). */
 function encodeHead(tier: number, series: number, w: ChunkWriter, fromByte: number): Uint8Array {
   const bytes = w.view().subarray(fromByte);
-  const b = Buffer.allocUnsafe(18 + bytes.byteLength);
+  const b = Buffer.allocUnsafe(26 + bytes.byteLength);
   b[0] = fromByte === 0 ? REC_HEAD_FULL : REC_HEAD_DELTA;
   b[1] = tier;
   b.writeUInt32LE(series, 2);
   b.writeUInt32LE(w.count, 6);
   b.writeUInt32LE(w.bitLength, 10);
   b.writeUInt32LE(fromByte, 14);
-  b.set(bytes, 18);
+  b.writeDoubleLE(w.lastTs, 18);
+  b.set(bytes, 26);
   return b;
 }
 
@@ -294,7 +326,7 @@ export class PersistentHistory {
   private loadHeads(): void {
     const dir = this.opts.dataDir.subdir('head');
     const names = readdirSync(dir).filter((f) => /^\d{8}\.wal$/.test(f)).sort();
-    const heads = new Map<string, { tier: number; series: number; count: number; bits: number; bytes: Uint8Array }>();
+    const heads = new Map<string, { tier: number; series: number; count: number; bits: number; lastTs: number; bytes: Uint8Array }>();
     for (const name of names) {
       this.headLogNo = Math.max(this.headLogNo, Number(name.slice(0, 8)) + 1);
       const { file, cut } = RecordFile.open(join(dir, name), (p) => {
@@ -304,18 +336,19 @@ export class PersistentHistory {
         const count = p.readUInt32LE(6);
         const bits = p.readUInt32LE(10);
         const from = p.readUInt32LE(14);
-        const data = p.subarray(18);
+        const lastTs = p.readDoubleLE(18);
+        const data = p.subarray(26);
         const prev = heads.get(key);
         if (p[0] === REC_HEAD_FULL || !prev) {
           if (p[0] !== REC_HEAD_FULL) return; // a delta whose whole chunk is in a log already removed
-          heads.set(key, { tier, series, count, bits, bytes: Uint8Array.from(data) });
+          heads.set(key, { tier, series, count, bits, lastTs, bytes: Uint8Array.from(data) });
           return;
         }
         if (from > prev.bytes.length) return;
         const bytes = new Uint8Array(from + data.length);
         bytes.set(prev.bytes.subarray(0, from));
         bytes.set(data, from);
-        heads.set(key, { tier, series, count, bits, bytes });
+        heads.set(key, { tier, series, count, bits, lastTs, bytes });
       });
       this.noteCut(cut);
       file.close();
@@ -325,7 +358,7 @@ export class PersistentHistory {
       const s = this.seriesOf(h.series);
       let w: ChunkWriter;
       try {
-        w = ChunkWriter.resume(this.columns[h.tier], h.bytes, h.count);
+        w = ChunkWriter.resume(this.columns[h.tier], h.bytes, h.count, h.bits, h.lastTs);
       } catch (err) {
         this.log.warn('store', `head of series ${h.series} tier ${this.tiers[h.tier].name} does not decode (${(err as Error).message}): dropped`);
         continue;
@@ -347,9 +380,8 @@ export class PersistentHistory {
       for (const t of [2, 1]) {
         const last = s.lastTs[t];
         const from = Number.isFinite(last) ? last + this.tiers[t].resolutionMs : -Infinity;
-        const rows = this.rows(s.no, t - 1, from, Infinity);
         const b = s.buckets[t]!;
-        rows.timestampsMs.forEach((ts, i) => b.add(ts, rows.rows[i]));
+        this.scan(s.no, t - 1, from, Infinity, (ts, row) => b.add(ts, row));
       }
     }
   }
@@ -572,38 +604,45 @@ export class PersistentHistory {
   }
 
   /**
-   * Points of tier `t` of a series with sinceMs <= time <= untilMs, oldest first: from the
-   * segments, the chunks waiting to be written and the open chunk. A chunk that fails its
-   * checksum on read is skipped and logged.
+   * Calls `visit` for each point of tier `t` of a series with sinceMs <= time <= untilMs, oldest
+   * first (the row is reused: copy what you keep): from the segments, the chunks waiting to be
+   * written, the open chunk and the bucket in progress. A chunk that fails its checksum on read
+   * is skipped and logged.
    */
-  rows(series: number, t: number, sinceMs: number, untilMs: number): Rows {
-    const out: Rows = { timestampsMs: [], rows: [] };
-    const visit = (ts: number, row: Float64Array): void => {
-      if (ts < sinceMs || ts > untilMs) return;
-      out.timestampsMs.push(ts);
-      out.rows.push(Float64Array.from(row));
+  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void): void {
+    const inRange = (ts: number, row: Float64Array): void => {
+      if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
     };
     const cols = this.columns[t];
     for (const seg of this.segments[t]) {
       if (seg.maxTs < sinceMs || seg.minTs > untilMs) continue;
-      for (let i = 0; i < seg.count; i++) {
-        if (seg.refs[i * 2] !== series) continue;
+      for (const offset of seg.offsetsOf(series)) {
+        let c: SealedChunk;
         try {
-          const c = decodeChunkRecord(seg.file.readAt(seg.refs[i * 2 + 1]));
-          if (c.lastTs < sinceMs || c.firstTs > untilMs) continue;
-          decodeChunk(c.bytes, c.count, cols, visit);
+          c = decodeChunkRecord(seg.file.readAt(offset));
         } catch (err) {
           this.log.warnOnce(`read ${seg.file.path}`, 'store', `${seg.file.path}: ${(err as Error).message}: chunk skipped`);
+          continue;
         }
+        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
       }
     }
-    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, visit);
+    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
     const s = this.series.get(series);
     const w = s?.heads[t].writer;
-    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, visit);
+    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange);
     // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
     const b = s?.buckets[t];
-    if (b && !Number.isNaN(b.startMs)) visit(b.startMs, b.acc);
+    if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);
+  }
+
+  /** The points scan() visits, copied. */
+  rows(series: number, t: number, sinceMs: number, untilMs: number): Rows {
+    const out: Rows = { timestampsMs: [], rows: [] };
+    this.scan(series, t, sinceMs, untilMs, (ts, row) => {
+      out.timestampsMs.push(ts);
+      out.rows.push(Float64Array.from(row));
+    });
     return out;
   }
 

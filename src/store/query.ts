@@ -18,7 +18,8 @@ export interface HistorySource {
   tiers: readonly TierView[];
   /** Metrics in a raw row. */
   metricCount: number;
-  rows(tier: number, sinceMs: number, untilMs: number): { timestampsMs: number[]; rows: ArrayLike<number>[] };
+  /** Calls `visit` for each point with sinceMs <= time <= untilMs, oldest first (the row may be reused). */
+  scan(tier: number, sinceMs: number, untilMs: number, visit: (ts: number, row: ArrayLike<number>) => void): void;
 }
 
 export interface HistoryQuery {
@@ -63,14 +64,10 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
   const t = chooseTier(src.tiers, q.sinceMs, q.stepMs, nowMs);
   const tier = src.tiers[t];
   const since = Math.max(q.sinceMs, nowMs - tier.retentionMs);
-  if (t === 0 && q.stepMs === undefined) {
-    const { timestampsMs, rows } = src.rows(t, since, q.untilMs);
-    return asStored(tier, timestampsMs, rows, q.metrics);
-  }
+  if (t === 0 && q.stepMs === undefined) return asStored(src, tier, since, q);
   const step = Math.max(q.stepMs ?? tier.resolutionMs, tier.resolutionMs);
   // Whole buckets: the first one starts at or before `since`.
   const first = Math.floor(since / step) * step;
-  const { timestampsMs, rows } = src.rows(t, first, q.untilMs);
   const n = Math.floor((q.untilMs - first) / step) + 1;
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
   const out: HistoryResult = {
@@ -90,23 +87,23 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
       out.aggregates!.last[j][i] = num(statOf(acc, m, 'last'));
     });
   });
-  timestampsMs.forEach((ts, i) => b.add(ts, rows[i]));
+  src.scan(t, first, q.untilMs, (ts, row) => b.add(ts, row));
   b.close();
   return out;
 }
 
 /** Every stored point; a null point marks each gap longer than two and a half intervals. */
-function asStored(tier: TierView, timestampsMs: number[], rows: ArrayLike<number>[], metrics: readonly number[]): HistoryResult {
-  const out: HistoryResult = { tier: tier.name, stepMs: null, timestampsMs: [], values: metrics.map(() => []) };
+function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQuery): HistoryResult {
+  const out: HistoryResult = { tier: tier.name, stepMs: null, timestampsMs: [], values: q.metrics.map(() => []) };
   let prev = NaN;
-  timestampsMs.forEach((ts, i) => {
+  src.scan(0, since, q.untilMs, (ts, row) => {
     if (ts - prev > 2.5 * tier.resolutionMs) {
       out.timestampsMs.push(prev + tier.resolutionMs);
       for (const v of out.values) v.push(null);
     }
     prev = ts;
     out.timestampsMs.push(ts);
-    metrics.forEach((m, j) => out.values[j].push(num(rows[i][m])));
+    q.metrics.forEach((m, j) => out.values[j].push(num(row[m])));
   });
   return out;
 }

@@ -130,16 +130,19 @@ export class Store {
     const metricCount = METRIC_NAMES.length;
     const persist = this.persist;
     const series = persist?.seriesOfId(e.info.id);
-    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, rows: (t, since, until) => persist.rows(series, t, since, until) };
+    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, scan: (t, since, until, visit) => persist.scan(series, t, since, until, visit) };
     const all = METRIC_NAMES.map((_, i) => i);
     return {
       tiers: [{ name: 'memory', resolutionMs: this.intervalMs, retentionMs: this.capacity * this.intervalMs }],
       metricCount,
-      rows: (_t, since, until) => {
+      scan: (_t, since, until, visit) => {
         const { timestampsMs, values } = e.history.read(since, all);
-        const end = timestampsMs.findIndex((ts) => ts > until);
-        const n = end < 0 ? timestampsMs.length : end;
-        return { timestampsMs: timestampsMs.slice(0, n), rows: timestampsMs.slice(0, n).map((_, i) => values.map((col) => col[i])) };
+        const row = new Float64Array(metricCount);
+        timestampsMs.forEach((ts, i) => {
+          if (ts > until) return;
+          values.forEach((col, m) => (row[m] = col[i]));
+          visit(ts, row);
+        });
       },
     };
   }

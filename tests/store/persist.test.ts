@@ -216,7 +216,7 @@ test('queries: the tier that fits, a grid of steps with nulls where nothing was 
   feed(a.h, 2, 0, 600);
   feed(a.h, 2, 900, 300); // down from 600 s to 900 s
   const s = a.h.seriesOfId(info(1).id)!;
-  const src = { tiers: a.h.tiers, metricCount: METRICS.length, rows: (t: number, since: number, until: number) => a.h.rows(s, t, since, until) };
+  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void) => a.h.scan(s, t, since, until, visit) };
   const now = T0 + 1200 * 1000;
   const stored = queryHistory(src, { sinceMs: T0, untilMs: now, metrics: [0] }, now);
   assert.equal(stored.tier, 'raw');

@@ -15,7 +15,7 @@ export interface History {
 }
 
 /** `cstats agent --data-dir DIR ARGS` on a free port, ready when /healthz answers. */
-export async function agentOn(dir: string, args: string[] = [], timeoutMs?: number): Promise<AgentProcess> {
+export async function agentOn(dir: string, args: string[] = [], timeoutMs = 60_000): Promise<AgentProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const get = async <T>(path: string): Promise<T> => {
