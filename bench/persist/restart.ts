@@ -7,7 +7,7 @@
  * constant figures and a busy one with a noisy random walk, as the bench/collect mix) are fed
  * sample by sample through PersistentHistory for BENCH_DAYS days at 1 s; their chunk records are
  * then copied for 1000 series (the series number patched, the checksum recomputed by
- * RecordFile), so each series holds one template's history.
+ * RecordFile), one in BENCH_BUSY_EVERY (20) busy, so each series holds one template's history.
  *
  *   node dist/bench/persist/restart.js      (BENCH_CONTAINERS=1000 BENCH_DAYS=30; BENCH_KEEP=1 keeps
  *   the directories under /tmp/cs12-bench-restart)
@@ -25,6 +25,8 @@ import type { ContainerInfo } from '../../src/model.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 1000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
+/** One container in this many is busy (bench/collect's mix: 50 Docker containers beside 1000 cgroups). */
+const BUSY_EVERY = Number(process.env.BENCH_BUSY_EVERY ?? 20);
 const ROOT = '/tmp/cs12-bench-restart';
 const log = createLogger(() => {}, true);
 const DAY = 86_400_000;
@@ -72,21 +74,32 @@ function makeTemplates(dir: string, nowMs: number): void {
   console.log(`templates: ${DAYS} days at 1 s for an idle and a busy container in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/** Copies every record of the templates' files for N series: series i gets template i % 2. */
+/** Copies every record of the templates' files for N series: every BUSY_EVERY-th is busy (template 1), the others idle (0). */
 function replicate(from: string, to: string, nowMs: number): void {
   mkdirSync(to, { recursive: true });
   const dataDir = DataDir.open(to, log);
   const kept: KeptContainer[] = Array.from({ length: N }, (_, i) => ({ series: i, info: info(i, nowMs - DAYS * DAY), removedMs: undefined }));
   dataDir.writeState('containers', { nextSeries: N, containers: kept });
+  // Bytes of sealed chunks on disk per stored point (a row is 10 metrics), by template and tier.
+  const perTemplate = new Map<string, { bytes: number; points: number }>();
   for (const sub of ['tier-raw', 'tier-1m', 'tier-1h', 'head']) {
     for (const name of readdirSync(join(from, sub))) {
       const records: Buffer[] = [];
       RecordFile.open(join(from, sub, name), (p) => records.push(Buffer.from(p))).file.close();
+      if (sub !== 'head') {
+        for (const r of records) {
+          const key = `${sub} ${r.readUInt32LE(2) === 1 ? 'busy' : 'idle'}`;
+          const t = perTemplate.get(key) ?? { bytes: 0, points: 0 };
+          t.bytes += r.length + 8;
+          t.points += r.readUInt32LE(6) * historyMetricNames.length;
+          perTemplate.set(key, t);
+        }
+      }
       const out = RecordFile.open(join(dataDir.subdir(sub), name), () => {}).file;
       const batch: Uint8Array[] = [];
       for (let i = 0; i < N; i++) {
         for (const r of records) {
-          if (r.readUInt32LE(2) !== i % 2) continue;
+          if (r.readUInt32LE(2) !== (i % BUSY_EVERY === 0 ? 1 : 0)) continue;
           const copy = Buffer.from(r);
           copy.writeUInt32LE(i, 2);
           batch.push(copy);
@@ -99,6 +112,7 @@ function replicate(from: string, to: string, nowMs: number): void {
     }
   }
   dataDir.close();
+  for (const [key, t] of [...perTemplate].sort()) console.log(`${key}: ${(t.bytes / t.points).toFixed(3)} B a stored point (${t.points} points in sealed chunks, records' headers included)`);
 }
 
 function freePort(): Promise<number> {
@@ -148,7 +162,7 @@ async function main(): Promise<void> {
   }
   const servingMs = performance.now() - started;
   console.log(`restart to serving: ${servingMs.toFixed(0)} ms (spawn to the first /healthz answer); the agent's log: ${/read in \d+ ms/.exec(stderr)?.[0] ?? stderr.trim()}`);
-  const id = info(1, 0).id;
+  const id = info(0, 0).id; // busy
   const day = await timeGet(`${base}/api/v1/containers/${id}/history?since=24h`);
   console.log(`24 h at 1 s, one busy container, all 10 metrics: ${day.points} points, median ${day.ms[2].toFixed(0)} ms (min ${day.ms[0].toFixed(0)}, max ${day.ms[4].toFixed(0)})`);
   const dayOne = await timeGet(`${base}/api/v1/containers/${id}/history?since=24h&metrics=cpu_percent`);
