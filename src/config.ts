@@ -34,12 +34,20 @@ export interface Config {
   tlsKey?: string;
   /** Container labels copied onto every Prometheus series as container_label_* (none by default). */
   prometheusLabels: string[];
-  /** Where the agent keeps what outlives a restart (alarm state under alarms/). */
+  /** Where history and other modules' state (alarm states under alarms/) live (src/store/README.md). */
   dataDir: string;
-  /** Keep state in dataDir (--no-persist: keep nothing on disk). */
+  /** Keep history and state in dataDir (--no-persist: keep nothing on disk). */
   persist: boolean;
   /** Alarm rules file (YAML or JSON): Prometheus rule groups, threshold alarms, actions. */
   rules?: string;
+  /** One cap on the disk history takes; the oldest raw data goes first. */
+  dataMaxSizeBytes: number;
+  /** How often history is written and fsynced: what a kill -9 can lose. */
+  fsyncIntervalMs: number;
+  /** How long each tier is kept: every sample, 1-minute and 1-hour points. */
+  retainRawMs: number;
+  retain1mMs: number;
+  retain1hMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -58,18 +66,31 @@ export const DEFAULTS: Config = {
   prometheusLabels: [],
   dataDir: '/var/lib/cstats',
   persist: true,
+  dataMaxSizeBytes: 1 << 30,
+  fsyncIntervalMs: 10_000,
+  retainRawMs: 24 * 3_600_000,
+  retain1mMs: 30 * 24 * 3_600_000,
+  retain1hMs: 365 * 24 * 3_600_000,
 };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** "1s", "250ms", "15m", "1h", or a bare number of milliseconds. */
+/** "1s", "250ms", "15m", "1h", "30d", or a bare number of milliseconds. */
 export function parseDuration(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`${what}: expected a duration like 500ms, 1s, 15m, got ${JSON.stringify(text)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${what}: expected a duration like 500ms, 1s, 15m, 30d, got ${JSON.stringify(text)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
   return Math.round(Number(m[1]) * unit);
+}
+
+/** "512MiB", "1GiB", "1G" (powers of 1024 either way), "100k", or a bare number of bytes. */
+export function parseSize(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])i?b?)?$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`${what}: expected a size like 512MiB or 1GiB, got ${JSON.stringify(text)}`);
+  const power = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
+  return Math.round(Number(m[1]) * 1024 ** power);
 }
 
 function parseBool(text: string, what: string): boolean {
@@ -78,7 +99,7 @@ function parseBool(text: string, what: string): boolean {
   throw new ConfigError(`${what}: expected true or false, got ${JSON.stringify(text)}`);
 }
 
-type Kind = 'string' | 'duration' | 'bool' | 'list';
+type Kind = 'string' | 'duration' | 'bool' | 'list' | 'size';
 const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN' },
   intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL' },
@@ -99,6 +120,11 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   dataDir: { kind: 'string', flag: 'data-dir', env: 'CSTATS_DATA_DIR' },
   persist: { kind: 'bool', flag: 'persist', env: 'CSTATS_PERSIST' },
   rules: { kind: 'string', flag: 'rules', env: 'CSTATS_RULES' },
+  dataMaxSizeBytes: { kind: 'size', flag: 'data-max-size', env: 'CSTATS_DATA_MAX_SIZE' },
+  fsyncIntervalMs: { kind: 'duration', flag: 'fsync-interval', env: 'CSTATS_FSYNC_INTERVAL' },
+  retainRawMs: { kind: 'duration', flag: 'retain-raw', env: 'CSTATS_RETAIN_RAW' },
+  retain1mMs: { kind: 'duration', flag: 'retain-1m', env: 'CSTATS_RETAIN_1M' },
+  retain1hMs: { kind: 'duration', flag: 'retain-1h', env: 'CSTATS_RETAIN_1H' },
 };
 
 /** A list is "a,b,c" (flag, environment) or a JSON array of strings (file); "" is the empty list. */
@@ -112,6 +138,7 @@ function convert(kind: Kind, raw: unknown, what: string): string | number | bool
   if (kind === 'list') return parseList(raw, what);
   if (kind === 'bool') return typeof raw === 'boolean' ? raw : parseBool(String(raw), what);
   if (kind === 'duration') return typeof raw === 'number' ? raw : parseDuration(String(raw), what);
+  if (kind === 'size') return typeof raw === 'number' ? raw : parseSize(String(raw), what);
   if (typeof raw !== 'string' || raw === '') throw new ConfigError(`${what}: expected a non-empty string`);
   return raw;
 }
@@ -121,6 +148,9 @@ function validate(c: Config): Config {
   if (c.historyMs < c.intervalMs) throw new ConfigError('history must be at least one interval');
   if (c.rawHistoryMs < c.intervalMs) throw new ConfigError('raw-history must be at least one interval');
   if (c.fsIntervalMs < c.intervalMs) throw new ConfigError('fs-interval must be at least one interval');
+  if (c.fsyncIntervalMs < c.intervalMs || c.fsyncIntervalMs > 600_000) throw new ConfigError('fsync-interval must be between one interval and 10m');
+  if (c.retainRawMs < 60_000 || c.retain1mMs < 3_600_000 || c.retain1hMs < 3_600_000) throw new ConfigError('retain-raw must be at least 1m, retain-1m and retain-1h at least 1h');
+  if (c.dataMaxSizeBytes < 16 << 20) throw new ConfigError(`data-max-size must be at least 16MiB, got ${c.dataMaxSizeBytes} bytes`);
   const m = /^(.*):(\d+)$/.exec(c.listen);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('tls-cert and tls-key go together: give both or neither');
@@ -166,4 +196,4 @@ export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.
 }
 
 /** Flag names this configuration accepts, for the argument parser. */
-export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'list' ? ('string' as const) : d.kind]));
+export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'list' || d.kind === 'size' ? ('string' as const) : d.kind]));

@@ -76,8 +76,12 @@ export class BenchCgroups {
   private readonly slices: string[];
   private count = 0;
 
-  constructor(private readonly layout: CgroupLayout) {
-    this.slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`);
+  constructor(
+    private readonly layout: CgroupLayout,
+    /** The slice they are made in: another benchmark's own name keeps the two apart. */
+    slice = SLICE,
+  ) {
+    this.slices = benchHierarchies(layout).map((h) => `${h}/${slice}`);
   }
 
   /** Where the cgroups are made, for the report. */
@@ -123,8 +127,8 @@ export class BenchCgroups {
   }
 
   /** Kills every process in the bench cgroups and removes them all; safe to call at any point. */
-  static async destroy(layout: CgroupLayout): Promise<void> {
-    const slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`).filter((s) => existsSync(s));
+  static async destroy(layout: CgroupLayout, slice = SLICE): Promise<void> {
+    const slices = benchHierarchies(layout).map((h) => `${h}/${slice}`).filter((s) => existsSync(s));
     const scopes = slices.flatMap((s) =>
       readdirSync(s, { withFileTypes: true })
         .filter((e) => e.isDirectory())

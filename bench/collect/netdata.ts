@@ -32,13 +32,16 @@ export interface Netdata {
 
 const PLUGINS_OFF = ['proc', 'apps', 'python.d', 'charts.d', 'go.d', 'tc', 'idlejitter', 'diskspace', 'timex', 'statsd', 'checks', 'perf', 'slabinfo', 'ebpf', 'fping', 'ioping', 'nfacct', 'cups'];
 
-function config(dir: string, port: number, mode: NetdataMode): string {
+/** `ram` keeps its charts in memory (bench/collect); `dbengine` on disk, one tier of every second (bench/persist). */
+export type NetdataDb = 'ram' | 'dbengine';
+
+function config(dir: string, port: number, mode: NetdataMode, db: NetdataDb): string {
   return `[global]
 	run as user = root
 	update every = 1
 [db]
-	mode = ram
-[directories]
+	mode = ${db}
+${db === 'dbengine' ? '\tstorage tiers = 1\n\tdbengine multihost disk space MB = 4096\n' : ''}[directories]
 	config = ${dir}
 	cache = ${dir}/cache
 	lib = ${dir}/lib
@@ -62,11 +65,10 @@ ${mode === 'v1' ? '\tuse unified cgroups = no\n' : ''}[health]
 `;
 }
 
-export function startNetdata(mode: NetdataMode, port: number): Netdata {
-  const dir = `${STATE_DIR}/netdata-${mode}`;
+export function startNetdata(mode: NetdataMode, port: number, db: NetdataDb = 'ram', dir = `${STATE_DIR}/netdata-${mode}`): Netdata {
   rmSync(dir, { recursive: true, force: true }); // a fresh database and log each run
   for (const sub of ['cache', 'lib', 'log']) mkdirSync(`${dir}/${sub}`, { recursive: true });
-  writeFileSync(`${dir}/netdata.conf`, config(dir, port, mode));
+  writeFileSync(`${dir}/netdata.conf`, config(dir, port, mode, db));
   const proc = start(`netdata-${mode}`, 'netdata', ['-D', '-c', `${dir}/netdata.conf`], { ...process.env, DO_NOT_TRACK: '1' });
   return { mode, port, proc };
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import type { LifecycleEvent } from '../api/docker/lifecycle.js';
+import type { LifecycleEvent } from '../store/lifecycle.js';
 import { lookbackOf, selectedNames } from './promql/parser.js';
 import { DEFAULT_LOOKBACK_MS } from './promql/eval.js';
 import { SeriesDB, type Labels } from './promql/series.js';

@@ -7,7 +7,7 @@
  * container's firing alerts resolve with the reason "container removed".
  */
 import type { ContainerInfo } from '../model.js';
-import type { LifecycleEvent } from '../api/docker/lifecycle.js';
+import type { LifecycleEvent } from '../store/lifecycle.js';
 import { labelsKey } from './promql/series.js';
 import type { Alert, AlertState, EngineRule, RuleSpec, Transition } from './rule.js';
 

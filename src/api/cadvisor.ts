@@ -18,7 +18,7 @@ import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machin
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
 import { GO_ZERO_TIME, goTime } from './docker/format.js';
-import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
+import type { LifecycleEvent, LifecycleLog } from '../store/lifecycle.js';
 
 export interface CadvisorDeps {
   store: Store;

@@ -3,7 +3,8 @@
  * Raw counters are served exactly (bigint → JSON integers); derived figures are floats.
  */
 import type { ContainerEntry, Store } from '../store/store.js';
-import { historyMetricNames } from '../store/store.js';
+import { endedOf, historyMetricNames } from '../store/store.js';
+import { QueryError } from '../store/query.js';
 import type { Discoverer } from '../runtimes/types.js';
 import type { Collector } from '../collector/collector.js';
 import { HttpError, sendJson, type Router } from './http.js';
@@ -37,6 +38,8 @@ function limitsOf(e: ContainerEntry) {
 
 export function containerSummary(e: ContainerEntry) {
   const i = e.info;
+  // Removed: as recorded when it left; exited but still there: Docker's record.
+  const ended = e.ended ?? (i.state === 'exited' || i.state === 'dead' ? endedOf(e, i.docker?.finishedMs ?? Date.now()) : undefined);
   return {
     id: i.id,
     name: i.name,
@@ -49,6 +52,9 @@ export function containerSummary(e: ContainerEntry) {
     createdAt: new Date(i.createdMs).toISOString(),
     startedAt: i.startedMs !== undefined ? new Date(i.startedMs).toISOString() : undefined,
     removedAt: e.removedMs !== undefined ? new Date(e.removedMs).toISOString() : undefined,
+    endedAt: ended && new Date(ended.atMs).toISOString(),
+    exitCode: ended?.exitCode,
+    oomKilled: ended?.oomKilled,
     derived: e.derived,
   };
 }
@@ -81,14 +87,30 @@ export function containerDetail(e: ContainerEntry, processes?: bigint) {
   };
 }
 
-/** ?since= accepts an RFC 3339 time, milliseconds since the epoch, or a duration back from now ("5m"). */
-export function parseSince(text: string | null, nowMs: number): number {
-  if (text === null || text === '') return -Infinity;
+/**
+ * ?since= and ?until= accept an RFC 3339 time, milliseconds since the epoch, or a duration back
+ * from now ("5m", "7d"); absent, `absent`.
+ */
+export function parseTime(text: string | null, nowMs: number, name: string, absent: number): number {
+  if (text === null || text === '') return absent;
   if (/^\d{12,}$/.test(text)) return Number(text);
-  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(text)) return nowMs - parseDuration(text, 'since');
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new HttpError(400, `since: expected an RFC 3339 time, epoch milliseconds or a duration like 5m, got ${JSON.stringify(text)}`);
+  if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(text)) return nowMs - parseDuration(text, name);
+  const t = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(t)) throw new HttpError(400, `${name}: expected an RFC 3339 time, epoch milliseconds or a duration like 5m, got ${JSON.stringify(text)}`);
   return t;
+}
+
+/** ?step= is a duration ("1m", "30s", "1h"; a bare number is milliseconds) from 1 ms to 366 days. */
+export function parseStep(text: string | null): number | undefined {
+  if (text === null || text === '') return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text, 'step');
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+  if (!(ms >= 1 && ms <= 366 * 86_400_000)) throw new HttpError(400, `step: expected between 1ms and 366d, got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 export function parseMetrics(text: string | null): string[] {
@@ -144,15 +166,29 @@ export function registerRest(router: Router, deps: RestDeps): void {
   router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => {
     const e = find(store, params[0]);
     const now = Date.now();
-    const since = parseSince(url.searchParams.get('since'), now);
+    // Without since, the in-memory window's span, as before there was a disk.
+    const since = parseTime(url.searchParams.get('since'), now, 'since', now - store.capacity * deps.intervalMs);
+    const until = parseTime(url.searchParams.get('until'), now, 'until', now);
+    if (until < since) throw new HttpError(400, `until (${new Date(until).toISOString()}) is before since (${new Date(since).toISOString()})`);
+    const stepMs = parseStep(url.searchParams.get('step'));
     const metrics = parseMetrics(url.searchParams.get('metrics'));
-    const { timestampsMs, values } = e.history.read(since, metrics.map((m) => historyMetricNames.indexOf(m)));
+    let h;
+    try {
+      h = store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)) }, now);
+    } catch (err) {
+      if (err instanceof QueryError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    const byMetric = (cols: (number | null)[][]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
     sendJson(res, 200, {
       id: e.info.id,
       name: e.info.name,
       intervalMs: deps.intervalMs,
-      timestamps: timestampsMs,
-      series: Object.fromEntries(metrics.map((m, i) => [m, values[i]])),
+      tier: h.tier,
+      stepMs: h.stepMs,
+      timestamps: h.timestampsMs,
+      series: byMetric(h.values),
+      ...(h.aggregates && { min: byMetric(h.aggregates.min), max: byMetric(h.aggregates.max), last: byMetric(h.aggregates.last) }),
     });
   });
   router.get(/^\/api\/v1\/machine\/?$/, ({ res }) => sendJson(res, 200, machineView(store)));
@@ -161,13 +197,16 @@ export function registerRest(router: Router, deps: RestDeps): void {
     const tick = deps.collector.lastTick;
     const lastMs = store.host?.latest.timestampMs;
     const stalled = lastMs === undefined || Date.now() - lastMs > deps.intervalMs * 5;
+    const disk = store.persist?.health();
+    const healthy = Object.values(sources).every((s) => s.up) && (disk === undefined || disk.ok);
     sendJson(res, stalled ? 503 : 200, {
-      status: stalled ? 'stalled' : Object.values(sources).every((s) => s.up) ? 'ok' : 'degraded',
+      status: stalled ? 'stalled' : healthy ? 'ok' : 'degraded',
       uptimeSeconds: (Date.now() - deps.startedMs) / 1000,
       sources,
       collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
       history: store.historyFootprint(),
       alarms: deps.alarms?.health(),
+      persistence: disk ? { enabled: true, ...disk } : { enabled: false },
     });
   });
   router.get(/^\/api\/v1\/openapi\.json$/, ({ res }) => sendJson(res, 200, OPENAPI));

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, CONFIG_FLAGS, ConfigError } from '../config.js';
 import { createLogger } from '../log.js';
-import { Store } from '../store/store.js';
+import { Store, historyMetricNames } from '../store/store.js';
 import { Collector } from '../collector/collector.js';
 import { DockerClient } from '../runtimes/docker-client.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
@@ -14,7 +14,9 @@ import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerPrometheus } from '../api/prometheus.js';
 import { registerStream } from '../api/stream.js';
-import { LifecycleLog } from '../api/docker/lifecycle.js';
+import { LifecycleLog } from '../store/lifecycle.js';
+import { DataDir } from '../store/datadir.js';
+import { PersistentHistory } from '../store/persist.js';
 import { registerDockerCompat } from '../api/docker/index.js';
 import { registerCadvisor } from '../api/cadvisor.js';
 import { registerKubelet } from '../api/kubelet.js';
@@ -51,9 +53,15 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
                          (CSTATS_PROMETHEUS_LABELS, default none)
   --rules FILE           alarm rules, YAML or JSON: Prometheus rule groups, threshold alarms,
                          actions (CSTATS_RULES; see src/alarms/README.md)
-  --data-dir DIR         where state that outlives a restart is kept, e.g. alarm states
-                         (CSTATS_DATA_DIR, default /var/lib/cstats)
+  --data-dir DIR         where history and alarm states are kept on disk
+                         (CSTATS_DATA_DIR, default /var/lib/cstats); one agent per directory
   --no-persist           keep nothing on disk (CSTATS_PERSIST=false)
+  --data-max-size SIZE   one cap on the disk history, e.g. 512MiB (CSTATS_DATA_MAX_SIZE, default 1GiB)
+  --fsync-interval D     how often history is written and fsynced: what a kill -9 can lose
+                         (CSTATS_FSYNC_INTERVAL, default 10s)
+  --retain-raw D         every sample kept for      (CSTATS_RETAIN_RAW, default 24h)
+  --retain-1m D          1-minute min/max/mean/last (CSTATS_RETAIN_1M, default 30d)
+  --retain-1h D          1-hour min/max/mean/last   (CSTATS_RETAIN_1H, default 365d)
   --config FILE          JSON file with any of the keys above (without --)
 `;
 
@@ -87,7 +95,25 @@ export async function runAgent(argv: string[]): Promise<number> {
       ),
     );
   }
-  const store = new Store(Math.ceil(config.historyMs / config.intervalMs), config.historyMs, Math.floor(config.rawHistoryMs / config.intervalMs) + 1);
+  let dataDir: DataDir | undefined;
+  let persist: PersistentHistory | undefined;
+  if (config.persist) {
+    const t0 = Date.now();
+    dataDir = DataDir.open(config.dataDir, log);
+    persist = new PersistentHistory({
+      dataDir,
+      intervalMs: config.intervalMs,
+      metrics: historyMetricNames,
+      retentionMs: [config.retainRawMs, config.retain1mMs, config.retain1hMs],
+      maxBytes: config.dataMaxSizeBytes,
+      log,
+    });
+    log.info('agent', `history on disk at ${config.dataDir}: ${persist.kept().length} containers known, read in ${Date.now() - t0} ms`);
+  }
+  // Removed containers stay listed for as long as their history is kept.
+  const retentionMs = persist ? Math.max(config.historyMs, config.retainRawMs, config.retain1mMs, config.retain1hMs) : config.historyMs;
+  const store = new Store(Math.ceil(config.historyMs / config.intervalMs), retentionMs, Math.floor(config.rawHistoryMs / config.intervalMs) + 1, config.intervalMs, persist);
+  const flushTimer = persist && setInterval(() => persist.flush(), config.fsyncIntervalMs);
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
   for (const d of discoverers) d.onChange = () => collector.syncWithDiscovery();
   await Promise.all(discoverers.map((d) => d.start()));
@@ -140,6 +166,9 @@ export async function runAgent(argv: string[]): Promise<number> {
       collector.stop();
       alarms.flush();
       for (const d of discoverers) d.stop();
+      clearInterval(flushTimer);
+      persist?.close();
+      dataDir?.close();
       server.close();
       server.closeAllConnections();
       resolve(0);

@@ -11,6 +11,17 @@ export class BitWriter {
     this.buf = new Uint8Array(initialBytes);
   }
 
+  /** A writer holding the first `bits` bits of `bytes` (copied), ready to append after them. */
+  static resume(bytes: Uint8Array, bits: number): BitWriter {
+    const w = new BitWriter(Math.max(32, bytes.length * 2));
+    const whole = bits >>> 3;
+    w.buf.set(bytes.subarray(0, whole));
+    // Bits past `bits` in the last byte are cleared: write() ORs new bits in.
+    if (bits & 7) w.buf[whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
+    w.bits = bits;
+    return w;
+  }
+
   /** Appends the low `count` bits of `value` (0 ≤ count ≤ 32), most significant first. */
   write(value: number, count: number): void {
     const needed = (this.bits + count + 7) >>> 3;
@@ -49,23 +60,29 @@ export class BitWriter {
   }
 }
 
+/** 2^0 .. 2^40. */
+const POW2 = Array.from({ length: 41 }, (_, i) => 2 ** i);
+
 export class BitReader {
   private pos = 0;
 
   constructor(private readonly buf: Uint8Array) {}
 
+  /** Bits read so far. */
+  get position(): number {
+    return this.pos;
+  }
+
   /** Reads `count` bits (0 ≤ count ≤ 32) as an unsigned number. */
   read(count: number): number {
-    if (this.pos + count > this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked for ${count} at ${this.pos}`);
-    let out = 0;
-    while (count > 0) {
-      const used = this.pos & 7;
-      const take = Math.min(8 - used, count);
-      const piece = (this.buf[this.pos >>> 3] >>> (8 - used - take)) & ((1 << take) - 1);
-      out = out * (1 << take) + piece;
-      this.pos += take;
-      count -= take;
-    }
-    return out;
+    const pos = this.pos;
+    const buf = this.buf;
+    if (pos + count > buf.length * 8) throw new RangeError(`bit stream ends at bit ${buf.length * 8}, asked for ${count} at ${pos}`);
+    // The 40 bits from the byte holding `pos` (bytes past the end read as 0) hold all `count`
+    // bits, whatever `pos & 7`: one window, exact as a double, instead of a loop per byte.
+    const i = pos >>> 3;
+    const window = (((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) >>> 0) * 256 + (buf[i + 4] | 0);
+    this.pos = pos + count;
+    return Math.floor(window / POW2[40 - (pos & 7) - count]) % POW2[count];
   }
 }

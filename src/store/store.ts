@@ -1,12 +1,16 @@
 /**
  * What the agent knows: every container's identity, its latest two samples (raw counters) and
  * derived figures, a bounded history window of derived figures, and the raw samples of a shorter
- * window (the host's too). A removed container stays readable until its history window has passed.
+ * window (the host's too). A removed container stays readable for `retentionMs`. With a
+ * PersistentHistory, every history row also goes to disk, containers of earlier runs are known
+ * again at start, and history queries read the tiers on disk.
  */
 import type { ContainerInfo, Derived, HostSample, Sample } from '../model.js';
 import { SeriesRing } from './ring.js';
 import { SampleHistory } from './sample-history.js';
 import { HOST_SAMPLE_SCHEMA, SAMPLE_SCHEMA } from './sample-schema.js';
+import type { Ended, PersistentHistory } from './persist.js';
+import { queryHistory, type HistoryQuery, type HistoryResult, type HistorySource } from './query.js';
 
 /** Raw samples kept by default: 2 minutes at 1 s and the sample at the window's start (cAdvisor's --storage_duration). */
 export const DEFAULT_RAW_SAMPLES = 121;
@@ -40,6 +44,21 @@ export interface ContainerEntry {
   raw?: SampleHistory<Sample>;
   /** When it left the live list (ms), or undefined while live. */
   removedMs?: number;
+  /** How it ended, once removed. */
+  ended?: Ended;
+}
+
+/**
+ * How a container that left ended: Docker's own record when it had exited (finished at, exit
+ * code, OOMKilled); otherwise (removed while running, or a plain cgroup) no exit code, and
+ * OOM-killed as the cgroup's OOM-kill counter says, when it has one.
+ */
+export function endedOf(e: ContainerEntry, nowMs: number): Ended {
+  const d = e.info.docker;
+  if (d && (e.info.state === 'exited' || e.info.state === 'dead')) return { atMs: d.finishedMs ?? nowMs, exitCode: d.exitCode, oomKilled: d.oomKilled };
+  const mem = e.latest?.cgroup.memory;
+  const kills = mem?.oomKills ?? mem?.oomEvents;
+  return { atMs: nowMs, exitCode: null, oomKilled: kills === undefined ? null : kills > 0n };
 }
 
 export class Store {
@@ -54,8 +73,18 @@ export class Store {
     readonly retentionMs: number,
     /** Raw samples kept per container and for the host (raw window / interval + 1). */
     readonly rawCapacity = DEFAULT_RAW_SAMPLES,
+    readonly intervalMs = 1000,
+    readonly persist?: PersistentHistory,
   ) {
     this.hostRaw = new SampleHistory(HOST_SAMPLE_SCHEMA, rawCapacity);
+    // Containers of earlier runs come back as removed: those still there are upserted live by
+    // the first tick; the others ended at their last sample, at the latest.
+    for (const k of persist?.kept() ?? []) {
+      const removedMs = k.removedMs ?? persist!.lastSampleMs(k.series) ?? k.info.createdMs;
+      const e: ContainerEntry = { info: k.info, history: new SeriesRing(this.capacity, METRIC_NAMES), removedMs };
+      e.ended = k.ended ?? endedOf(e, removedMs);
+      this.entries.set(k.info.id, e);
+    }
   }
 
   upsert(info: ContainerInfo): ContainerEntry {
@@ -66,7 +95,9 @@ export class Store {
     } else {
       e.info = info;
       e.removedMs = undefined;
+      e.ended = undefined;
     }
+    this.persist?.describe(info);
     return e;
   }
 
@@ -78,12 +109,42 @@ export class Store {
     e.derived = derived;
     for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived);
     e.history.push(sample.timestampMs, row);
+    this.persist?.record(e.info, sample.timestampMs, row);
     (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);
   }
 
   markRemoved(id: string, nowMs: number): void {
     const e = this.entries.get(id);
-    if (e && e.removedMs === undefined) e.removedMs = nowMs;
+    if (!e || e.removedMs !== undefined) return;
+    e.removedMs = nowMs;
+    e.ended = endedOf(e, nowMs);
+    this.persist?.removed(id, nowMs, e.ended);
+  }
+
+  /** A history query over the tiers on disk, or the in-memory window without persistence. */
+  history(e: ContainerEntry, q: HistoryQuery, nowMs = Date.now()): HistoryResult {
+    return queryHistory(this.historySource(e), q, nowMs);
+  }
+
+  private historySource(e: ContainerEntry): HistorySource {
+    const metricCount = METRIC_NAMES.length;
+    const persist = this.persist;
+    const series = persist?.seriesOfId(e.info.id);
+    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, scan: (t, since, until, visit) => persist.scan(series, t, since, until, visit) };
+    const all = METRIC_NAMES.map((_, i) => i);
+    return {
+      tiers: [{ name: 'memory', resolutionMs: this.intervalMs, retentionMs: this.capacity * this.intervalMs }],
+      metricCount,
+      scan: (_t, since, until, visit) => {
+        const { timestampsMs, values } = e.history.read(since, all);
+        const row = new Float64Array(metricCount);
+        timestampsMs.forEach((ts, i) => {
+          if (ts > until) return;
+          values.forEach((col, m) => (row[m] = col[i]));
+          visit(ts, row);
+        });
+      },
+    };
   }
 
   /** Drops removed containers whose retention has passed. */

@@ -81,7 +81,10 @@ export interface SpawnedAgent {
  * the agent is killed and its output is in the error.
  */
 export async function spawnAgent(args: string[], ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<SpawnedAgent> {
-  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Agents of tests side by side must not share (and lock) the default data directory: history
+  // stays in memory unless a test names a directory of its own.
+  const persist = args.some((a) => a.startsWith('--data-dir')) ? [] : ['--no-persist'];
+  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', ...persist, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (c) => (output += c));
   proc.stderr!.on('data', (c) => (output += c));

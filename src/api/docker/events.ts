@@ -2,7 +2,7 @@
  * GET /events bodies: lifecycle events as Engine API event messages, the filters `docker
  * events` and `docker stats` send, and the since/until times Docker accepts.
  */
-import type { LifecycleEvent } from './lifecycle.js';
+import type { LifecycleEvent } from '../../store/lifecycle.js';
 import { DockerError } from './reply.js';
 import { labelsMatch, parseFilters } from './containers.js';
 import { goMap } from './format.js';

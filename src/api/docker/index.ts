@@ -13,7 +13,7 @@ import { toJson } from '../json.js';
 import type { Handler, RequestContext, Router } from '../http.js';
 import { inspectJson, listContainers, parseListQuery } from './containers.js';
 import { eventFilter, eventJson, parseEventTime } from './events.js';
-import type { LifecycleEvent, LifecycleLog } from './lifecycle.js';
+import type { LifecycleEvent, LifecycleLog } from '../../store/lifecycle.js';
 import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, sendDocker } from './reply.js';
 import { dockerStats } from './stats.js';
 import { infoJson, versionJson, type SystemFacts } from './system.js';

@@ -10,7 +10,7 @@ import { Store } from '../../../src/store/store.js';
 import { derive } from '../../../src/derive/index.js';
 import { Router, startServer } from '../../../src/api/http.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';
-import { LifecycleLog } from '../../../src/api/docker/lifecycle.js';
+import { LifecycleLog } from '../../../src/store/lifecycle.js';
 import type { Sample } from '../../../src/model.js';
 import { ID, host, info, sample } from './fixture.js';
 

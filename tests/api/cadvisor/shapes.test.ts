@@ -20,7 +20,7 @@ import {
 import { cpuInst, derivedStats, machineStats, percentile, v2DeprecatedStats, v2Spec, v2Stats } from '../../../src/api/cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts } from '../../../src/api/cadvisor-reads.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';
-import { LifecycleLog } from '../../../src/api/docker/lifecycle.js';
+import { LifecycleLog } from '../../../src/store/lifecycle.js';
 import { Router, startServer } from '../../../src/api/http.js';
 import { toJson } from '../../../src/api/json.js';
 import { derive } from '../../../src/derive/index.js';

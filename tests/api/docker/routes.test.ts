@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request, type Server } from 'node:http';
 import { Router, startServer, sendJson } from '../../../src/api/http.js';
 import { registerDockerCompat } from '../../../src/api/docker/index.js';
-import { LifecycleLog } from '../../../src/api/docker/lifecycle.js';
+import { LifecycleLog } from '../../../src/store/lifecycle.js';
 import { derive } from '../../../src/derive/index.js';
 import { Store } from '../../../src/store/store.js';
 import type { ContainerInfo, HostSample, Sample } from '../../../src/model.js';

@@ -33,7 +33,7 @@ const agents: ChildProcess[] = [];
  */
 async function agent(): Promise<ChildProcess> {
   const port = await freePort();
-  const args = ['bin/cstats.js', 'agent', '--procfs', '--procfs-mountpoint', MOUNTPOINT, '--listen', `127.0.0.1:${port}`, '--quiet'];
+  const args = ['bin/cstats.js', 'agent', '--no-persist', '--procfs', '--procfs-mountpoint', MOUNTPOINT, '--listen', `127.0.0.1:${port}`, '--quiet'];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   agents.push(proc);
   let stderr = '';

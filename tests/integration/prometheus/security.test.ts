@@ -17,7 +17,7 @@ const PROTECTED = ['/metrics', '/api/v1/containers', '/api/v1/machine', '/api/v1
 
 function exitOf(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/cstats.js', 'agent', '--no-docker', '--no-cgroups', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['bin/cstats.js', 'agent', '--no-docker', '--no-cgroups', '--no-persist', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     p.stdout.on('data', (c) => (output += c));
     p.stderr.on('data', (c) => (output += c));

@@ -1,9 +1,9 @@
 /** Lifecycle events from successive looks at the store: Docker's actions for each change. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LifecycleLog, transitions } from '../../../src/api/docker/lifecycle.js';
-import { Store } from '../../../src/store/store.js';
-import type { ContainerInfo } from '../../../src/model.js';
+import { LifecycleLog, transitions } from '../../src/store/lifecycle.js';
+import { Store } from '../../src/store/store.js';
+import type { ContainerInfo } from '../../src/model.js';
 
 const seen = (state: string, startedMs?: number, oomKills = 0n) => ({ state: state as ContainerInfo['state'], startedMs, oomKills });
 

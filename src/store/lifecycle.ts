@@ -5,8 +5,8 @@
  * cAdvisor's /api/v2.0/events read this log. Containers present at the first look are taken as
  * they are, without events, as a daemon's event stream starts empty.
  */
-import type { ContainerInfo } from '../../model.js';
-import type { ContainerEntry, Store } from '../../store/store.js';
+import type { ContainerInfo } from '../model.js';
+import type { ContainerEntry, Store } from './store.js';
 
 export type LifecycleAction = 'create' | 'start' | 'die' | 'destroy' | 'pause' | 'unpause' | 'oom';
 

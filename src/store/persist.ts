@@ -1,0 +1,695 @@
+/**
+ * History on disk, in three tiers: every sample (raw), 1-minute and 1-hour min/max/sum/count/last
+ * points (aggregate.ts). Each container's points of a tier go into compressed chunks (chunk.ts);
+ * a full chunk is sealed and appended to the tier's current segment file (records.ts:
+ * checksummed records); the chunks still open are saved every fsync interval to a head log
+ * (head/NNNNNNNN.wal: the whole chunk once, then only its new bytes, since a chunk's bit stream
+ * only grows). So a kill loses at most one fsync interval, and SIGTERM nothing.
+ *
+ * Layout: tier-raw/, tier-1m/, tier-1h/ hold segments NNNNNNNN-<created ms>.seg, a new one per
+ * segment span (1 h, 1 day, 30 days); head/ the head log; state/containers.json which series
+ * number each container has, and what is known of it (removed when, exit code, OOM-killed).
+ * Retention drops whole segments whose newest point is older than the tier keeps; over the disk
+ * cap, the oldest raw segments go first, then 1-minute, then 1-hour ones.
+ *
+ * Start: every segment and head log is read and checked (records.ts cuts a torn or damaged
+ * tail); heads already sealed into a segment before a crash are dropped; the 1-minute and
+ * 1-hour buckets in progress are rebuilt from the finer tier; a fresh head log is written.
+ */
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerInfo } from '../model.js';
+import type { Logger } from '../log.js';
+import { ChunkWriter, decodeChunk } from './chunk.js';
+import { AGG, Bucketer } from './aggregate.js';
+import { RecordFile, type Cut } from './records.js';
+import type { DataDir } from './datadir.js';
+
+export interface TierSpec {
+  name: 'raw' | '1m' | '1h';
+  /** Time between points; for raw, the sampling interval. */
+  resolutionMs: number;
+  retentionMs: number;
+  /** Points per chunk. */
+  chunkPoints: number;
+  /** A new segment file is started after this long. */
+  segmentMs: number;
+}
+
+export interface PersistOptions {
+  dataDir: DataDir;
+  intervalMs: number;
+  /** Metric names of a sample row (the raw tier's columns). */
+  metrics: readonly string[];
+  /** Retention of the raw, 1-minute and 1-hour tiers. */
+  retentionMs: readonly [number, number, number];
+  /** Cap on the bytes of all segments and the head log. */
+  maxBytes: number;
+  log: Logger;
+}
+
+/** What is kept of a container besides its points: who it was and how it ended. */
+export interface KeptContainer {
+  series: number;
+  info: ContainerInfo;
+  removedMs?: number;
+  ended?: Ended;
+}
+
+/** How a container ended, as far as it was seen: null where it was not. */
+export interface Ended {
+  atMs: number;
+  exitCode: number | null;
+  oomKilled: boolean | null;
+}
+
+interface Registry {
+  nextSeries: number;
+  containers: KeptContainer[];
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const REC_CHUNK = 1;
+const REC_HEAD_FULL = 2;
+const REC_HEAD_DELTA = 3;
+/** Rotate the head log past this size: a fresh one starts with every head whole. */
+const HEAD_LOG_MAX = 16 << 20;
+/** Sealed chunks held while the disk refuses them (ENOSPC); past this the oldest are dropped, and counted. */
+const PENDING_MAX = 64 << 20;
+
+export function tierSpecs(intervalMs: number, retentionMs: readonly [number, number, number]): TierSpec[] {
+  return [
+    { name: 'raw', resolutionMs: intervalMs, retentionMs: retentionMs[0], chunkPoints: 600, segmentMs: HOUR },
+    { name: '1m', resolutionMs: 60_000, retentionMs: retentionMs[1], chunkPoints: 120, segmentMs: DAY },
+    { name: '1h', resolutionMs: HOUR, retentionMs: retentionMs[2], chunkPoints: 168, segmentMs: 30 * DAY },
+  ];
+}
+
+class Segment {
+  /**
+   * (series, offset) pairs of the chunks it holds: sorted by series, then offset (so by time
+   * within a series) up to `sortedCount`, appended after that until the next lookup sorts them.
+   */
+  refs = new Uint32Array(64);
+  count = 0;
+  private sortedCount = 0;
+  minTs = Infinity;
+  maxTs = -Infinity;
+
+  constructor(
+    readonly no: number,
+    readonly createdMs: number,
+    readonly file: RecordFile,
+  ) {}
+
+  add(series: number, offset: number, firstTs: number, lastTs: number): void {
+    if (this.count * 2 === this.refs.length) {
+      const bigger = new Uint32Array(this.refs.length * 2);
+      bigger.set(this.refs);
+      this.refs = bigger;
+    }
+    this.refs[this.count * 2] = series;
+    this.refs[this.count * 2 + 1] = offset;
+    this.count++;
+    if (firstTs < this.minTs) this.minTs = firstTs;
+    if (lastTs > this.maxTs) this.maxTs = lastTs;
+  }
+
+  /** Offsets of the series' chunks, oldest first. */
+  offsetsOf(series: number): number[] {
+    if (this.sortedCount < this.count) this.sort();
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.refs[mid * 2] < series) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) out.push(this.refs[i * 2 + 1]);
+    return out;
+  }
+
+  private sort(): void {
+    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort.
+    const keys = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) keys[i] = this.refs[i * 2] * 2 ** 32 + this.refs[i * 2 + 1];
+    keys.sort();
+    for (let i = 0; i < this.count; i++) {
+      this.refs[i * 2] = Math.floor(keys[i] / 2 ** 32);
+      this.refs[i * 2 + 1] = keys[i] % 2 ** 32;
+    }
+    this.sortedCount = this.count;
+  }
+}
+
+interface SealedChunk {
+  tier: number;
+  series: number;
+  count: number;
+  firstTs: number;
+  lastTs: number;
+  bytes: Uint8Array;
+}
+
+/** A series' open chunk of one tier, and how much of it the head log holds. */
+class Head {
+  savedBits = 0;
+  savedCount = 0;
+  constructor(public writer: ChunkWriter) {}
+}
+
+class Series {
+  readonly heads: Head[];
+  /** 1-minute and 1-hour buckets in progress (index 1 and 2; 0 unused). */
+  readonly buckets: (Bucketer | undefined)[] = [];
+  /** Newest point per tier that is on disk or in a head. */
+  readonly lastTs = [-Infinity, -Infinity, -Infinity];
+
+  constructor(
+    readonly no: number,
+    columns: readonly number[],
+  ) {
+    this.heads = columns.map((c) => new Head(new ChunkWriter(c)));
+  }
+}
+
+function encodeChunk(c: SealedChunk): Uint8Array {
+  const b = Buffer.allocUnsafe(26 + c.bytes.byteLength);
+  b[0] = REC_CHUNK;
+  b[1] = c.tier;
+  b.writeUInt32LE(c.series, 2);
+  b.writeUInt32LE(c.count, 6);
+  b.writeDoubleLE(c.firstTs, 10);
+  b.writeDoubleLE(c.lastTs, 18);
+  b.set(c.bytes, 26);
+  return b;
+}
+
+function decodeChunkRecord(p: Buffer): SealedChunk {
+  if (p.length < 26 || p[0] !== REC_CHUNK) throw new Error('not a chunk record');
+  return { tier: p[1], series: p.readUInt32LE(2), count: p.readUInt32LE(6), firstTs: p.readDoubleLE(10), lastTs: p.readDoubleLE(18), bytes: p.subarray(26) };
+}
+
+/** A head log record: the head's bytes from `fromByte` on (0 and REC_HEAD_FULL: the whole chunk). */
+function encodeHead(tier: number, series: number, w: ChunkWriter, fromByte: number): Uint8Array {
+  const bytes = w.view().subarray(fromByte);
+  const b = Buffer.allocUnsafe(26 + bytes.byteLength);
+  b[0] = fromByte === 0 ? REC_HEAD_FULL : REC_HEAD_DELTA;
+  b[1] = tier;
+  b.writeUInt32LE(series, 2);
+  b.writeUInt32LE(w.count, 6);
+  b.writeUInt32LE(w.bitLength, 10);
+  b.writeUInt32LE(fromByte, 14);
+  b.writeDoubleLE(w.lastTs, 18);
+  b.set(bytes, 26);
+  return b;
+}
+
+function segmentName(no: number, createdMs: number): string {
+  return `${String(no).padStart(8, '0')}-${createdMs}.seg`;
+}
+
+/** Rows of one tier for one series between two times, oldest first. */
+export interface Rows {
+  timestampsMs: number[];
+  rows: Float64Array[];
+}
+
+export interface PersistHealth {
+  dataDir: string;
+  ok: boolean;
+  /** Why writing failed, and since when (ISO), while it fails. */
+  error?: string;
+  failingSince?: string;
+  lastFlush: string | null;
+  bytes: number;
+  maxBytes: number;
+  tiers: { name: string; resolutionMs: number; retentionMs: number; segments: number; bytes: number; oldest: string | null; newest: string | null }[];
+  /** What the start cut from damaged or torn files. */
+  repaired: Cut[];
+  /** Segments dropped to keep under the disk cap, and sealed chunks dropped while the disk refused writes. */
+  droppedSegments: number;
+  droppedChunks: number;
+}
+
+export class PersistentHistory {
+  readonly tiers: TierSpec[];
+  private readonly columns: number[];
+  private readonly segments: Segment[][] = [[], [], []];
+  private readonly series = new Map<number, Series>();
+  private readonly registry: Registry;
+  private readonly byId = new Map<string, KeptContainer>();
+  private registryDirty = false;
+  private pending: SealedChunk[] = [];
+  private pendingBytes = 0;
+  /** Undefined only while the disk refuses even a fresh head log. */
+  private headLog?: RecordFile;
+  private headLogNo = 0;
+  private nextSegmentNo = 0;
+  private readonly repaired: Cut[] = [];
+  private failure?: { error: string; sinceMs: number };
+  private lastFlushMs?: number;
+  private droppedSegments = 0;
+  private droppedChunks = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: PersistOptions) {
+    this.log = opts.log;
+    this.tiers = tierSpecs(opts.intervalMs, opts.retentionMs);
+    const m = opts.metrics.length;
+    this.columns = [m, m * AGG, m * AGG];
+    this.registry = opts.dataDir.readState<Registry>('containers') ?? { nextSeries: 0, containers: [] };
+    for (const k of this.registry.containers) this.byId.set(k.info.id, k);
+    this.loadSegments();
+    this.loadHeads();
+    this.rebuildBuckets();
+    try {
+      this.rotateHeadLog();
+    } catch (err) {
+      this.failed(err, Date.now());
+    }
+  }
+
+  private tierDir(t: number): string {
+    return this.opts.dataDir.subdir(`tier-${this.tiers[t].name}`);
+  }
+
+  private seriesOf(no: number): Series {
+    let s = this.series.get(no);
+    if (!s) {
+      s = new Series(no, this.columns);
+      for (let t = 1; t < 3; t++) s.buckets[t] = this.bucketer(s, t);
+      this.series.set(no, s);
+    }
+    return s;
+  }
+
+  /** Tier t's bucket of series s: a closed bucket becomes a point of tier t. */
+  private bucketer(s: Series, t: number): Bucketer {
+    return new Bucketer(this.tiers[t].resolutionMs, this.opts.metrics.length, t > 1, (startMs, acc) => this.append(s, t, startMs, acc));
+  }
+
+  private loadSegments(): void {
+    for (let t = 0; t < 3; t++) {
+      const dir = this.tierDir(t);
+      const names = readdirSync(dir).filter((f) => /^\d{8}-\d+\.seg$/.test(f)).sort();
+      for (const name of names) {
+        const [no, created] = name.slice(0, -4).split('-').map(Number);
+        const path = join(dir, name);
+        const refs: [number, number, number, number][] = [];
+        const { file, cut } = RecordFile.open(path, (p, offset) => {
+          const c = decodeChunkRecord(p);
+          refs.push([c.series, offset, c.firstTs, c.lastTs]);
+        });
+        this.noteCut(cut);
+        const seg = new Segment(no, created, file);
+        for (const [series, offset, first, last] of refs) {
+          seg.add(series, offset, first, last);
+          const s = this.seriesOf(series);
+          if (last > s.lastTs[t]) s.lastTs[t] = last;
+        }
+        this.segments[t].push(seg);
+        this.nextSegmentNo = Math.max(this.nextSegmentNo, no + 1);
+      }
+    }
+  }
+
+  private noteCut(cut: Cut | undefined): void {
+    if (!cut) return;
+    this.repaired.push(cut);
+    this.log.warn('store', `${cut.file}: ${cut.reason} at byte ${cut.atByte}: cut ${cut.bytesCut} bytes off; everything before it is kept`);
+  }
+
+  /** Replays the head logs, oldest first: a later record of a head replaces or extends an earlier one. */
+  private loadHeads(): void {
+    const dir = this.opts.dataDir.subdir('head');
+    const names = readdirSync(dir).filter((f) => /^\d{8}\.wal$/.test(f)).sort();
+    const heads = new Map<string, { tier: number; series: number; count: number; bits: number; lastTs: number; bytes: Uint8Array }>();
+    for (const name of names) {
+      this.headLogNo = Math.max(this.headLogNo, Number(name.slice(0, 8)) + 1);
+      const { file, cut } = RecordFile.open(join(dir, name), (p) => {
+        const tier = p[1];
+        const series = p.readUInt32LE(2);
+        const key = `${tier}/${series}`;
+        const count = p.readUInt32LE(6);
+        const bits = p.readUInt32LE(10);
+        const from = p.readUInt32LE(14);
+        const lastTs = p.readDoubleLE(18);
+        const data = p.subarray(26);
+        const prev = heads.get(key);
+        if (p[0] === REC_HEAD_FULL || !prev) {
+          if (p[0] !== REC_HEAD_FULL) return; // a delta whose whole chunk is in a log already removed
+          heads.set(key, { tier, series, count, bits, lastTs, bytes: Uint8Array.from(data) });
+          return;
+        }
+        if (from > prev.bytes.length) return;
+        const bytes = new Uint8Array(from + data.length);
+        bytes.set(prev.bytes.subarray(0, from));
+        bytes.set(data, from);
+        heads.set(key, { tier, series, count, bits, lastTs, bytes });
+      });
+      this.noteCut(cut);
+      file.close();
+    }
+    for (const h of heads.values()) {
+      if (h.tier > 2 || h.count === 0) continue;
+      const s = this.seriesOf(h.series);
+      let w: ChunkWriter;
+      try {
+        w = ChunkWriter.resume(this.columns[h.tier], h.bytes, h.count, h.bits, h.lastTs);
+      } catch (err) {
+        this.log.warn('store', `head of series ${h.series} tier ${this.tiers[h.tier].name} does not decode (${(err as Error).message}): dropped`);
+        continue;
+      }
+      // Sealed into a segment before the crash, after this head was logged: the segment has it.
+      if (w.firstTs <= s.lastTs[h.tier]) continue;
+      s.heads[h.tier] = new Head(w);
+      s.lastTs[h.tier] = w.lastTs;
+    }
+  }
+
+  /**
+   * The 1-hour buckets in progress again from the 1-minute points after the last 1-hour point,
+   * then the 1-minute buckets from the samples after the last 1-minute point (which may close
+   * buckets, making points as they would have been made without the restart).
+   */
+  private rebuildBuckets(): void {
+    for (const s of this.series.values()) {
+      for (const t of [2, 1]) {
+        const last = s.lastTs[t];
+        const from = Number.isFinite(last) ? last + this.tiers[t].resolutionMs : -Infinity;
+        const b = s.buckets[t]!;
+        this.scan(s.no, t - 1, from, Infinity, (ts, row) => b.add(ts, row));
+      }
+    }
+  }
+
+  private rotateHeadLog(): void {
+    const dir = this.opts.dataDir.subdir('head');
+    const no = this.headLogNo++;
+    const { file } = RecordFile.open(join(dir, `${String(no).padStart(8, '0')}.wal`), () => {});
+    const records: Uint8Array[] = [];
+    for (const s of this.series.values()) {
+      s.heads.forEach((h, t) => {
+        if (h.writer.count > 0) records.push(encodeHead(t, s.no, h.writer, 0));
+      });
+    }
+    try {
+      file.append(records);
+      file.sync();
+    } catch (err) {
+      file.close();
+      unlinkSync(file.path);
+      throw err;
+    }
+    const old = this.headLog;
+    this.headLog = file;
+    for (const s of this.series.values()) {
+      for (const h of s.heads) {
+        h.savedBits = h.writer.bitLength;
+        h.savedCount = h.writer.count;
+      }
+    }
+    old?.close();
+    for (const f of readdirSync(dir)) if (/^\d{8}\.wal$/.test(f) && Number(f.slice(0, 8)) < no) unlinkSync(join(dir, f));
+  }
+
+  /** The container's series number, allocated (and its record kept) on first sight. */
+  describe(info: ContainerInfo): number {
+    let k = this.byId.get(info.id);
+    if (!k) {
+      k = { series: this.registry.nextSeries++, info };
+      this.registry.containers.push(k);
+      this.byId.set(info.id, k);
+      this.registryDirty = true;
+    } else if (k.info !== info) {
+      if (k.removedMs !== undefined || k.info.state !== info.state || k.info.name !== info.name || k.info.startedMs !== info.startedMs) this.registryDirty = true;
+      k.info = info;
+      k.removedMs = undefined;
+      k.ended = undefined;
+    }
+    return k.series;
+  }
+
+  /** Records that a container is gone, and how it ended. */
+  removed(id: string, removedMs: number, ended: Ended): void {
+    const k = this.byId.get(id);
+    if (!k) return;
+    k.removedMs = removedMs;
+    k.ended = ended;
+    this.registryDirty = true;
+  }
+
+  /** Containers known from earlier runs and this one. */
+  kept(): readonly KeptContainer[] {
+    return this.registry.containers;
+  }
+
+  /** The newest raw point of a series, if any is kept. */
+  lastSampleMs(series: number): number | undefined {
+    const last = this.series.get(series)?.lastTs[0];
+    return last !== undefined && Number.isFinite(last) ? last : undefined;
+  }
+
+  seriesOfId(id: string): number | undefined {
+    return this.byId.get(id)?.series;
+  }
+
+  /** Appends one sample row (one value per metric) of container `id`. */
+  record(info: ContainerInfo, ts: number, row: ArrayLike<number>): void {
+    const s = this.seriesOf(this.describe(info));
+    this.append(s, 0, ts, row);
+    s.buckets[1]!.add(ts, row);
+  }
+
+  private append(s: Series, t: number, ts: number, row: ArrayLike<number>): void {
+    const head = s.heads[t];
+    head.writer.push(ts, row);
+    s.lastTs[t] = ts;
+    if (t === 1) s.buckets[2]!.add(ts, row);
+    if (head.writer.count < this.tiers[t].chunkPoints) return;
+    const w = head.writer;
+    const chunk = { tier: t, series: s.no, count: w.count, firstTs: w.firstTs, lastTs: w.lastTs, bytes: w.finish() };
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.bytes.byteLength;
+    s.heads[t] = new Head(new ChunkWriter(this.columns[t]));
+  }
+
+  /**
+   * Writes what is new: the container records if changed, sealed chunks to the segments, the
+   * heads' new bytes to the head log, each fsynced; then retention and the cap. A failure
+   * (ENOSPC) is kept for /healthz and retried at the next flush; nothing is lost from memory.
+   */
+  flush(nowMs = Date.now()): void {
+    for (const s of this.series.values()) {
+      for (let t = 1; t < 3; t++) {
+        const b = s.buckets[t]!;
+        // A bucket whose container stopped sampling: closed once its span and two intervals passed.
+        if (!Number.isNaN(b.startMs) && nowMs >= b.startMs + b.resolutionMs + 2 * this.opts.intervalMs) b.close();
+      }
+    }
+    try {
+      if (this.registryDirty) {
+        this.opts.dataDir.writeState('containers', this.registry);
+        this.registryDirty = false;
+      }
+      this.writePending(nowMs);
+      this.writeHeads();
+      this.enforceLimits(nowMs);
+      if (this.failure) this.log.info('store', `writing history works again (it failed since ${new Date(this.failure.sinceMs).toISOString()}: ${this.failure.error})`);
+      this.failure = undefined;
+      this.lastFlushMs = nowMs;
+    } catch (err) {
+      this.failed(err, nowMs);
+    }
+  }
+
+  private failed(err: unknown, nowMs: number): void {
+    const error = `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${(err as Error).message}`;
+    if (!this.failure) this.log.warn('store', `writing history failed (${error}); sampling and serving from memory go on, and writing is retried every flush`);
+    this.failure = { error, sinceMs: this.failure?.sinceMs ?? nowMs };
+    while (this.pendingBytes > PENDING_MAX && this.pending.length > 0) {
+      this.pendingBytes -= this.pending.shift()!.bytes.byteLength;
+      this.droppedChunks++;
+    }
+  }
+
+  private currentSegment(t: number, nowMs: number): Segment {
+    const segs = this.segments[t];
+    const last = segs[segs.length - 1];
+    if (last && nowMs - last.createdMs < this.tiers[t].segmentMs) return last;
+    const no = this.nextSegmentNo++;
+    const path = join(this.tierDir(t), segmentName(no, nowMs));
+    const { file } = RecordFile.open(path, () => {});
+    const seg = new Segment(no, nowMs, file);
+    segs.push(seg);
+    return seg;
+  }
+
+  private writePending(nowMs: number): void {
+    if (this.pending.length === 0) return;
+    const touched = new Set<Segment>();
+    while (this.pending.length > 0) {
+      const c = this.pending[0];
+      const seg = this.currentSegment(c.tier, nowMs);
+      const [offset] = seg.file.append([encodeChunk(c)]);
+      seg.add(c.series, offset, c.firstTs, c.lastTs);
+      touched.add(seg);
+      this.pending.shift();
+      this.pendingBytes -= c.bytes.byteLength;
+    }
+    for (const seg of touched) seg.file.sync();
+  }
+
+  private writeHeads(): void {
+    if (!this.headLog || this.headLog.size > HEAD_LOG_MAX) {
+      this.rotateHeadLog();
+      return;
+    }
+    const records: Uint8Array[] = [];
+    const saved: [Head, number, number][] = [];
+    for (const s of this.series.values()) {
+      s.heads.forEach((h, t) => {
+        const w = h.writer;
+        if (w.count === h.savedCount) return;
+        // A new chunk since the last flush goes whole; a grown one from the byte its last save ended in.
+        const from = h.savedCount === 0 ? 0 : h.savedBits >>> 3;
+        records.push(encodeHead(t, s.no, w, from));
+        saved.push([h, w.bitLength, w.count]);
+      });
+    }
+    if (records.length === 0) return;
+    this.headLog.append(records);
+    this.headLog.sync();
+    for (const [h, bits, count] of saved) {
+      h.savedBits = bits;
+      h.savedCount = count;
+    }
+  }
+
+  private enforceLimits(nowMs: number): void {
+    for (let t = 0; t < 3; t++) {
+      const segs = this.segments[t];
+      while (segs.length > 1 && segs[0].maxTs < nowMs - this.tiers[t].retentionMs) this.dropSegment(t);
+    }
+    while (this.totalBytes() > this.opts.maxBytes) {
+      const t = [0, 1, 2].find((i) => this.segments[i].length > 1);
+      if (t === undefined) break;
+      this.dropSegment(t);
+      this.droppedSegments++;
+    }
+    // Containers gone for longer than the longest tier keeps: nothing of them is left to read.
+    const horizon = nowMs - Math.max(...this.tiers.map((x) => x.retentionMs));
+    const before = this.registry.containers.length;
+    this.registry.containers = this.registry.containers.filter((k) => k.removedMs === undefined || k.removedMs >= horizon);
+    if (this.registry.containers.length !== before) {
+      this.byId.clear();
+      for (const k of this.registry.containers) this.byId.set(k.info.id, k);
+      this.registryDirty = true;
+    }
+  }
+
+  private dropSegment(t: number): void {
+    const seg = this.segments[t].shift()!;
+    seg.file.close();
+    unlinkSync(seg.file.path);
+  }
+
+  private totalBytes(): number {
+    let n = this.headLog?.size ?? 0;
+    for (const segs of this.segments) for (const seg of segs) n += seg.file.size;
+    return n;
+  }
+
+  /**
+   * Calls `visit` for each point of tier `t` of a series with sinceMs <= time <= untilMs, oldest
+   * first (the row is reused: copy what you keep): from the segments, the chunks waiting to be
+   * written, the open chunk and the bucket in progress. A chunk that fails its checksum on read
+   * is skipped and logged.
+   */
+  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void): void {
+    const inRange = (ts: number, row: Float64Array): void => {
+      if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
+    };
+    const cols = this.columns[t];
+    for (const seg of this.segments[t]) {
+      if (seg.maxTs < sinceMs || seg.minTs > untilMs) continue;
+      for (const offset of seg.offsetsOf(series)) {
+        let c: SealedChunk;
+        try {
+          c = decodeChunkRecord(seg.file.readAt(offset));
+        } catch (err) {
+          this.log.warnOnce(`read ${seg.file.path}`, 'store', `${seg.file.path}: ${(err as Error).message}: chunk skipped`);
+          continue;
+        }
+        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+      }
+    }
+    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+    const s = this.series.get(series);
+    const w = s?.heads[t].writer;
+    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange);
+    // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
+    const b = s?.buckets[t];
+    if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);
+  }
+
+  /** The points scan() visits, copied. */
+  rows(series: number, t: number, sinceMs: number, untilMs: number): Rows {
+    const out: Rows = { timestampsMs: [], rows: [] };
+    this.scan(series, t, sinceMs, untilMs, (ts, row) => {
+      out.timestampsMs.push(ts);
+      out.rows.push(Float64Array.from(row));
+    });
+    return out;
+  }
+
+  /** What is kept and whether writing works, for /healthz. */
+  health(nowMs = Date.now()): PersistHealth {
+    return {
+      dataDir: this.opts.dataDir.path,
+      ok: this.failure === undefined,
+      error: this.failure?.error,
+      failingSince: this.failure && new Date(this.failure.sinceMs).toISOString(),
+      lastFlush: this.lastFlushMs !== undefined ? new Date(this.lastFlushMs).toISOString() : null,
+      bytes: this.totalBytes(),
+      maxBytes: this.opts.maxBytes,
+      tiers: this.tiers.map((spec, t) => {
+        const segs = this.segments[t];
+        const oldest = segs.reduce((m, s) => Math.min(m, s.minTs), Infinity);
+        const newest = segs.reduce((m, s) => Math.max(m, s.maxTs), -Infinity);
+        return {
+          name: spec.name,
+          resolutionMs: spec.resolutionMs,
+          retentionMs: spec.retentionMs,
+          segments: segs.length,
+          bytes: segs.reduce((n, s) => n + s.file.size, 0),
+          oldest: Number.isFinite(oldest) ? new Date(oldest).toISOString() : null,
+          newest: Number.isFinite(newest) ? new Date(Math.min(newest, nowMs)).toISOString() : null,
+        };
+      }),
+      repaired: this.repaired,
+      droppedSegments: this.droppedSegments,
+      droppedChunks: this.droppedChunks,
+    };
+  }
+
+  /** Writes everything (SIGTERM loses nothing) and closes the files. */
+  close(nowMs = Date.now()): void {
+    this.flush(nowMs);
+    this.headLog?.close();
+    for (const segs of this.segments) for (const seg of segs) seg.file.close();
+  }
+}
+
+/** Bytes of the files under `dir`, for benchmarks and tests. */
+export function diskBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? diskBytes(p) : statSync(p).size;
+  }
+  return n;
+}

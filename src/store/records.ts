@@ -1,0 +1,142 @@
+/**
+ * An append-only file of checksummed records, as Prometheus' WAL and chunk files: an 8-byte
+ * magic, then records of [u32 payload length][u32 CRC-32 of the payload][payload], little
+ * endian. Opening a file checks every record; at the first one that is torn (a crash mid-write)
+ * or does not match its checksum (a flipped byte), the file is cut there, so what precedes it is
+ * kept and appends continue after it. A failed append (ENOSPC) is cut back the same way.
+ */
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+
+const MAGIC = Buffer.from('CSREC01\n', 'latin1');
+const HEADER = 8;
+/** A record larger than this is taken for garbage in its length field. */
+const MAX_RECORD = 64 << 20;
+
+/** What opening a file cut off, for the log and /healthz. */
+export interface Cut {
+  file: string;
+  /** Offset where the kept part ends. */
+  atByte: number;
+  /** Bytes removed. */
+  bytesCut: number;
+  reason: string;
+}
+
+export class RecordFile {
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    /** Bytes of whole, checked records (and the magic): where the next record goes. */
+    private end: number,
+  ) {}
+
+  /**
+   * Opens or creates `path`, calling `visit` for each good record in order with its payload
+   * (a view valid during the call) and offset; cuts the file after the last good one.
+   */
+  static open(path: string, visit: (payload: Buffer, offset: number) => void): { file: RecordFile; cut?: Cut } {
+    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size);
+    if (size > 0) readSync(fd, buf, 0, size, 0);
+    let cut: Cut | undefined;
+    let end = HEADER;
+    if (size === 0) {
+      writeSync(fd, MAGIC);
+      fsyncSync(fd);
+    } else if (size < HEADER || !buf.subarray(0, HEADER).equals(MAGIC)) {
+      cut = { file: path, atByte: 0, bytesCut: size, reason: 'not a cstats record file (bad magic)' };
+      end = 0;
+    } else {
+      let reason: string | undefined;
+      while (end < size) {
+        if (size - end < 8) {
+          reason = 'torn record header';
+          break;
+        }
+        const len = buf.readUInt32LE(end);
+        const sum = buf.readUInt32LE(end + 4);
+        if (len > MAX_RECORD || end + 8 + len > size) {
+          reason = len > MAX_RECORD ? `implausible record length ${len}` : 'torn record';
+          break;
+        }
+        const payload = buf.subarray(end + 8, end + 8 + len);
+        if (crc32(payload) !== sum) {
+          reason = 'checksum mismatch';
+          break;
+        }
+        visit(payload, end);
+        end += 8 + len;
+      }
+      if (reason !== undefined) cut = { file: path, atByte: end, bytesCut: size - end, reason };
+    }
+    const file = new RecordFile(path, fd, end);
+    if (cut) {
+      ftruncateSync(fd, end);
+      if (end === 0) {
+        writeSync(fd, MAGIC, 0, HEADER, 0);
+        file.end = HEADER;
+      }
+      fsyncSync(fd);
+    }
+    return { file, cut };
+  }
+
+  /** Bytes of good records (and the magic). */
+  get size(): number {
+    return this.end;
+  }
+
+  /**
+   * Appends the records in one write and returns their offsets. On failure the file is cut
+   * back to where it was and the error rethrown: nothing half-written stays.
+   */
+  append(payloads: readonly Uint8Array[]): number[] {
+    let total = 0;
+    for (const p of payloads) total += 8 + p.byteLength;
+    const buf = Buffer.allocUnsafe(total);
+    const offsets: number[] = [];
+    let at = 0;
+    for (const p of payloads) {
+      offsets.push(this.end + at);
+      buf.writeUInt32LE(p.byteLength, at);
+      buf.writeUInt32LE(crc32(p), at + 4);
+      buf.set(p, at + 8);
+      at += 8 + p.byteLength;
+    }
+    try {
+      let done = 0;
+      while (done < total) done += writeSync(this.fd, buf, done, total - done, this.end + done);
+    } catch (err) {
+      try {
+        ftruncateSync(this.fd, this.end);
+      } catch {
+        // the next open cuts the torn tail instead
+      }
+      throw err;
+    }
+    this.end += total;
+    return offsets;
+  }
+
+  sync(): void {
+    fsyncSync(this.fd);
+  }
+
+  /** The payload of the record at `offset`, checked against its checksum (throws if it does not match). */
+  readAt(offset: number): Buffer {
+    const head = Buffer.allocUnsafe(8);
+    if (readSync(this.fd, head, 0, 8, offset) !== 8) throw new Error(`${this.path}: no record at ${offset}`);
+    const len = head.readUInt32LE(0);
+    if (len > MAX_RECORD || offset + 8 + len > this.end) throw new Error(`${this.path}: bad record length at ${offset}`);
+    const payload = Buffer.allocUnsafe(len);
+    readSync(this.fd, payload, 0, len, offset + 8);
+    if (crc32(payload) !== head.readUInt32LE(4)) throw new Error(`${this.path}: checksum mismatch at ${offset}`);
+    return payload;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * History on disk, in a temporary directory: what is written comes back after a restart, bit for
+ * bit; a torn or damaged file is cut and the rest kept; the 1-minute tier is the fold of the
+ * samples; the data directory's lock, format version and state files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataDir } from '../../src/store/datadir.js';
+import { PersistentHistory } from '../../src/store/persist.js';
+import { queryHistory } from '../../src/store/query.js';
+import { createLogger } from '../../src/log.js';
+import type { ContainerInfo } from '../../src/model.js';
+
+const METRICS = ['cpu', 'mem', 'rate'];
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0) + 123;
+
+function quietLog(lines: string[] = []) {
+  return createLogger((l) => lines.push(l));
+}
+
+function info(n: number): ContainerInfo {
+  return { id: `cs12-${String(n).padStart(59, '0')}`, name: `cs12-c${n}`, runtime: 'cgroupfs', image: '', labels: {}, state: 'running', cgroup: { version: 2, path: `/cs12-${n}`, dir: `/x/cs12-${n}` }, network: { kind: 'unknown' }, createdMs: T0 - 1000, mounts: [] };
+}
+
+/** A busy-ish container: a random walk; a NaN rate now and then; an idle one: constants. */
+function rowAt(n: number, k: number): number[] {
+  if (n % 2 === 0) return [0, 4096, 0];
+  const x = Math.sin(k * 0.37 + n) * 50 + 50;
+  return [x, 1e6 + Math.round(x * 1000), k % 17 === 0 ? NaN : x * 3.5];
+}
+
+function open(dir: string, lines: string[] = [], retentionMs: [number, number, number] = [86_400_000, 30 * 86_400_000, 365 * 86_400_000]) {
+  const log = quietLog(lines);
+  const dataDir = DataDir.open(dir, log);
+  const h = new PersistentHistory({ dataDir, intervalMs: 1000, metrics: METRICS, retentionMs, maxBytes: 1 << 30, log });
+  return { dataDir, h, close: (nowMs?: number) => (h.close(nowMs), dataDir.close()) };
+}
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'cs12-persist-'));
+}
+
+/** Feeds `count` samples a second for containers 0..n-1 from sample `from`. */
+function feed(h: PersistentHistory, n: number, from: number, count: number, flushEvery = 10): void {
+  for (let k = from; k < from + count; k++) {
+    for (let c = 0; c < n; c++) h.record(info(c), T0 + k * 1000, rowAt(c, k));
+    if ((k + 1) % flushEvery === 0) h.flush(T0 + k * 1000);
+  }
+}
+
+function raw(h: PersistentHistory, c: number) {
+  const s = h.seriesOfId(info(c).id)!;
+  return h.rows(s, 0, -Infinity, Infinity);
+}
+
+test('restart: every sample comes back as it was, across sealed chunks and the open one; SIGTERM (close) loses nothing', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 4, 0, 1500); // 2 sealed chunks of 600 and an open one of 300
+  const before = [0, 1, 2, 3].map((c) => raw(a.h, c));
+  assert.equal(before[1].timestampsMs.length, 1500);
+  a.close();
+  const b = open(dir);
+  for (let c = 0; c < 4; c++) assert.deepEqual(raw(b.h, c), before[c]);
+  // It goes on where it stopped, after a gap.
+  feed(b.h, 4, 2000, 10);
+  const after = raw(b.h, 1);
+  assert.equal(after.timestampsMs.length, 1510);
+  assert.equal(after.timestampsMs[1500], T0 + 2000 * 1000);
+  b.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('a kill loses only what came after the last flush', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 2, 0, 655, 10); // flushed at 649, not after
+  // No close: as after SIGKILL (the lock is taken over because this process is not another cstats).
+  const b = open(dir);
+  const got = raw(b.h, 1);
+  assert.equal(got.timestampsMs.length, 650);
+  assert.deepEqual(got.timestampsMs, raw(a.h, 1).timestampsMs.slice(0, 650));
+  b.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('downsampling: each 1-minute point is the min, max, mean and last of the samples of its minute; 1-hour of the minutes', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 2, 0, 3 * 3600 + 30, 600);
+  const s = a.h.seriesOfId(info(1).id)!;
+  const samples = a.h.rows(s, 0, -Infinity, Infinity);
+  const minutes = a.h.rows(s, 1, -Infinity, Infinity);
+  const byMinute = new Map<number, number[][]>();
+  samples.timestampsMs.forEach((ts, i) => {
+    const m = ts - (ts % 60_000);
+    if (!byMinute.has(m)) byMinute.set(m, []);
+    byMinute.get(m)!.push(Array.from(samples.rows[i]));
+  });
+  // Every minute is a point, the one in progress too.
+  assert.equal(minutes.timestampsMs.length, byMinute.size);
+  minutes.timestampsMs.forEach((ts, i) => {
+    const rows = byMinute.get(ts)!;
+    METRICS.forEach((_, m) => {
+      const vals = rows.map((r) => r[m]).filter((v) => !Number.isNaN(v));
+      let sum = 0;
+      for (const v of vals) sum += v;
+      const p = minutes.rows[i];
+      assert.equal(p[m * 5], Math.min(...vals), `min ${ts} ${m}`);
+      assert.equal(p[m * 5 + 1], Math.max(...vals));
+      assert.equal(p[m * 5 + 2] / p[m * 5 + 3], sum / vals.length, 'mean');
+      assert.equal(p[m * 5 + 3], vals.length);
+      assert.equal(p[m * 5 + 4], vals[vals.length - 1], 'last');
+    });
+  });
+  const hours = a.h.rows(s, 2, -Infinity, Infinity);
+  // Hours 12 and 13 closed; 14 in progress: its last minute is folded in when the 15:00 minute closes.
+  assert.equal(hours.timestampsMs.length, 3);
+  const firstHour = minutes.rows.filter((_, i) => minutes.timestampsMs[i] < hours.timestampsMs[0] + 3_600_000);
+  assert.equal(hours.rows[0][0], Math.min(...firstHour.map((r) => r[0])));
+  assert.equal(hours.rows[0][3], firstHour.reduce((n, r) => n + r[3], 0));
+  // A restart in the middle of a minute and an hour makes the same points as without it.
+  const dir2 = tmp();
+  const b = open(dir2);
+  feed(b.h, 2, 0, 3600 + 1800 + 30, 600);
+  b.close(T0 + (3600 + 1800 + 30) * 1000); // SIGTERM a second after the last sample, at 13:30:30
+  const c = open(dir2);
+  feed(c.h, 2, 3600 + 1800 + 30, 3600 + 1200, 600); // on to 14:50:29
+  const s2 = c.h.seriesOfId(info(1).id)!;
+  const upTo = (ms: number) => Date.UTC(2026, 0, 1, 14, ms) - 1;
+  assert.deepEqual(c.h.rows(s2, 1, -Infinity, upTo(50)), a.h.rows(s, 1, -Infinity, upTo(50)));
+  assert.deepEqual(c.h.rows(s2, 2, -Infinity, upTo(0)), a.h.rows(s, 2, -Infinity, upTo(0)));
+  assert.equal(c.h.rows(s2, 1, -Infinity, upTo(50)).timestampsMs.length, 170);
+  a.close();
+  c.close();
+  rmSync(dir, { recursive: true });
+  rmSync(dir2, { recursive: true });
+});
+
+test('corruption: a flipped byte and a torn tail are cut at start, reported, and everything before them kept', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 3, 0, 1900);
+  const before = raw(a.h, 1);
+  a.close();
+  // A copy, damaged: a byte flipped in the middle of the raw segment, the head log torn.
+  const copy = tmp();
+  cpSync(dir, copy, { recursive: true });
+  const segDir = join(copy, 'tier-raw');
+  const seg = join(segDir, readdirSync(segDir)[0]);
+  const size = statSync(seg).size;
+  const bytes = readFileSync(seg);
+  const flipAt = Math.floor(size * 0.6);
+  bytes[flipAt] ^= 0x40;
+  writeFileSync(seg, bytes);
+  const wal = join(copy, 'head', readdirSync(join(copy, 'head'))[0]);
+  truncateSync(wal, statSync(wal).size - 7);
+  const lines: string[] = [];
+  const b = open(copy, lines);
+  const h = b.h.health();
+  assert.equal(h.repaired.length, 2, JSON.stringify(h.repaired));
+  const segCut = h.repaired.find((c) => c.file === seg)!;
+  assert.equal(segCut.reason, 'checksum mismatch');
+  assert.ok(segCut.atByte <= flipAt && segCut.atByte > 8);
+  assert.equal(h.repaired.find((c) => c.file === wal)!.reason, 'torn record');
+  assert.ok(lines.some((l) => l.includes(seg) && l.includes('cut')), lines.join('\n'));
+  // What is left is exactly a prefix of each chunk sequence: nothing altered, nothing before the cut lost.
+  const got = raw(b.h, 1);
+  assert.ok(got.timestampsMs.length > 0 && got.timestampsMs.length < before.timestampsMs.length);
+  const at = (ts: number) => before.timestampsMs.indexOf(ts);
+  got.timestampsMs.forEach((ts, i) => assert.deepEqual(got.rows[i], before.rows[at(ts)]));
+  // Points older than the damaged chunk are all there.
+  const lostFrom = before.timestampsMs.find((ts) => !got.timestampsMs.includes(ts))!;
+  assert.deepEqual(got.timestampsMs.filter((ts) => ts < lostFrom), before.timestampsMs.filter((ts) => ts < lostFrom));
+  // And it writes on.
+  feed(b.h, 3, 5000, 20);
+  b.close();
+  const c = open(copy);
+  assert.equal(c.h.health().repaired.length, 0);
+  assert.equal(raw(c.h, 1).timestampsMs.at(-1), T0 + 5019 * 1000);
+  c.close();
+  // A file that is not a record file at all is emptied, not fatal.
+  writeFileSync(seg, 'garbage');
+  const d = open(copy);
+  assert.equal(d.h.health().repaired[0].reason, 'not a cstats record file (bad magic)');
+  d.close();
+  rmSync(dir, { recursive: true });
+  rmSync(copy, { recursive: true });
+});
+
+test('retention drops whole old segments; removed containers are kept with how they ended', () => {
+  const dir = tmp();
+  const a = open(dir, [], [60_000, 3_600_000, 3_600_000]);
+  feed(a.h, 1, 0, 3 * 3600, 60);
+  a.h.removed(info(0).id, T0 + 3 * 3600 * 1000, { atMs: T0 + 3 * 3600 * 1000 - 500, exitCode: 137, oomKilled: true });
+  a.h.flush(T0 + 3 * 3600 * 1000);
+  const t = a.h.health(T0 + 3 * 3600 * 1000).tiers;
+  assert.equal(t[0].segments, 1, 'raw segments older than a minute are gone but the newest');
+  const oldest = Date.parse(t[0].oldest!);
+  assert.ok(oldest >= T0 + 2 * 3600 * 1000, t[0].oldest!);
+  a.close();
+  const b = open(dir);
+  const k = b.h.kept()[0];
+  assert.deepEqual(k.ended, { atMs: T0 + 3 * 3600 * 1000 - 500, exitCode: 137, oomKilled: true });
+  assert.equal(k.info.name, 'cs12-c0');
+  b.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('queries: the tier that fits, a grid of steps with nulls where nothing was sampled', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 2, 0, 600);
+  feed(a.h, 2, 900, 300); // down from 600 s to 900 s
+  const s = a.h.seriesOfId(info(1).id)!;
+  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void) => a.h.scan(s, t, since, until, visit) };
+  const now = T0 + 1200 * 1000;
+  const stored = queryHistory(src, { sinceMs: T0, untilMs: now, metrics: [0] }, now);
+  assert.equal(stored.tier, 'raw');
+  assert.equal(stored.stepMs, null);
+  assert.equal(stored.timestampsMs.length, 901, 'every sample and one null marking the gap');
+  assert.equal(stored.values[0][600], null);
+  assert.equal(stored.timestampsMs[600], T0 + 600 * 1000);
+  const perMinute = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2] }, now);
+  assert.equal(perMinute.tier, '1m');
+  assert.equal(perMinute.timestampsMs.length, 21);
+  assert.deepEqual(perMinute.values[0].map((v) => v === null), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
+  // 30 s steps come from the samples.
+  const half = queryHistory(src, { sinceMs: T0, untilMs: T0 + 59_000, stepMs: 30_000, metrics: [1] }, now);
+  assert.equal(half.tier, 'raw');
+  const first = a.h.rows(s, 0, T0, T0 + 29_999).rows.map((r) => r[1]);
+  assert.equal(half.aggregates!.max[0][0], Math.max(...first));
+  // A range older than the raw tier keeps is read from the 1-minute tier.
+  assert.equal(queryHistory(src, { sinceMs: now - 2 * 86_400_000, untilMs: now, metrics: [0] }, now).tier, '1m');
+  // Steps finer than the tier are its resolution; a grid too long is refused (raw kept a week here).
+  assert.equal(queryHistory(src, { sinceMs: T0, untilMs: now, stepMs: 1, metrics: [0] }, now).stepMs, 1000);
+  const week = { ...src, tiers: [{ ...src.tiers[0], retentionMs: 7 * 86_400_000 }] };
+  assert.throws(() => queryHistory(week, { sinceMs: now - 7 * 86_400_000, untilMs: now, stepMs: 1000, metrics: [0] }, now), /holds 604801 steps of 1000 ms; at most 100000/);
+  a.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('data directory: a newer format is refused with what to do; state files are whole or set aside', () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'FORMAT'), 'cstats-data 2\n');
+  assert.throws(() => DataDir.open(dir, quietLog()), /holds format version 2, and this cstats reads version 1 \(it was written by a newer cstats\)/);
+  writeFileSync(join(dir, 'FORMAT'), 'hello\n');
+  assert.throws(() => DataDir.open(dir, quietLog()), /not a cstats data directory/);
+  rmSync(join(dir, 'FORMAT'));
+  const lines: string[] = [];
+  const d = DataDir.open(dir, quietLog(lines));
+  assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+  d.writeState('alarms', { firing: ['cpu-high'], n: 2 });
+  assert.deepEqual(d.readState('alarms'), { firing: ['cpu-high'], n: 2 });
+  const f = join(dir, 'state', 'alarms.json');
+  writeFileSync(f, readFileSync(f, 'utf8').replace('cpu-high', 'cpu-hig!'));
+  assert.equal(d.readState('alarms'), undefined);
+  assert.ok(statSync(`${f}.corrupt`).isFile());
+  assert.ok(lines.some((l) => /damaged/.test(l)));
+  assert.throws(() => d.writeState('../x', 1), /bad state file name/);
+  assert.ok(statSync(d.subdir('export-otlp')).isDirectory());
+  d.close();
+  rmSync(dir, { recursive: true });
+});
