@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { docker, IMAGE, waitFor } from '../support.js';
-import { startSecureAgent, type SecureAgent } from '../prometheus/support.js';
+import { selfSignedCert, startSecureAgent, type SecureAgent } from '../prometheus/support.js';
 
 const TOKEN = 'cs18-t0ken-9c1e';
 const NAME = 'cs18-client';
@@ -26,17 +26,12 @@ describe('client commands against a token- and TLS-protected agent', () => {
   let agent: SecureAgent;
   before(async () => {
     dir = mkdtempSync(`${tmpdir()}/cs18-tls-`);
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`,
-    ], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCert(dir);
     // A certificate the agent does not use: trusting it must not trust the agent.
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other', '-keyout', `${dir}/other-key.pem`, '-out', `${dir}/other.pem`,
-    ], { stdio: 'ignore' });
+    selfSignedCert(dir, 'other', 'other');
     docker('rm', '-f', NAME);
     docker('run', '-d', '--name', NAME, '--label', 'cstats.test=1', '-m', '48m', IMAGE, 'sleep', '100000');
-    agent = await startSecureAgent({ token: TOKEN, tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: readFileSync(`${dir}/cert.pem`) }, args: ['--no-cgroups'] });
+    agent = await startSecureAgent({ token: TOKEN, tls: { cert, key, ca: readFileSync(cert) }, args: ['--no-cgroups'] });
     await waitFor('the container sampled', async () => {
       const r = await agent.get('/api/v1/containers', { token: TOKEN });
       return (JSON.parse(r.body.toString()) as Array<{ name: string; derived?: object }>).some((c) => c.name === NAME && c.derived) || undefined;
