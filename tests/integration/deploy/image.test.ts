@@ -99,6 +99,12 @@ describe('the agent image, run with the README line, beside an agent on the host
     execFileSync('sh', ['-c', `umount -l ${STATE}/procfs 2>/dev/null; umount -l ${STATE} 2>/dev/null; true`]);
   });
 
+  test('the image runs as nobody and holds the package alone: no shell, no npm, no dev dependencies', () => {
+    assert.equal(docker('image', 'inspect', '-f', '{{.Config.User}}', TAG), '65534:65534');
+    const probe = "const fs = require('fs'); console.log(['/bin/sh', '/usr/bin/npm', '/opt/cstats/node_modules/typescript', '/opt/cstats/dist/src/cli/main.js'].map((p) => fs.existsSync(p)).join(' '))";
+    assert.equal(docker('run', '--rm', '--label', 'cstats.test=1', '--entrypoint', 'node', TAG, '-e', probe), 'false false false true');
+  });
+
   test('lists the same Docker containers as the host agent', async () => {
     // Other engineers' containers come and go: the two lists must agree at some instant.
     await waitFor('the same container ids from both agents', async () => {
