@@ -49,6 +49,11 @@ function adapt(words: string[], port: number): string[] {
   return [...out, '--listen', `127.0.0.1:${port}`, '--procfs-mountpoint', `${STATE}/procfs`];
 }
 
+/** A container's output, stdout and stderr (the agent logs to stderr). */
+function logsOf(name: string): string {
+  return execFileSync('sh', ['-c', 'docker logs "$1" 2>&1', 'sh', name], { encoding: 'utf8' });
+}
+
 function isSharedMount(path: string): boolean {
   try {
     return execFileSync('findmnt', ['-no', 'TARGET,PROPAGATION', path], { encoding: 'utf8' }).trim() === `${path} shared`;
@@ -88,7 +93,7 @@ describe('the agent image, run with the README line, beside an agent on the host
       const list = await get<Summary[]>('/api/v1/containers');
       return list.filter((c) => c.name.startsWith('cs18-img-') && c.derived).length === 2 || undefined;
     }, 60_000, 250).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${docker('logs', AGENT)}`);
+      throw new Error(`${(err as Error).message}\n${logsOf(AGENT)}`);
     });
   });
 
@@ -157,6 +162,37 @@ describe('the agent image, run with the README line, beside an agent on the host
     const [mem, online] = out.split('\n');
     assert.match(mem, /^MemTotal:\s+98304 kB$/);
     assert.match(online, /^\d+$/, 'one CPU for --cpus 1');
+  });
+
+  test("unprivileged, as the README says (no -u 0, no procfs options, the socket's group): the containers, named, with their figures", async () => {
+    const drop = new Set(['-u 0', '--cap-add SYS_ADMIN', '--device /dev/fuse', '--security-opt apparmor=unconfined', '-v /var/lib/cstats:/var/lib/cstats:rshared', 'agent --procfs']);
+    const words = readmeDockerRun();
+    const kept: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+      if (drop.has(`${words[i]} ${words[i + 1]}`)) i++;
+      else kept.push(words[i]);
+    }
+    const gid = execFileSync('stat', ['-c', '%g', '/var/run/docker.sock'], { encoding: 'utf8' }).trim();
+    const port = await freePort();
+    const name = 'cs18-agent-nobody';
+    const args = adapt(kept, port).map((w) => (w === AGENT ? name : w));
+    // No --procfs: the mountpoint option goes too, and the command is the image's default, `agent`.
+    args.splice(args.indexOf('--procfs-mountpoint'), 2);
+    const image = args.indexOf(TAG);
+    docker('run', '--group-add', gid, ...args.slice(0, image + 1), 'agent', ...args.slice(image + 1));
+    try {
+      assert.equal(docker('inspect', '-f', '{{.Config.User}}', name), '65534:65534');
+      const c = await waitFor('the fill container, named, from the unprivileged agent', async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/api/v1/containers`);
+        const list = r.ok ? ((await r.json()) as Summary[]) : [];
+        return list.find((x) => x.name === 'cs18-img-mem' && x.derived);
+      }, 60_000, 250).catch((err) => {
+        throw new Error(`${(err as Error).message}\n${logsOf(name)}`);
+      });
+      assert.equal(c.derived!.memoryLimitBytes, 64 * MiB);
+    } finally {
+      docker('rm', '-f', name);
+    }
   });
 
   test('the agent in the image: its RSS beside the host agent\'s', () => {
