@@ -102,14 +102,14 @@ describe('npm pack, npm install -g into a fresh prefix, and the systemd units', 
     assert.equal(command, 'cstats');
     const config = args[args.indexOf('--config') + 1];
     assert.equal(config, '/etc/cstats/cstats.yaml');
-    // The example config stands where the unit reads it; the port comes from the environment
-    // (which wins over the file), as an EnvironmentFile would give it.
+    // The example config stands where the unit reads it; the port and the state directory come
+    // from the environment (which wins over the file), as an EnvironmentFile would give them.
     cpSync('deploy/etc/cstats/cstats.yaml', join(root, config));
     const caps = s.get('CapabilityBoundingSet')!.split(/\s+/).map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`);
     assert.equal(s.get('NoNewPrivileges'), 'yes');
     const port = await freePort();
     agent = spawn('setpriv', ['--no-new-privs', `--bounding-set=-all,${caps.join(',')}`, '--inh-caps=-all', bin, ...args.map((a) => (a === config ? join(root, config) : a))], {
-      env: { ...process.env, CSTATS_LISTEN: `127.0.0.1:${port}`, JOURNAL_STREAM: '' },
+      env: { ...process.env, CSTATS_LISTEN: `127.0.0.1:${port}`, CSTATS_DATA_DIR: join(dir, 'state'), JOURNAL_STREAM: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent.stdout!.on('data', (c) => (output += c));
