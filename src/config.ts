@@ -1,9 +1,11 @@
 /**
  * One typed configuration. Precedence: command-line flags > environment (CSTATS_*) > config
- * file (JSON, --config or CSTATS_CONFIG) > embedded defaults. Every value is validated here so
+ * file (YAML or JSON: --config, CSTATS_CONFIG, or /etc/cstats/cstats.yaml when present) >
+ * embedded defaults. Every value is validated here so
  * the rest of the agent never sees a bad one.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 export interface Config {
   /** host:port the HTTP API listens on. */
@@ -100,32 +102,69 @@ function parseBool(text: string, what: string): boolean {
 }
 
 type Kind = 'string' | 'duration' | 'bool' | 'list' | 'size';
-const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
-  listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN' },
-  intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL' },
-  historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY' },
-  rawHistoryMs: { kind: 'duration', flag: 'raw-history', env: 'CSTATS_RAW_HISTORY' },
-  fsIntervalMs: { kind: 'duration', flag: 'fs-interval', env: 'CSTATS_FS_INTERVAL' },
-  dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET' },
-  docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER' },
-  cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS' },
-  quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
-  procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS' },
-  procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT' },
-  authToken: { kind: 'string', flag: 'auth-token', env: 'CSTATS_AUTH_TOKEN' },
-  insecure: { kind: 'bool', flag: 'insecure', env: 'CSTATS_INSECURE' },
-  tlsCert: { kind: 'string', flag: 'tls-cert', env: 'CSTATS_TLS_CERT' },
-  tlsKey: { kind: 'string', flag: 'tls-key', env: 'CSTATS_TLS_KEY' },
-  prometheusLabels: { kind: 'list', flag: 'prometheus-labels', env: 'CSTATS_PROMETHEUS_LABELS' },
-  dataDir: { kind: 'string', flag: 'data-dir', env: 'CSTATS_DATA_DIR' },
-  persist: { kind: 'bool', flag: 'persist', env: 'CSTATS_PERSIST' },
-  rules: { kind: 'string', flag: 'rules', env: 'CSTATS_RULES' },
-  dataMaxSizeBytes: { kind: 'size', flag: 'data-max-size', env: 'CSTATS_DATA_MAX_SIZE' },
-  fsyncIntervalMs: { kind: 'duration', flag: 'fsync-interval', env: 'CSTATS_FSYNC_INTERVAL' },
-  retainRawMs: { kind: 'duration', flag: 'retain-raw', env: 'CSTATS_RETAIN_RAW' },
-  retain1mMs: { kind: 'duration', flag: 'retain-1m', env: 'CSTATS_RETAIN_1M' },
-  retain1hMs: { kind: 'duration', flag: 'retain-1h', env: 'CSTATS_RETAIN_1H' },
+interface KeySpec {
+  kind: Kind;
+  flag: string;
+  env: string;
+  /** What the value looks like in --help (not for booleans). */
+  arg?: string;
+  /** One line for --help. */
+  help: string;
+}
+/** The one table of options: the parser, the environment, the config file and --help all read it. */
+const KEYS: Record<keyof Config, KeySpec> = {
+  listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN', arg: 'HOST:PORT', help: 'address the HTTP API listens on' },
+  intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL', arg: 'DURATION', help: 'sampling interval, 100ms to 60s' },
+  historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY', arg: 'DURATION', help: 'in-memory history window per container' },
+  rawHistoryMs: {
+    kind: 'duration',
+    flag: 'raw-history',
+    env: 'CSTATS_RAW_HISTORY',
+    arg: 'DURATION',
+    help: "raw samples kept per container for cAdvisor's series (count, num_stats)",
+  },
+  fsIntervalMs: { kind: 'duration', flag: 'fs-interval', env: 'CSTATS_FS_INTERVAL', arg: 'DURATION', help: 'filesystem usage (statfs) and mount-table refresh' },
+  dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET', arg: 'PATH', help: 'Docker Engine socket' },
+  docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER', help: 'discover Docker containers' },
+  cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS', help: 'discover plain cgroups (systemd scopes, LXC, podman, kubepods)' },
+  quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET', help: 'log warnings only' },
+  procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS', help: "also mount the container-aware /proc files (see 'cstats procfs --help')" },
+  procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT', arg: 'DIR', help: 'where to mount them' },
+  authToken: {
+    kind: 'string',
+    flag: 'auth-token',
+    env: 'CSTATS_AUTH_TOKEN',
+    arg: 'TOKEN',
+    help: 'require "Authorization: Bearer TOKEN" on every endpoint but /healthz',
+  },
+  insecure: { kind: 'bool', flag: 'insecure', env: 'CSTATS_INSECURE', help: 'allow listening beyond loopback without a token' },
+  tlsCert: { kind: 'string', flag: 'tls-cert', env: 'CSTATS_TLS_CERT', arg: 'FILE', help: 'serve HTTPS with this PEM certificate chain' },
+  tlsKey: { kind: 'string', flag: 'tls-key', env: 'CSTATS_TLS_KEY', arg: 'FILE', help: 'and this PEM private key' },
+  prometheusLabels: {
+    kind: 'list',
+    flag: 'prometheus-labels',
+    env: 'CSTATS_PROMETHEUS_LABELS',
+    arg: 'K1,K2',
+    help: 'container labels exported on /metrics as container_label_*',
+  },
+  rules: { kind: 'string', flag: 'rules', env: 'CSTATS_RULES', arg: 'FILE', help: 'alarm rules, YAML or JSON: Prometheus rule groups, threshold alarms, actions' },
+  dataDir: { kind: 'string', flag: 'data-dir', env: 'CSTATS_DATA_DIR', arg: 'DIR', help: 'history on disk and alarm states (under alarms/); one agent per directory' },
+  persist: { kind: 'bool', flag: 'persist', env: 'CSTATS_PERSIST', help: 'keep history and state on disk in the data directory (off: memory only)' },
+  dataMaxSizeBytes: { kind: 'size', flag: 'data-max-size', env: 'CSTATS_DATA_MAX_SIZE', arg: 'SIZE', help: 'one cap on the disk history for all tiers; the oldest raw data goes first' },
+  fsyncIntervalMs: {
+    kind: 'duration',
+    flag: 'fsync-interval',
+    env: 'CSTATS_FSYNC_INTERVAL',
+    arg: 'DURATION',
+    help: 'how often history is written and fsynced: what a kill -9 can lose (SIGTERM loses nothing)',
+  },
+  retainRawMs: { kind: 'duration', flag: 'retain-raw', env: 'CSTATS_RETAIN_RAW', arg: 'DURATION', help: 'how long every sample is kept on disk' },
+  retain1mMs: { kind: 'duration', flag: 'retain-1m', env: 'CSTATS_RETAIN_1M', arg: 'DURATION', help: 'how long 1-minute min/max/mean/last points are kept' },
+  retain1hMs: { kind: 'duration', flag: 'retain-1h', env: 'CSTATS_RETAIN_1H', arg: 'DURATION', help: 'how long 1-hour min/max/mean/last points are kept' },
 };
+
+/** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
+export const DEFAULT_CONFIG_FILE = '/etc/cstats/cstats.yaml';
 
 /** A list is "a,b,c" (flag, environment) or a JSON array of strings (file); "" is the empty list. */
 function parseList(raw: unknown, what: string): string[] {
@@ -171,29 +210,84 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * Builds the configuration. `flags` are the parsed command-line options (--name value, or
- * --name / --no-name for booleans), by flag name.
+ * --name / --no-name for booleans), by flag name. The file is `flags.config`, else
+ * CSTATS_CONFIG, else `defaultFile` when it exists; YAML (JSON is YAML too) whose keys are the
+ * flags' names. `source` names the file that was read, if any.
  */
-export function loadConfig(flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv = process.env): Config {
-  const file = (flags.config as string | undefined) ?? env.CSTATS_CONFIG;
-  let fromFile: Record<string, unknown> = {};
-  if (file) {
-    try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
-    }
-    for (const k of Object.keys(fromFile)) {
-      if (!Object.values(KEYS).some((d) => d.flag === k)) throw new ConfigError(`config file ${file}: unknown key "${k}"`);
-    }
-  }
+export function loadConfig(
+  flags: Record<string, string | boolean>,
+  env: NodeJS.ProcessEnv = process.env,
+  defaultFile = DEFAULT_CONFIG_FILE,
+): Config & { source?: string } {
+  const named = (flags.config as string | undefined) ?? env.CSTATS_CONFIG;
+  const file = named ?? (existsSync(defaultFile) ? defaultFile : undefined);
+  const fromFile = file === undefined ? {} : readConfigFile(file);
   const out = { ...DEFAULTS } as Record<keyof Config, unknown>;
-  for (const [key, d] of Object.entries(KEYS) as [keyof Config, (typeof KEYS)[keyof Config]][]) {
-    if (fromFile[d.flag] !== undefined) out[key] = convert(d.kind, fromFile[d.flag], `${file}: ${d.flag}`);
+  for (const [key, d] of Object.entries(KEYS) as [keyof Config, KeySpec][]) {
+    if (fromFile[d.flag] !== undefined && fromFile[d.flag] !== null) out[key] = convert(d.kind, fromFile[d.flag], `${file}: ${d.flag}`);
     if (env[d.env] !== undefined) out[key] = convert(d.kind, env[d.env], d.env);
     if (flags[d.flag] !== undefined) out[key] = convert(d.kind, flags[d.flag], `--${d.flag}`);
   }
-  return validate(out as unknown as Config);
+  const config = validate(out as unknown as Config);
+  return file === undefined ? config : { ...config, source: file };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    // The yaml library's message names the line and column.
+    throw new ConfigError(`config file ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file}: expected a mapping of option names to values`);
+  for (const k of Object.keys(doc)) {
+    if (!Object.values(KEYS).some((d) => d.flag === k)) throw new ConfigError(`config file ${file}: unknown key "${k}" (the keys are the flags' names, without --)`);
+  }
+  return doc as Record<string, unknown>;
 }
 
 /** Flag names this configuration accepts, for the argument parser. */
 export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'list' || d.kind === 'size' ? ('string' as const) : d.kind]));
+
+/** How a default reads in --help and the README. */
+function showDefault(kind: Kind, value: unknown): string {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none';
+  if (kind === 'bool') return value ? 'on' : 'off';
+  if (kind === 'duration') return formatDuration(value as number);
+  if (kind === 'size') return formatSize(value as number);
+  return String(value);
+}
+
+/** 1073741824 → "1GiB": the largest binary unit that divides it (what parseSize reads back). */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) if (bytes % size === 0 && bytes >= size) return `${bytes / size}${unit}`;
+  return String(bytes);
+}
+
+/** 900000 → "15m", 1000 → "1s", 250 → "250ms": the largest unit that divides it. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0 && ms >= size) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** One row per option, as --help and the README's table show them. */
+export function configOptions(): Array<{ flag: string; env: string; default: string; help: string }> {
+  return (Object.entries(KEYS) as [keyof Config, KeySpec][]).map(([key, d]) => {
+    // A boolean that is on by default is turned off with --no-NAME (its variable with false).
+    const flag = d.kind === 'bool' ? (DEFAULTS[key] ? `--[no-]${d.flag}` : `--${d.flag}`) : `--${d.flag} ${d.arg}`;
+    return { flag, env: d.env, default: showDefault(d.kind, DEFAULTS[key]), help: d.help };
+  });
+}
+
+/** The options part of `cstats agent --help`: every flag, its variable and its default. */
+export function configHelp(): string {
+  const rows = [
+    ...configOptions(),
+    { flag: '--config FILE', env: 'CSTATS_CONFIG', default: `${DEFAULT_CONFIG_FILE} if present`, help: 'YAML or JSON file with any of the options above, keys without --' },
+  ];
+  return rows.map((r) => `  ${r.flag.padEnd(26)} ${r.help}
+  ${''.padEnd(26)} (${r.env}, default ${r.default})
+`).join('');
+}

@@ -1,6 +1,6 @@
 /** `cstats agent`: discovery + sampling + the HTTP API, with embedded defaults. */
 import { readFileSync } from 'node:fs';
-import { loadConfig, CONFIG_FLAGS, ConfigError } from '../config.js';
+import { loadConfig, CONFIG_FLAGS, ConfigError, configHelp } from '../config.js';
 import { createLogger } from '../log.js';
 import { Store, historyMetricNames } from '../store/store.js';
 import { Collector } from '../collector/collector.js';
@@ -30,39 +30,9 @@ export const AGENT_HELP = `Usage: cstats agent [options]
 
 Samples every container on this host and serves the figures over HTTP.
 
-Options (flag > CSTATS_* environment > --config JSON file > default):
-  --listen HOST:PORT     address to serve on            (CSTATS_LISTEN, default 127.0.0.1:7070)
-  --interval DURATION    sampling interval, 100ms..60s  (CSTATS_INTERVAL, default 1s)
-  --history DURATION     in-memory history window       (CSTATS_HISTORY, default 15m)
-  --raw-history DURATION raw samples kept for cAdvisor's series (count, num_stats)
-                         (CSTATS_RAW_HISTORY, default 2m)
-  --fs-interval DURATION filesystem usage refresh       (CSTATS_FS_INTERVAL, default 10s)
-  --docker-socket PATH   Docker Engine socket           (CSTATS_DOCKER_SOCKET, default /var/run/docker.sock)
-  --no-docker            do not discover Docker containers
-  --no-cgroups           do not discover plain cgroups (systemd scopes, LXC, podman, kubepods)
-  --quiet                log warnings only
-  --procfs               also mount the container-aware /proc files (see 'cstats procfs --help');
-                         the FUSE server outlives agent restarts (CSTATS_PROCFS)
-  --procfs-mountpoint DIR  where to mount them (CSTATS_PROCFS_MOUNTPOINT, default /var/lib/cstats/procfs)
-  --auth-token TOKEN     require "Authorization: Bearer TOKEN" on every endpoint but /healthz
-                         (CSTATS_AUTH_TOKEN); needed to listen beyond loopback
-  --insecure             listen beyond loopback without a token (CSTATS_INSECURE)
-  --tls-cert FILE        serve HTTPS with this PEM certificate chain (CSTATS_TLS_CERT)
-  --tls-key FILE         and this PEM private key (CSTATS_TLS_KEY)
-  --prometheus-labels K1,K2  container labels exported on /metrics as container_label_K
-                         (CSTATS_PROMETHEUS_LABELS, default none)
-  --rules FILE           alarm rules, YAML or JSON: Prometheus rule groups, threshold alarms,
-                         actions (CSTATS_RULES; see src/alarms/README.md)
-  --data-dir DIR         where history and alarm states are kept on disk
-                         (CSTATS_DATA_DIR, default /var/lib/cstats); one agent per directory
-  --no-persist           keep nothing on disk (CSTATS_PERSIST=false)
-  --data-max-size SIZE   one cap on the disk history, e.g. 512MiB (CSTATS_DATA_MAX_SIZE, default 1GiB)
-  --fsync-interval D     how often history is written and fsynced: what a kill -9 can lose
-                         (CSTATS_FSYNC_INTERVAL, default 10s)
-  --retain-raw D         every sample kept for      (CSTATS_RETAIN_RAW, default 24h)
-  --retain-1m D          1-minute min/max/mean/last (CSTATS_RETAIN_1M, default 30d)
-  --retain-1h D          1-hour min/max/mean/last   (CSTATS_RETAIN_1H, default 365d)
-  --config FILE          JSON file with any of the keys above (without --)
+Options (flag > CSTATS_* environment > config file > default):
+${configHelp()}
+Listening beyond loopback needs --auth-token or an explicit --insecure.
 `;
 
 export async function runAgent(argv: string[]): Promise<number> {
@@ -74,6 +44,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   process.on('uncaughtException', (err) => log.warn('agent', `unexpected error (continuing): ${err.stack ?? err}`));
   process.on('unhandledRejection', (err) => log.warn('agent', `unexpected rejection (continuing): ${(err as Error)?.stack ?? err}`));
 
+  if (config.source !== undefined) log.info('agent', `configuration read from ${config.source}`);
   const layout = readHostLayout();
   log.info('agent', `cgroup layout: ${layout.mode}${layout.v2Root ? `, cgroup2 at ${layout.v2Root}` : ''}`);
   const discoverers: Discoverer[] = [];

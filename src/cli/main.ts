@@ -9,7 +9,7 @@ Commands:
   agent     sample every container on this host and serve the figures (HTTP API)
   stats     show container resource usage, as docker stats does, from a running agent
   procfs    container-aware /proc files over FUSE (start, stop, status, reload, docker-args)
-  version   print the version
+  version   print the version (also: cstats --version)
 
 Run 'cstats COMMAND --help' for a command's options.
 `;
@@ -24,7 +24,15 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: () => import('./agent.js').then((m) => ({ run: m.runAgent, help: m.AGENT_HELP })),
   stats: () => import('./stats.js').then((m) => ({ run: m.runStats, help: m.STATS_HELP })),
   procfs: () => import('../procview/cli.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
+  version: async () => ({ run: printVersion, help: 'Usage: cstats version\n\nPrints the version of cstats and of the Node.js that runs it.\n' }),
 };
+
+async function printVersion(argv: string[]): Promise<number> {
+  if (argv.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(argv[0])}`);
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`cstats ${pkg.version} (node ${process.version})\n`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -32,12 +40,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command === undefined ? 2 : 0;
   }
-  if (command === 'version' || command === '--version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`cstats ${pkg.version}\n`);
-    return 0;
-  }
-  const load = COMMANDS[command];
+  const load = COMMANDS[command === '--version' ? 'version' : command];
   if (!load) {
     process.stderr.write(`cstats: unknown command "${command}"\n\n${HELP}`);
     return 2;

@@ -4,6 +4,7 @@
  */
 import { formatStatsJsonLine, formatStatsTable, type StatsRow } from './format.js';
 import { parseArgs, UsageError } from './args.js';
+import { agentClient, CLIENT_HELP, CLIENT_OPTIONS } from './client.js';
 
 export const STATS_HELP = `Usage: cstats stats [options] [CONTAINER...]
 
@@ -13,8 +14,8 @@ Options:
   -a, --all            show all containers (default shows just running)
       --no-stream      print one table and exit
       --format FORMAT  "table" (default) or "json" (one JSON object per line)
-      --url URL        agent address (CSTATS_URL, default http://127.0.0.1:7070)
-`;
+
+${CLIENT_HELP}`;
 
 interface Summary {
   id: string;
@@ -31,18 +32,6 @@ interface Summary {
     blockWriteBytes: number;
     pids: number;
   };
-}
-
-async function fetchJson<T>(url: string): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  } catch (err) {
-    throw new Error(`cannot reach the cstats agent at ${new URL(url).origin}: ${(err as Error).cause ?? (err as Error).message}. Is \`cstats agent\` running? (set --url or CSTATS_URL)`);
-  }
-  const body = await res.text();
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${body}`);
-  return JSON.parse(body) as T;
 }
 
 /** A row as docker shows it; a container that is not running shows zeros, as in docker. */
@@ -84,24 +73,18 @@ function select(all: Summary[], refs: string[]): Selected[] {
 export async function runStats(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { flags, positionals } = parseArgs(
     argv,
-    new Map([
-      ['all', 'bool'],
-      ['no-stream', 'bool'],
-      ['stream', 'bool'],
-      ['format', 'string'],
-      ['url', 'string'],
-    ]),
+    new Map([...CLIENT_OPTIONS, ['all', 'bool'], ['no-stream', 'bool'], ['stream', 'bool'], ['format', 'string']]),
     { a: 'all' },
   );
   const format = (flags.format as string | undefined) ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError(`--format: expected "table" or "json", got ${JSON.stringify(format)}`);
-  const base = ((flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
+  const client = agentClient(flags);
   // Named containers are shown whatever their state, as docker does.
   const all = flags.all === true || positionals.length > 0;
   const stream = flags['no-stream'] !== true && flags.stream !== false;
 
   const render = async (): Promise<string> => {
-    const list = await fetchJson<Summary[]>(`${base}/api/v1/containers${all ? '?all=1' : ''}`);
+    const list = await client.getJson<Summary[]>(`/api/v1/containers${all ? '?all=1' : ''}`);
     const rows = select(list.filter((c) => c.state !== 'removed' || positionals.length > 0), positionals).map(toRow);
     return format === 'json' ? rows.map((r) => formatStatsJsonLine(r) + '\n').join('') : formatStatsTable(rows);
   };

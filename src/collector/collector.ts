@@ -267,7 +267,7 @@ export class Collector {
       cgroup,
       network,
       filesystems: t.filesystems,
-      layerUsage: this.layers.usage(info),
+      layerUsage: this.layers.usage(info, (p) => this.mounts.reach(p)),
       systemCpuNs: sysNs,
       onlineCpus,
     };

@@ -4,6 +4,7 @@
  * measured from the next pass on (cAdvisor builds its list once and misses them).
  */
 import { statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { oneShotReader } from '../kernel/file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import type { FsStats, MountInfo } from '../kernel/types.js';
@@ -11,11 +12,32 @@ import type { ContainerInfo } from '../model.js';
 
 const SLASH = 0x2f;
 
+/** Whether `path` is `dir` or lies below it. */
+function isWithin(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || (path.startsWith(dir) && path.charCodeAt(dir.length) === SLASH);
+}
+
+/**
+ * The host's mount table is init's (/proc/1/mountinfo): the agent's own when it runs on the
+ * host, and still the host's when it runs in a container with --pid host. Host paths (Docker's
+ * layers and volumes, the host's mountpoints) are then reached through the agent's own mount
+ * table: a host path lies at some path inside one filesystem (device, root), and any of the
+ * agent's own mounts of that device whose root holds it reaches it (a bind of the host's / or
+ * /var/lib/docker; for statfs, which answers for the whole filesystem, any mount of the device
+ * will do). A host path that no mount of ours reaches is not measured, never measured at the
+ * same path in the agent's own container.
+ */
 export class MountTable {
   private text = '';
   private mounts: MountInfo[] = [];
+  private ownText = '';
+  /** The agent's own mounts, or undefined when it shares the host's mount namespace. */
+  private own: MountInfo[] | undefined;
 
-  constructor(private readonly path = '/proc/self/mountinfo') {}
+  constructor(
+    private readonly path = '/proc/1/mountinfo',
+    private readonly ownPath = '/proc/self/mountinfo',
+  ) {}
 
   /**
    * Re-reads the table; returns true when it changed. Opened afresh every time: a descriptor
@@ -23,10 +45,34 @@ export class MountTable {
    */
   refresh(): boolean {
     const text = oneShotReader.read(this.path) ?? '';
-    if (text === this.text) return false;
+    const ownText = this.path === this.ownPath ? text : (oneShotReader.read(this.ownPath) ?? '');
+    if (text === this.text && ownText === this.ownText) return false;
     this.text = text;
+    this.ownText = ownText;
     this.mounts = parseMountInfo(text, this.path);
+    // Mount ids are global: the same list is the same namespace.
+    this.own = ownText === text ? undefined : parseMountInfo(ownText, this.ownPath);
     return true;
+  }
+
+  /** Where this process reaches the host's `path`; undefined where none of its mounts does. */
+  reach(path: string): string | undefined {
+    if (!this.own) return path;
+    const host = this.mountOf(path);
+    if (!host) return undefined;
+    // The path inside the filesystem: the mount's root, then what follows its mountpoint.
+    const inFs = join(host.root, path.slice(host.mountpoint.length));
+    for (const m of this.own) {
+      if (m.major !== host.major || m.minor !== host.minor || !isWithin(inFs, m.root)) continue;
+      return join(m.mountpoint, inFs.slice(m.root.length));
+    }
+    return undefined;
+  }
+
+  /** A path of this process on the filesystem of host mount `m` (for statfs), if any. */
+  onFilesystem(m: MountInfo): string | undefined {
+    if (!this.own) return m.mountpoint;
+    return this.own.find((o) => o.major === m.major && o.minor === m.minor)?.mountpoint;
   }
 
   get all(): readonly MountInfo[] {
@@ -61,11 +107,12 @@ export class MountTable {
   }
 }
 
-/** statfs one path; undefined when it vanished or cannot be read. */
-export function statFs(path: string, mount: MountInfo | undefined, role: FsStats['role'], destination?: string): FsStats | undefined {
+/** statfs one host path at `at`, where this process reaches it; undefined when it vanished, cannot be read or reached. */
+export function statFs(path: string, mount: MountInfo | undefined, role: FsStats['role'], destination?: string, at: string | undefined = path): FsStats | undefined {
+  if (at === undefined) return undefined;
   let s;
   try {
-    s = statfsSync(path, { bigint: true });
+    s = statfsSync(at, { bigint: true });
   } catch {
     return undefined;
   }
@@ -90,12 +137,12 @@ export function statFs(path: string, mount: MountInfo | undefined, role: FsStats
 export function containerFilesystems(info: ContainerInfo, table: MountTable): FsStats[] {
   const out: FsStats[] = [];
   if (info.rootfsPath) {
-    const fs = statFs(info.rootfsPath, table.mountOf(info.rootfsPath), 'rootfs', '/');
+    const fs = statFs(info.rootfsPath, table.mountOf(info.rootfsPath), 'rootfs', '/', table.reach(info.rootfsPath));
     if (fs) out.push(fs);
   }
   for (const m of info.mounts) {
     if (m.type !== 'volume' && m.type !== 'bind') continue;
-    const fs = statFs(m.source, table.mountOf(m.source), 'volume', m.destination);
+    const fs = statFs(m.source, table.mountOf(m.source), 'volume', m.destination, table.reach(m.source));
     if (fs) out.push(fs);
   }
   return out;
@@ -104,7 +151,7 @@ export function containerFilesystems(info: ContainerInfo, table: MountTable): Fs
 export function hostFilesystems(table: MountTable): FsStats[] {
   const out: FsStats[] = [];
   for (const m of table.hostFilesystems()) {
-    const fs = statFs(m.mountpoint, m, 'host');
+    const fs = statFs(m.mountpoint, m, 'host', undefined, table.onFilesystem(m));
     if (fs) out.push(fs);
   }
   return out;

@@ -27,8 +27,9 @@ export class HostReader {
   private readonly meminfo = new KernelFile('/proc/meminfo');
   private readonly loadavg = new KernelFile('/proc/loadavg');
   private readonly diskstats = new KernelFile('/proc/diskstats');
-  // The agent's own namespace is the host's when it runs on the host (or with --network host).
-  private readonly netdev = new KernelFile('/proc/self/net/dev');
+  // The host's network namespace is init's: the same as the agent's own on the host, and still
+  // the host's when the agent runs in a container of its own network with --pid host.
+  private readonly netdev = new KernelFile('/proc/1/net/dev');
   // A veth per container on the host's net/dev, most of them idle; idle devices in diskstats.
   private readonly netdevLines = new LineMemo<NetInterfaceStats>();
   private readonly diskLines = new LineMemo<DiskStat>();

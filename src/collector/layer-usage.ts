@@ -142,17 +142,19 @@ export class LayerUsageTracker {
 
   /**
    * The latest measurement of the container's writable layer (undefined until the first walk
-   * ends, or without a known layer); queues a walk when one is due. Never waits.
+   * ends, or without a known layer); queues a walk when one is due. Never waits. `reach` maps
+   * a host path to where this process reaches it (MountTable.reach).
    */
-  usage(info: ContainerInfo): LayerUsage | undefined {
-    if (!info.rootfsPath || this.stopped) return undefined;
+  usage(info: ContainerInfo, reach: (hostPath: string) => string | undefined = (p) => p): LayerUsage | undefined {
+    const layerDir = info.rootfsPath && reach(info.rootfsPath);
+    if (!layerDir || this.stopped) return undefined;
     let t = this.tracked.get(info.id);
     if (!t) {
-      t = { layerDir: info.rootfsPath, dueMs: -Infinity, failures: 0, queued: false };
+      t = { layerDir, dueMs: -Infinity, failures: 0, queued: false };
       this.tracked.set(info.id, t);
     }
-    t.layerDir = info.rootfsPath;
-    t.containerDir = info.containerDir;
+    t.layerDir = layerDir;
+    t.containerDir = info.containerDir && reach(info.containerDir);
     if (!t.queued && Date.now() >= t.dueMs) {
       t.queued = true;
       this.queue.push(info.id);

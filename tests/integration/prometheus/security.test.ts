@@ -5,11 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { freePort } from '../support.js';
-import { fetchRaw, startSecureAgent, type SecureAgent } from './support.js';
+import { fetchRaw, selfSignedCert, startSecureAgent, type SecureAgent } from './support.js';
 
 const TOKEN = 'n0t-a-real-secret-7f3a';
 /** Every surface this session serves; each must refuse a request without the token. */
@@ -90,12 +90,8 @@ describe('security of the HTTP surfaces', () => {
     let agent: SecureAgent;
     before(async () => {
       dir = mkdtempSync(`${tmpdir()}/cstats-tls-`);
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`,
-      ], { stdio: 'ignore' });
-      agent = await startSecureAgent({ token: TOKEN, tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: readFileSync(`${dir}/cert.pem`) }, args: ['--no-docker', '--no-cgroups'] });
+      const { cert, key } = selfSignedCert(dir);
+      agent = await startSecureAgent({ token: TOKEN, tls: { cert, key, ca: readFileSync(cert) }, args: ['--no-docker', '--no-cgroups'] });
     });
     after(async () => {
       await agent?.stop();

@@ -2,7 +2,7 @@
  * An agent started with any listen address, token or certificate, and requests to it that can
  * carry a bearer token and trust a given CA: what the Prometheus, stream and security tests share.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { IMAGE, docker, freePort, spawnAgent } from '../support.js';
@@ -70,4 +70,16 @@ export async function startSecureAgent(opts: AgentOptions = {}): Promise<SecureA
     fetchRaw(url + path, { ...(o.token !== undefined ? { Authorization: `Bearer ${o.token}` } : {}), ...o.headers }, opts.tls?.ca);
   const agent = await spawnAgent(args, () => get('/healthz').then((r) => r.status === 200, () => false));
   return { url, port, get, ...agent };
+}
+
+/**
+ * A self-signed certificate made by openssl: DIR/NAME.pem and DIR/NAME-key.pem, for
+ * 127.0.0.1 and localhost unless `cn` names another host (then with no subjectAltName).
+ */
+export function selfSignedCert(dir: string, name = 'cert', cn = 'localhost'): { cert: string; key: string } {
+  const cert = `${dir}/${name}.pem`;
+  const key = `${dir}/${name}-key.pem`;
+  const san = cn === 'localhost' ? ['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'] : [];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, ...san, '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
 }
