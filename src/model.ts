@@ -3,7 +3,7 @@
  * was read from the kernel at one instant (Sample, raw cumulative counters), and what people
  * read (Derived, computed from two samples in src/derive only).
  */
-import type { CgroupStats } from './kernel/cgroup/common.js';
+import type { CgroupStats } from './kernel/types.js';
 import type { V1Dirs } from './kernel/cgroup/v1/dirs.js';
 import type { DiskStat, FsStats, LoadAvg, NetInterfaceStats, ProcStat } from './kernel/types.js';
 

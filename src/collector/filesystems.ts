@@ -4,7 +4,7 @@
  * measured from the next pass on (cAdvisor builds its list once and misses them).
  */
 import { statfsSync } from 'node:fs';
-import { oneShotReader } from '../kernel/file.js';
+import { oneShotReader } from '../kernel/kept-file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import type { FsStats, MountInfo } from '../kernel/types.js';
 import type { ContainerInfo } from '../model.js';
