@@ -89,7 +89,7 @@ interface Figures {
 /** The figures kubelet takes from cAdvisor for one container sample. */
 function containerFigures(e: ContainerEntry, s: Sample): Figures {
   const mem = s.cgroup.memory;
-  const rate = e.derived?.rates['cpu.usageNs'];
+  const rate = e.derived?.rates.cpuUsageNs;
   return {
     timeMs: s.timestampMs,
     usageNanoCores: rate === undefined ? undefined : BigInt(Math.round(rate)),
