@@ -87,6 +87,9 @@ interface Entry {
   parser?: Parser;
   parsedText?: string;
   parsed?: unknown;
+  /** The parser its controller reader used, and the result that reader was given, at the reader's last run. */
+  readerParse?: Parser;
+  given?: unknown;
 }
 
 /** Whether, in the read under way, `e`'s counter provably stands where it was. */
@@ -166,17 +169,6 @@ const FROZEN_V2: Record<string, Proof> = {
 const CPU_TIME_V1 = new Set(['cpuacct.usage_percpu', 'cpuacct.usage']);
 const CPU_TIME_V2 = new Set(['cpu.stat']);
 
-/** What one controller's reader was given at its last run, in order, and what it built. */
-interface Part {
-  /** The cgroup read of that run. */
-  readNo: number;
-  count: number;
-  entries: Entry[];
-  parsers: Parser[];
-  results: unknown[];
-  built: unknown;
-}
-
 /** One container's cgroup files, read the collector's way; `close()` releases them. */
 export class CgroupReads implements StatReader {
   /** By directory, then by file name. */
@@ -185,9 +177,18 @@ export class CgroupReads implements StatReader {
   private readonly watchers = new Map<string, FSWatcher | null>();
   private readonly frozen: Record<string, Proof>;
   private readonly cpuTime: Set<string>;
-  private readonly parts: Part[] = [];
-  /** The part whose reader is running, which records what it is given. */
-  private recording?: Part;
+  /**
+   * The files each controller reader read at its last run, all readers one after the other:
+   * reader i's are calls[partFrom[i]] up to calls[partTo[i]], at read partRead[i], and it built
+   * partBuilt[i]. Flat arrays: a container keeps a few hundred bytes for them.
+   */
+  private readonly calls: Entry[] = [];
+  private partFrom: number[] = [];
+  private partTo: number[] = [];
+  private partRead: number[] = [];
+  private partBuilt: unknown[] = [];
+  /** Where the running reader's next file goes in `calls`; -1 when no reader runs. */
+  private recordAt = -1;
   private previous?: CgroupStats;
   private readonly ctx: StatContext;
 
@@ -228,41 +229,50 @@ export class CgroupReads implements StatReader {
   }
 
   private readParts<Where>(readers: readonly ControllerReader<Where>[], where: Where): CgroupStats {
+    if (this.partFrom.length !== readers.length) {
+      this.partFrom = new Array<number>(readers.length).fill(-1);
+      this.partTo = new Array<number>(readers.length).fill(-1);
+      this.partRead = new Array<number>(readers.length).fill(-1);
+      this.partBuilt = new Array<unknown>(readers.length).fill(undefined);
+    }
     let unchanged = this.previous !== undefined;
     const stats: CgroupStats = {};
+    let at = 0;
     for (let i = 0; i < readers.length; i++) {
-      const part = (this.parts[i] ??= { readNo: -1, count: 0, entries: [], parsers: [], results: [], built: undefined });
-      if (part.readNo === this.readNo - 1 && this.sameAsBefore(part)) {
-        if (part.built !== undefined) (stats as Record<string, unknown>)[readers[i].part] = part.built;
+      const part = readers[i].part;
+      if (this.partRead[i] === this.readNo - 1 && this.partFrom[i] === at && this.sameAsBefore(at, this.partTo[i])) {
+        if (this.partBuilt[i] !== undefined) (stats as Record<string, unknown>)[part] = this.partBuilt[i];
       } else {
         unchanged = false;
-        part.count = 0;
-        this.recording = part;
+        this.partFrom[i] = this.recordAt = at;
         try {
           readers[i].read(this.ctx, where, stats);
+          this.partTo[i] = this.recordAt;
         } finally {
-          this.recording = undefined;
+          this.recordAt = -1;
         }
-        part.built = stats[readers[i].part];
+        this.partBuilt[i] = stats[part];
       }
-      part.readNo = this.readNo;
+      at = this.partTo[i];
+      this.partRead[i] = this.readNo;
     }
     if (unchanged) return this.previous!;
     return (this.previous = stats);
   }
 
-  /** Gives the part's files their reads of now; true when every result is the one its reader got last time. */
-  private sameAsBefore(part: Part): boolean {
-    for (let i = 0; i < part.count; i++) {
+  /** Gives the files calls[from] to calls[to] their reads of now; true when each gives what its reader got last time. */
+  private sameAsBefore(from: number, to: number): boolean {
+    for (let i = from; i < to; i++) {
+      const e = this.calls[i];
       let value: unknown;
       try {
-        value = this.parseEntry(part.entries[i], part.parsers[i]);
+        value = this.parseEntry(e, e.readerParse!);
       } catch (err) {
         // Reported here when it failed last time too; else by the reader, which runs now.
-        if (part.results[i] !== undefined) return false;
+        if (e.given !== undefined) return false;
         this.ctx.onError(err);
       }
-      if (value !== part.results[i]) return false;
+      if (value !== e.given) return false;
     }
     return true;
   }
@@ -273,14 +283,12 @@ export class CgroupReads implements StatReader {
 
   parseAt<T>(dir: string, name: string, parse: (text: string, file: string) => T): T | undefined {
     const e = this.entry(dir, name);
-    const part = this.recording;
-    if (part === undefined) return this.parseEntry(e, parse) as T | undefined;
-    const i = part.count++;
-    part.entries[i] = e;
-    part.parsers[i] = parse;
-    part.results[i] = undefined; // until the parse below succeeds
+    if (this.recordAt < 0) return this.parseEntry(e, parse) as T | undefined;
+    this.calls[this.recordAt++] = e;
+    e.readerParse = parse;
+    e.given = undefined; // until the parse below succeeds
     const value = this.parseEntry(e, parse) as T | undefined;
-    part.results[i] = value;
+    e.given = value;
     return value;
   }
 
@@ -374,7 +382,8 @@ export class CgroupReads implements StatReader {
     this.dirs.clear();
     for (const w of this.watchers.values()) w?.close();
     this.watchers.clear();
-    this.parts.length = 0;
+    this.calls.length = 0;
+    this.partFrom = [];
     this.previous = undefined;
   }
 }
