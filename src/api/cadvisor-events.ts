@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toJson } from './json.js';
-import { goTime } from './docker/format.js';
+import { goTime } from './go-format.js';
 import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
 
 const EVENT_TYPES: Partial<Record<LifecycleEvent['action'], string>> = { create: 'containerCreation', destroy: 'containerDeletion', oom: 'oom' };

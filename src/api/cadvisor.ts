@@ -12,12 +12,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { historyMetricNames } from '../store/store.js';
 import type { HostSample } from '../model.js';
+import { hostMemoryBytes } from '../derive/host.js';
 import { toJson } from './json.js';
 import type { Handler, RequestContext, Router } from './http.js';
-import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
+import { deviceNames } from '../kernel/proc/diskstats.js';
+import { containerPoint, containerSpecJson, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
-import { GO_ZERO_TIME } from './docker/format.js';
+import { GO_ZERO_TIME } from './go-format.js';
 import type { LifecycleLog } from './docker/lifecycle.js';
 import { cadvisorEvents } from './cadvisor-events.js';
 
@@ -336,7 +338,7 @@ class CadvisorApi {
   }
 
   private machineMemory(): bigint {
-    return this.store.host?.latest.meminfo.get('MemTotal') ?? 0n;
+    return hostMemoryBytes(this.store.host?.latest);
   }
 
   /** CPU and working set over the history window; the machine has only its latest rate. */

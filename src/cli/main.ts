@@ -23,7 +23,7 @@ interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: () => import('./agent.js').then((m) => ({ run: m.runAgent, help: m.AGENT_HELP })),
   stats: () => import('./stats.js').then((m) => ({ run: m.runStats, help: m.STATS_HELP })),
-  procfs: () => import('../procview/cli.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
+  procfs: () => import('./procfs.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../../store/store.js';
+import { hostMemoryBytes } from '../../derive/host.js';
 import { toJson } from '../json.js';
 import type { Handler, RequestContext, Router } from '../http.js';
 import { inspectJson, listContainers, parseListQuery } from './containers.js';
@@ -251,7 +252,7 @@ class DockerCompatApi {
       serverVersion: this.serverVersion,
       cgroupVersion: this.deps.cgroupVersion,
       cpus: host?.stat.perCpu.size ?? 0,
-      memTotalBytes: host?.meminfo.get('MemTotal') ?? 0n,
+      memTotalBytes: hostMemoryBytes(host),
     };
   }
 
@@ -275,6 +276,6 @@ class DockerCompatApi {
   }
 
   private hostMemory(): bigint {
-    return this.deps.store.host?.latest.meminfo.get('MemTotal') ?? 0n;
+    return hostMemoryBytes(this.deps.store.host?.latest);
   }
 }
