@@ -23,9 +23,10 @@
  * Any read that is not answered from memory goes to the kernel and refreshes what is
  * remembered, so an answer never goes back in time.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { KernelFile, type StatReader } from '../kernel/kept-file.js';
 import { zeroAverages } from '../kernel/cgroup/v2/pressure.js';
+import { OPTIONAL_FILES } from '../kernel/cgroup/optional-files.js';
 import type { ControllerReader, StatContext } from '../kernel/cgroup/read-file.js';
 import type { CgroupStats, Pressure, PressureStats } from '../kernel/types.js';
 import type { QuietResources } from './stall-gate.js';
@@ -200,11 +201,15 @@ export class CgroupReads implements StatReader {
   /** Per pressure resource: no task under the group's parent stalled since the previous tick (stall-gate.ts). */
   stallFree?: Readonly<QuietResources>;
 
-  /** `watchDir` is fs.watch; tests hand in one that fails as an exhausted inotify does. */
+  /**
+   * `onAbsent` hears of a file the kernel lacks (OPTIONAL_FILES) at its first read; `watchDir`
+   * is fs.watch, tests hand in one that fails as an exhausted inotify does.
+   */
   constructor(
     version: 1 | 2,
     readonly tick: TickFacts,
     onError: (err: unknown) => void,
+    private readonly onAbsent: (file: string, requirement: string) => void = () => {},
     private readonly watchDir: typeof watch = watch,
   ) {
     this.frozen = version === 1 ? FROZEN_V1 : FROZEN_V2;
@@ -332,6 +337,7 @@ export class CgroupReads implements StatReader {
   /** The file's content for the read under way: from memory where allowed, else from the kernel. */
   private fetch(e: Entry): string | undefined {
     if (this.reading && e.readNo === this.readNo) return e.text; // asked for twice in one read
+    const first = e.readNo < 0;
     e.readNo = this.readNo;
     const maxAge = e.setting ? (e.watched ? WATCHED_SETTINGS_EVERY_READS : SETTINGS_EVERY_READS) : e.frozen?.(this, e) ? FROZEN_MAX_AGE_READS : 0;
     if (e.age < maxAge) {
@@ -345,7 +351,16 @@ export class CgroupReads implements StatReader {
     e.text = text;
     e.age = 1;
     if (e.cpuTime) this.idle = !e.changed && text !== undefined;
+    if (first && text === undefined) this.noteAbsent(e);
     return text;
+  }
+
+  /** A file missing at its first read: a missing feature when its evidence is there. */
+  private noteAbsent(e: Entry): void {
+    const path = e.file.path;
+    const slash = path.lastIndexOf('/');
+    const optional = OPTIONAL_FILES[path.slice(slash + 1)];
+    if (optional && existsSync(`${path.slice(0, slash)}/${optional.evidence}`)) this.onAbsent(path, optional.requirement);
   }
 
   /** Watches `dir` (once) so a write to one of its settings makes the next read go to the kernel; false when it cannot be watched. */

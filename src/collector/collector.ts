@@ -71,6 +71,8 @@ export class Collector {
   /** Shared by every container's CgroupReads; updated at the start of each tick. */
   private readonly tickFacts: TickFacts = { noNewOomKills: false };
   private readonly tickListeners = new Set<(tick: TickStats) => void>();
+  /** File names already said to be missing (sayAbsent). */
+  private readonly absentSaid = new Set<string>();
   /** Counts ticks and discovery syncs: what Tracked.tick holds. */
   private tickNo = 0;
   lastTick?: TickStats;
@@ -126,11 +128,19 @@ export class Collector {
     let t = this.tracked.get(info.id);
     if (!t) {
       const onError = (err: unknown): void => this.reportFileError(err);
-      const files = new CgroupReads(info.cgroup.version, this.tickFacts, onError);
+      const files = new CgroupReads(info.cgroup.version, this.tickFacts, onError, (file, requirement) => this.sayAbsent(file, requirement));
       t = { files, fsReadMs: -Infinity, tick: 0, netCtx: { reader: files, onError } };
       this.tracked.set(info.id, t);
     }
     return t;
+  }
+
+  /** A file the kernel lacks is said once per file name, whatever the number of containers. */
+  private sayAbsent(file: string, requirement: string): void {
+    const name = file.slice(file.lastIndexOf('/') + 1);
+    if (this.absentSaid.has(name)) return;
+    this.absentSaid.add(name);
+    this.log.info('collector', `${file} is missing: its figures are left out (needs ${requirement})`);
   }
 
   private reportFileError(err: unknown): void {

@@ -122,7 +122,7 @@ test('where the directory cannot be watched, settings are read every SETTINGS_EV
   try {
     // inotify watches used up (ENOSPC) cannot be caused here without starving every other
     // process of this machine: the watch function fails as it would then.
-    const files = new CgroupReads(2, NO_FACTS, (err) => assert.fail(String(err)), () => {
+    const files = new CgroupReads(2, NO_FACTS, (err) => assert.fail(String(err)), undefined, () => {
       throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
     });
     writeFileSync(path, 'max 100000\n');
@@ -296,4 +296,23 @@ describe('counters proven frozen are answered from memory', () => {
     assert.equal(files.read(V2_READERS, root, quiet).pressure?.cpu?.some?.totalUs, 1234n);
     files.close();
   });
+});
+
+test('a file the kernel lacks is said at its first read, with what it needs; one the cgroup lacks for other reasons is not', () => {
+  const said: string[] = [];
+  const root = tree({ 'g/cpu.stat': 'usage_usec 1\n', 'g/memory.current': '4096\n', 'g/cgroup.procs': '', 'nomem/cpu.stat': 'usage_usec 1\n' });
+  const files = new CgroupReads(2, NO_FACTS, (err) => assert.fail(String(err)), (file, requirement) => said.push(`${file}: ${requirement}`));
+  files.read(V2_READERS, `${root}/g`);
+  files.read(V2_READERS, `${root}/g`);
+  files.read(V2_READERS, `${root}/nomem`);
+  files.read(V2_READERS, `${root}/gone`);
+  assert.deepEqual(said.map((l) => l.slice(root.length)), [
+    '/g/memory.peak: kernel 5.19 or later (the cgroup v2 memory high-water mark)',
+    '/g/memory.swap.current: swap accounting (CONFIG_MEMCG_SWAP, not booted with swapaccount=0)',
+    '/g/memory.swap.max: swap accounting (CONFIG_MEMCG_SWAP, not booted with swapaccount=0)',
+    '/g/cpu.pressure: pressure stall information: kernel 4.20 or later with CONFIG_PSI, not booted with psi=0',
+    '/g/memory.pressure: pressure stall information: kernel 4.20 or later with CONFIG_PSI, not booted with psi=0',
+    '/g/io.pressure: pressure stall information: kernel 4.20 or later with CONFIG_PSI, not booted with psi=0',
+  ]);
+  files.close();
 });
