@@ -3,7 +3,7 @@
  * was read from the kernel at one instant (Sample, raw cumulative counters), and what people
  * read (Derived, computed from two samples in src/derive only).
  */
-import type { CgroupStats } from './kernel/cgroup/common.js';
+import type { CgroupStats } from './kernel/types.js';
 import type { V1Dirs } from './kernel/cgroup/v1/dirs.js';
 import type { DiskStat, FsStats, LoadAvg, NetInterfaceStats, ProcStat } from './kernel/types.js';
 
@@ -208,6 +208,39 @@ export interface Derived {
   blockReadBytes: number;
   blockWriteBytes: number;
   pids: number;
-  /** Per-second rates of every counter, by name (e.g. "cpu.usageNs", "net.eth0.rxBytes"). */
-  rates: Record<string, number>;
+  /** Per-second rates of every counter (derive/rates.ts). */
+  rates: Rates;
+}
+
+/** Per-second rates of a container's counters; undefined where a counter has none. */
+export interface CounterRates {
+  cpuUsageNs?: number;
+  cpuUserNs?: number;
+  cpuSystemNs?: number;
+  cpuThrottledNs?: number;
+  cpuThrottledPeriods?: number;
+  memoryFailcnt?: number;
+  memoryOomKills?: number;
+  blkioReadBytes?: number;
+  blkioWriteBytes?: number;
+  blkioReads?: number;
+  blkioWrites?: number;
+  /** Over every interface but lo, as docker stats counts. */
+  netRxBytes?: number;
+  netTxBytes?: number;
+  pressureCpuSomeUs?: number;
+  pressureMemorySomeUs?: number;
+  pressureMemoryFullUs?: number;
+  pressureIoSomeUs?: number;
+  pressureIoFullUs?: number;
+}
+
+/** One interface's rates, by NetInterfaceStats field. */
+export type InterfaceRates = Partial<Record<'rxBytes' | 'rxPackets' | 'rxErrors' | 'rxDropped' | 'txBytes' | 'txPackets' | 'txErrors' | 'txDropped', number>>;
+
+export interface Rates extends CounterRates {
+  /** By interface name, the interfaces of the sample that the previous one had too. */
+  interfaces: ReadonlyMap<string, InterfaceRates>;
+  /** The wire form: one object by public name ("cpu.usageNs", "net.eth0.rxBytes"). */
+  toJSON(): Record<string, number>;
 }

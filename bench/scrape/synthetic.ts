@@ -5,7 +5,7 @@
  * creating N containers.
  */
 import type { ContainerInfo, HostSample, Sample } from '../../src/model.js';
-import type { CgroupStats } from '../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../src/kernel/types.js';
 import type { NetInterfaceStats, ProcStatCpu } from '../../src/kernel/types.js';
 import { derive } from '../../src/derive/index.js';
 import { Store } from '../../src/store/store.js';

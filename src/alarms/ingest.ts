@@ -6,7 +6,7 @@
  * being reported gets a staleness marker on each of its series, as a Prometheus scrape would
  * write, so its alerts end at the next evaluation instead of lingering for the 5 m lookback.
  */
-import type { ContainerInfo } from '../model.js';
+import type { ContainerInfo, CounterRates } from '../model.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { forEachContainerSeries, LabelRenderer, METRIC_NAMES } from '../api/prometheus.js';
 import { sanitizeLabelName } from '../api/prometheus-text.js';
@@ -14,7 +14,7 @@ import { labelsKey, type Labels, type Series, type SeriesDB } from './promql/ser
 
 type Pick = (e: ContainerEntry) => number | undefined;
 
-const rate = (key: string, scale = 1): Pick => (e) => {
+const rate = (key: keyof CounterRates, scale = 1): Pick => (e) => {
   const r = e.derived?.rates[key];
   return r === undefined ? undefined : r * scale;
 };
@@ -45,17 +45,17 @@ export const DERIVED_METRICS: Record<string, { help: string; pick: Pick }> = {
   cstats_memory_working_set_bytes: { help: "cAdvisor's working set", pick: (e) => e.derived?.workingSetBytes },
   cstats_memory_limit_bytes: { help: 'memory limit (capped at host memory)', pick: (e) => e.derived?.memoryLimitBytes },
   cstats_memory_percent: { help: 'memory usage as a % of the limit', pick: (e) => e.derived?.memoryPercent },
-  cstats_network_rx_bytes_per_second: { help: 'bytes received per second', pick: rate('net.rxBytes') },
-  cstats_network_tx_bytes_per_second: { help: 'bytes sent per second', pick: rate('net.txBytes') },
-  cstats_block_read_bytes_per_second: { help: 'block bytes read per second', pick: rate('blkio.readBytes') },
-  cstats_block_write_bytes_per_second: { help: 'block bytes written per second', pick: rate('blkio.writeBytes') },
+  cstats_network_rx_bytes_per_second: { help: 'bytes received per second', pick: rate('netRxBytes') },
+  cstats_network_tx_bytes_per_second: { help: 'bytes sent per second', pick: rate('netTxBytes') },
+  cstats_block_read_bytes_per_second: { help: 'block bytes read per second', pick: rate('blkioReadBytes') },
+  cstats_block_write_bytes_per_second: { help: 'block bytes written per second', pick: rate('blkioWriteBytes') },
   cstats_pids: { help: 'tasks in the cgroup', pick: (e) => e.derived?.pids },
   // PSI totals are µs stalled; per second / 1e4 is the % of time stalled.
-  cstats_pressure_cpu_some_percent: { help: 'PSI: % of time some task waited for CPU', pick: rate('pressure.cpu.someUs', 1e-4) },
-  cstats_pressure_memory_some_percent: { help: 'PSI: % of time some task waited for memory', pick: rate('pressure.memory.someUs', 1e-4) },
-  cstats_pressure_memory_full_percent: { help: 'PSI: % of time all tasks waited for memory', pick: rate('pressure.memory.fullUs', 1e-4) },
-  cstats_pressure_io_some_percent: { help: 'PSI: % of time some task waited for I/O', pick: rate('pressure.io.someUs', 1e-4) },
-  cstats_pressure_io_full_percent: { help: 'PSI: % of time all tasks waited for I/O', pick: rate('pressure.io.fullUs', 1e-4) },
+  cstats_pressure_cpu_some_percent: { help: 'PSI: % of time some task waited for CPU', pick: rate('pressureCpuSomeUs', 1e-4) },
+  cstats_pressure_memory_some_percent: { help: 'PSI: % of time some task waited for memory', pick: rate('pressureMemorySomeUs', 1e-4) },
+  cstats_pressure_memory_full_percent: { help: 'PSI: % of time all tasks waited for memory', pick: rate('pressureMemoryFullUs', 1e-4) },
+  cstats_pressure_io_some_percent: { help: 'PSI: % of time some task waited for I/O', pick: rate('pressureIoSomeUs', 1e-4) },
+  cstats_pressure_io_full_percent: { help: 'PSI: % of time all tasks waited for I/O', pick: rate('pressureIoFullUs', 1e-4) },
 };
 
 /** cAdvisor families fed from samples: container_processes needs a read of its own, so rules cannot name it. */

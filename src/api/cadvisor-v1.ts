@@ -9,13 +9,13 @@
  * TCP/UDP tables, schedstat and task load. A container's process count is read when asked, so
  * only its latest point has one.
  */
-import { interfaceCounters, type InterfaceCountersJson } from './netjson.js';
+import { interfaceCounters, type InterfaceCountersJson } from './interface-json.js';
 import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
 import type { MachineIdentity } from './cadvisor-reads.js';
 import { workingSet } from '../derive/docker.js';
-import { goMap, goTime } from './docker/format.js';
+import { goMap, goTime } from './go-format.js';
 
 /** cAdvisor's isIgnoredDevice: interfaces it never reports. */
 const IGNORED_INTERFACES = ['lo', 'veth', 'docker', 'nerdctl'];
@@ -118,11 +118,6 @@ function memoryJson(mem: MemoryStats | undefined, version: 1 | 2): MemoryJson {
     container_data: faults(stat, false, version),
     hierarchical_data: faults(stat, true, version),
   };
-}
-
-/** Block device names by "major:minor", from /proc/diskstats, for PerDiskStats.device. */
-export function deviceNames(disks: readonly DiskStat[] | undefined): Map<string, string> {
-  return new Map((disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
 }
 
 /**

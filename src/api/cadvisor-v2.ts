@@ -6,7 +6,7 @@
 import type { DiskStat, FsStats } from '../kernel/types.js';
 import type { HostSample } from '../model.js';
 import { cadvisorFsType, diskOf, TCP_ADVANCED_ZERO, TCP_ZERO, UDP_ZERO, type SpecJson, type StatPoint } from './cadvisor-v1.js';
-import { goTime } from './docker/format.js';
+import { goTime } from './go-format.js';
 
 /**
  * cAdvisor's InstCpuStats: nanocores between two points, none for the first. The interval is

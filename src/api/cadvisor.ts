@@ -12,13 +12,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { historyMetricNames } from '../store/store.js';
 import type { HostSample } from '../model.js';
+import { hostMemoryBytes } from '../derive/host.js';
 import { toJson } from './json.js';
 import type { Handler, RequestContext, Router } from './http.js';
-import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
+import { deviceNames } from '../kernel/proc/diskstats.js';
+import { containerPoint, containerSpecJson, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
-import { GO_ZERO_TIME, goTime } from './docker/format.js';
-import type { LifecycleEvent, LifecycleLog } from '../store/lifecycle.js';
+import { GO_ZERO_TIME } from './go-format.js';
+import type { LifecycleLog } from '../store/lifecycle.js';
+import { cadvisorEvents } from './cadvisor-events.js';
 
 export interface CadvisorDeps {
   store: Store;
@@ -162,119 +165,60 @@ function v2Options(params: URLSearchParams): V2Options {
   return { type, count, recursive: params.get('recursive') === 'true' };
 }
 
+/** Runs a handler, answering its errors as cAdvisor does. */
+const handle =
+  (fn: (ctx: RequestContext) => void | Promise<void>): Handler =>
+  async (ctx) => {
+    try {
+      await fn(ctx);
+    } catch (err) {
+      if (!(err instanceof CadvisorError)) throw err;
+      if (ctx.res.headersSent) return void ctx.res.destroy();
+      sendError(ctx.res, err.message);
+    }
+  };
+
+const byName = <T>(nodes: Node[], build: (n: Node) => T): Record<string, T> => Object.fromEntries(nodes.map((n) => [n.name, build(n)]));
+
+/** The v1 calls: containers, subcontainers, docker (GET, or POST with a ContainerInfoRequest body). */
+const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
+
 export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
-  const { store, lifecycle } = deps;
-  const identity = deps.identity ?? readMachineIdentity();
+  const api = new CadvisorApi(deps.store, deps.identity ?? readMachineIdentity(), deps.intervalMs);
+  router.get(V1, handle((ctx) => api.v1(ctx)));
+  router.fallback(
+    V1,
+    handle((ctx) => {
+      if (ctx.req.method !== 'POST') throw new CadvisorError(`${ctx.req.method} is not supported: this API is read-only`);
+      return api.v1(ctx);
+    }),
+  );
+  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle((ctx) => api.machine(ctx)));
+  router.get(/^\/api\/v2\.([01])\/stats(\/.*)?$/, handle((ctx) => api.stats(ctx)));
+  router.get(/^\/api\/v2\.[01]\/spec(\/.*)?$/, handle((ctx) => api.spec(ctx)));
+  router.get(/^\/api\/v2\.[01]\/summary(\/.*)?$/, handle((ctx) => api.summary(ctx)));
+  router.get(/^\/api\/v2\.1\/machinestats\/?$/, handle((ctx) => api.machineStats(ctx)));
+  router.get(
+    /^\/api\/v(?:1\.3|2\.[01])\/events(\/.*)?$/,
+    handle(({ req, res, url, params }) => {
+      const found = cadvisorEvents(req, res, url, containerName(params[0] ?? ''), deps.lifecycle);
+      if (found) send(res, found);
+    }),
+  );
+}
 
-  const latestHost = (): HostSample => {
-    const h = store.host;
-    if (!h) throw new CadvisorError('machine figures are not sampled yet');
-    return h.latest;
-  };
+/** cAdvisor's answers over the store: one route handler per call, and what they share. */
+class CadvisorApi {
+  constructor(
+    private readonly store: Store,
+    private readonly identity: MachineIdentity,
+    private readonly intervalMs: number,
+  ) {}
 
-  /** The machine's raw samples in the window, oldest first. */
-  const hostSamples = (w: Window): HostSample[] => {
-    latestHost();
-    return store.hostRaw.read(w);
-  };
-
-  /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
-  const points = (node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] => {
-    if (node.name === '/') return hostSamples(w).map(machinePoint);
-    const e = node.entry;
-    if (!e?.raw) return [];
-    const names = deviceNames(store.host?.latest.disks);
-    const samples = e.raw.read(w);
-    const newest = e.latest?.monoNs;
-    return samples.map((s, i) => containerPoint(s, e.info.cgroup.version, names, i === samples.length - 1 && s.monoNs === newest ? counts?.get(e.info.id) : undefined));
-  };
-
-  const specOf = (node: Node): SpecJson => {
-    if (node.name === '/') {
-      const h = latestHost();
-      return machineSpecJson(h, Number(h.stat.bootTimeSec ?? 0n) * 1000);
-    }
-    return node.entry ? containerSpecJson(node.entry.info, node.entry.latest) : EMPTY_SPEC;
-  };
-
-  /** Docker's containers carry their id, [name, id] as aliases and the "docker" namespace. */
-  const reference = (node: Node) => {
-    const info = node.entry?.info;
-    const docker = info?.runtime === 'docker';
-    return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
-  };
-
-  const processCounts = (nodes: readonly Node[]) => readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry] : [])));
-
-  const v1Info = (node: Node, w: Window, counts: ReadonlyMap<string, bigint>) => {
-    const children = [...node.children].sort();
-    const stats = points(node, w, counts).map((p) => p.stats);
-    return {
-      ...reference(node),
-      subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
-      spec: specOf(node),
-      stats: stats.length > 0 ? stats : undefined,
-    };
-  };
-
-  const lookup = (nodes: Map<string, Node>, name: string): Node => {
-    const node = nodes.get(name);
-    if (!node) throw new CadvisorError(`unknown container "${name}"`);
-    return node;
-  };
-
-  const dockerNodes = (nodes: Map<string, Node>): Node[] => [...nodes.values()].filter((n) => n.entry?.info.runtime === 'docker');
-
-  const dockerNode = (nodes: Map<string, Node>, ref: string): Node => {
-    const e = store.find(ref);
-    const node = e && dockerNodes(nodes).find((n) => n.entry === e);
-    if (!node) throw new CadvisorError(`unable to find Docker container "${ref}"`);
-    return node;
-  };
-
-  /** cAdvisor's getRequestedContainers. */
-  const requested = (name: string, o: V2Options): Node[] => {
-    const nodes = cgroupTree(store);
-    if (o.type === 'name') return o.recursive ? descendants(nodes, lookup(nodes, name).name) : [lookup(nodes, name)];
-    if (!o.recursive) return [dockerNode(nodes, name.replace(/^\//, ''))];
-    if (name !== '/') throw new CadvisorError(`invalid request for docker container "${name}" with subcontainers`);
-    return dockerNodes(nodes);
-  };
-
-  const byName = <T>(nodes: Node[], build: (n: Node) => T): Record<string, T> => Object.fromEntries(nodes.map((n) => [n.name, build(n)]));
-
-  const machineMemory = (): bigint => store.host?.latest.meminfo.get('MemTotal') ?? 0n;
-
-  /** CPU and working set over the history window; the machine has only its latest rate. */
-  const usageHistory = (node: Node): UsageHistory => {
-    if (node.entry) {
-      const metrics = ['cpu_cores', 'memory_working_set_bytes'].map((m) => historyMetricNames.indexOf(m));
-      const { timestampsMs, values } = node.entry.history.read(-Infinity, metrics);
-      return { timestampsMs, cpuCores: values[0], workingSetBytes: values[1] };
-    }
-    const [p0, p1] = points(node, { count: 2 });
-    const inst = p1 && cpuInst(p0, p1);
-    if (!inst) return { timestampsMs: [], cpuCores: [], workingSetBytes: [] };
-    return { timestampsMs: [p1.timeMs], cpuCores: [Number(inst.usage.total) / 1e9], workingSetBytes: [Number(p1.stats.memory.working_set)] };
-  };
-
-  /** Runs a handler, answering its errors as cAdvisor does. */
-  const handle =
-    (fn: (ctx: RequestContext) => void | Promise<void>): Handler =>
-    async (ctx) => {
-      try {
-        await fn(ctx);
-      } catch (err) {
-        if (!(err instanceof CadvisorError)) throw err;
-        if (ctx.res.headersSent) return void ctx.res.destroy();
-        sendError(ctx.res, err.message);
-      }
-    };
-
-  // v1.0-v1.3: containers, subcontainers, docker (GET, or POST with a ContainerInfoRequest body).
-  const v1 = async (req: IncomingMessage, res: ServerResponse, kind: string, rest: string) => {
+  async v1({ req, res, params }: RequestContext): Promise<void> {
+    const [kind, rest] = params;
     const w = v1Window(req.method === 'POST' ? await readBody(req) : '');
-    const nodes = cgroupTree(store);
+    const nodes = cgroupTree(this.store);
     const ref = rest.replace(/^\/+|\/+$/g, '');
     const picked =
       kind === 'containers'
@@ -283,118 +227,152 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
           ? descendants(nodes, lookup(nodes, containerName(rest)).name)
           : ref === ''
             ? dockerNodes(nodes)
-            : [dockerNode(nodes, ref)];
+            : [this.dockerNode(nodes, ref)];
     const counts = await processCounts(picked);
-    if (kind === 'containers') return send(res, v1Info(picked[0], w, counts));
-    if (kind === 'subcontainers') return send(res, picked.map((n) => v1Info(n, w, counts)));
-    send(res, byName(picked, (n) => v1Info(n, w, counts)));
-  };
-  const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
-  router.get(V1, handle(({ req, res, params }) => v1(req, res, params[0], params[1])));
-  router.fallback(
-    V1,
-    handle(({ req, res, params }) => {
-      if (req.method !== 'POST') throw new CadvisorError(`${req.method} is not supported: this API is read-only`);
-      return v1(req, res, params[0], params[1]);
-    }),
-  );
-
-  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(latestHost(), identity))));
-
-  router.get(
-    /^\/api\/v2\.([01])\/stats(\/.*)?$/,
-    handle(async ({ res, url, params }) => {
-      const o = v2Options(url.searchParams);
-      const nodes = requested(containerName(params[1]), o);
-      const w = { count: o.count };
-      // v2.0's deprecated stats never carry processes (see v2DeprecatedStats).
-      if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(specOf(n), points(n, w))));
-      const counts = await processCounts(nodes);
-      // The machine's figures are /api/v2.1/machinestats, not a container's.
-      const containers = nodes.filter((n) => n.name !== '/');
-      send(
-        res,
-        byName(containers, (n) => {
-          const spec = specOf(n);
-          const r = reference(n);
-          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w, counts)) };
-        }),
-      );
-    }),
-  );
-
-  router.get(
-    /^\/api\/v2\.[01]\/spec(\/.*)?$/,
-    handle(({ res, url, params }) => {
-      const nodes = requested(containerName(params[0]), v2Options(url.searchParams));
-      send(
-        res,
-        byName(nodes, (n) => {
-          const r = reference(n);
-          return v2Spec(specOf(n), r.aliases, r.namespace, machineMemory());
-        }),
-      );
-    }),
-  );
-
-  router.get(
-    /^\/api\/v2\.[01]\/summary(\/.*)?$/,
-    handle(({ res, url, params }) => {
-      const nodes = requested(containerName(params[0]), v2Options(url.searchParams));
-      send(res, byName(nodes, (n) => derivedStats(usageHistory(n), Date.now(), deps.intervalMs)));
-    }),
-  );
-
-  router.get(
-    /^\/api\/v2\.1\/machinestats\/?$/,
-    handle(({ res, url }) => {
-      // As cAdvisor's MachineStatsFromV1: the first point read has no cpu_inst.
-      const h = hostSamples({ count: v2Options(url.searchParams).count });
-      send(res, machineStats(h.map(machinePoint), h));
-    }),
-  );
-
-  router.get(/^\/api\/v(?:1\.3|2\.[01])\/events(\/.*)?$/, handle(({ req, res, url, params }) => events(req, res, url, containerName(params[0] ?? ''), lifecycle)));
-}
-
-const EVENT_TYPES: Partial<Record<LifecycleEvent['action'], string>> = { create: 'containerCreation', destroy: 'containerDeletion', oom: 'oom' };
-const EVENT_OPTIONS: Record<string, string> = { oom_events: 'oom', oom_kill_events: 'oomKill', creation_events: 'containerCreation', deletion_events: 'containerDeletion' };
-
-/** cAdvisor's v1 Event; the name is the cgroup the container had. */
-function eventJson(e: LifecycleEvent, type: string) {
-  return { container_name: e.cgroupPath || `/${e.info.name}`, timestamp: goTime(e.timeMs), event_type: type, event_data: {} };
-}
-
-/** cAdvisor's events query: the types asked for, a time window, max_events (10 by default), stream. */
-function events(req: IncomingMessage, res: ServerResponse, url: URL, name: string, lifecycle: LifecycleLog): void {
-  const q = url.searchParams;
-  const bool = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
-  const wanted = new Set(Object.entries(EVENT_OPTIONS).filter(([opt]) => bool('all_events') || bool(opt)).map(([, type]) => type));
-  const subcontainers = bool('subcontainers');
-  const maxText = q.get('max_events');
-  const max = maxText !== null && /^-?\d+$/.test(maxText) ? Number(maxText) : 10;
-  const start = Date.parse(q.get('start_time') ?? '');
-  const end = Date.parse(q.get('end_time') ?? '');
-  const typeOf = (e: LifecycleEvent): string | undefined => {
-    const type = EVENT_TYPES[e.action];
-    if (!type || !wanted.has(type)) return undefined;
-    const n = e.cgroupPath || `/${e.info.name}`;
-    const inside = n === name || (subcontainers && (name === '/' || n.startsWith(`${name}/`)));
-    return inside ? type : undefined;
-  };
-  if (!bool('stream')) {
-    const found = lifecycle.between(Number.isNaN(start) ? -Infinity : start, Number.isNaN(end) ? Date.now() : end).flatMap((e) => {
-      const type = typeOf(e);
-      return type ? [eventJson(e, type)] : [];
-    });
-    return send(res, max > 0 ? found.slice(Math.max(0, found.length - max)) : found);
+    if (kind === 'containers') return send(res, this.v1Info(picked[0], w, counts));
+    if (kind === 'subcontainers') return send(res, picked.map((n) => this.v1Info(n, w, counts)));
+    send(res, byName(picked, (n) => this.v1Info(n, w, counts)));
   }
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.flushHeaders();
-  const unsubscribe = lifecycle.subscribe((e) => {
-    const type = typeOf(e);
-    if (type && !res.destroyed) res.write(toJson(eventJson(e, type)) + '\n');
-  });
-  req.on('close', unsubscribe);
-  res.on('close', unsubscribe);
+
+  machine({ res }: RequestContext): void {
+    send(res, machineInfoJson(this.latestHost(), this.identity));
+  }
+
+  async stats({ res, url, params }: RequestContext): Promise<void> {
+    const o = v2Options(url.searchParams);
+    const nodes = this.requested(containerName(params[1]), o);
+    const w = { count: o.count };
+    // v2.0's deprecated stats never carry processes (see v2DeprecatedStats).
+    if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(this.specOf(n), this.points(n, w))));
+    const counts = await processCounts(nodes);
+    // The machine's figures are /api/v2.1/machinestats, not a container's.
+    const containers = nodes.filter((n) => n.name !== '/');
+    send(
+      res,
+      byName(containers, (n) => {
+        const spec = this.specOf(n);
+        const r = reference(n);
+        return { spec: v2Spec(spec, r.aliases, r.namespace, this.machineMemory()), stats: v2Stats(spec, this.points(n, w, counts)) };
+      }),
+    );
+  }
+
+  spec({ res, url, params }: RequestContext): void {
+    const nodes = this.requested(containerName(params[0]), v2Options(url.searchParams));
+    send(
+      res,
+      byName(nodes, (n) => {
+        const r = reference(n);
+        return v2Spec(this.specOf(n), r.aliases, r.namespace, this.machineMemory());
+      }),
+    );
+  }
+
+  summary({ res, url, params }: RequestContext): void {
+    const nodes = this.requested(containerName(params[0]), v2Options(url.searchParams));
+    send(res, byName(nodes, (n) => derivedStats(this.usageHistory(n), Date.now(), this.intervalMs)));
+  }
+
+  machineStats({ res, url }: RequestContext): void {
+    // As cAdvisor's MachineStatsFromV1: the first point read has no cpu_inst.
+    const h = this.hostSamples({ count: v2Options(url.searchParams).count });
+    send(res, machineStats(h.map(machinePoint), h));
+  }
+
+  private latestHost(): HostSample {
+    const h = this.store.host;
+    if (!h) throw new CadvisorError('machine figures are not sampled yet');
+    return h.latest;
+  }
+
+  /** The machine's raw samples in the window, oldest first. */
+  private hostSamples(w: Window): HostSample[] {
+    this.latestHost();
+    return this.store.hostRaw.read(w);
+  }
+
+  /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
+  private points(node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] {
+    if (node.name === '/') return this.hostSamples(w).map(machinePoint);
+    const e = node.entry;
+    if (!e?.raw) return [];
+    const names = deviceNames(this.store.host?.latest.disks);
+    const samples = e.raw.read(w);
+    const newest = e.latest?.monoNs;
+    return samples.map((s, i) => containerPoint(s, e.info.cgroup.version, names, i === samples.length - 1 && s.monoNs === newest ? counts?.get(e.info.id) : undefined));
+  }
+
+  private specOf(node: Node): SpecJson {
+    if (node.name === '/') {
+      const h = this.latestHost();
+      return machineSpecJson(h, Number(h.stat.bootTimeSec ?? 0n) * 1000);
+    }
+    return node.entry ? containerSpecJson(node.entry.info, node.entry.latest) : EMPTY_SPEC;
+  }
+
+  private v1Info(node: Node, w: Window, counts: ReadonlyMap<string, bigint>) {
+    const children = [...node.children].sort();
+    const stats = this.points(node, w, counts).map((p) => p.stats);
+    return {
+      ...reference(node),
+      subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
+      spec: this.specOf(node),
+      stats: stats.length > 0 ? stats : undefined,
+    };
+  }
+
+  private dockerNode(nodes: Map<string, Node>, ref: string): Node {
+    const e = this.store.find(ref);
+    const node = e && dockerNodes(nodes).find((n) => n.entry === e);
+    if (!node) throw new CadvisorError(`unable to find Docker container "${ref}"`);
+    return node;
+  }
+
+  /** cAdvisor's getRequestedContainers. */
+  private requested(name: string, o: V2Options): Node[] {
+    const nodes = cgroupTree(this.store);
+    if (o.type === 'name') return o.recursive ? descendants(nodes, lookup(nodes, name).name) : [lookup(nodes, name)];
+    if (!o.recursive) return [this.dockerNode(nodes, name.replace(/^\//, ''))];
+    if (name !== '/') throw new CadvisorError(`invalid request for docker container "${name}" with subcontainers`);
+    return dockerNodes(nodes);
+  }
+
+  private machineMemory(): bigint {
+    return hostMemoryBytes(this.store.host?.latest);
+  }
+
+  /** CPU and working set over the history window; the machine has only its latest rate. */
+  private usageHistory(node: Node): UsageHistory {
+    if (node.entry) {
+      const metrics = ['cpu_cores', 'memory_working_set_bytes'].map((m) => historyMetricNames.indexOf(m));
+      const { timestampsMs, values } = node.entry.history.read(-Infinity, metrics);
+      return { timestampsMs, cpuCores: values[0], workingSetBytes: values[1] };
+    }
+    const [p0, p1] = this.points(node, { count: 2 });
+    const inst = p1 && cpuInst(p0, p1);
+    if (!inst) return { timestampsMs: [], cpuCores: [], workingSetBytes: [] };
+    return { timestampsMs: [p1.timeMs], cpuCores: [Number(inst.usage.total) / 1e9], workingSetBytes: [Number(p1.stats.memory.working_set)] };
+  }
 }
+
+/** Docker's containers carry their id, [name, id] as aliases and the "docker" namespace. */
+function reference(node: Node) {
+  const info = node.entry?.info;
+  const docker = info?.runtime === 'docker';
+  return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
+}
+
+function processCounts(nodes: readonly Node[]): Promise<ReadonlyMap<string, bigint>> {
+  return readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry] : [])));
+}
+
+function lookup(nodes: Map<string, Node>, name: string): Node {
+  const node = nodes.get(name);
+  if (!node) throw new CadvisorError(`unknown container "${name}"`);
+  return node;
+}
+
+function dockerNodes(nodes: Map<string, Node>): Node[] {
+  return [...nodes.values()].filter((n) => n.entry?.info.runtime === 'docker');
+}
+

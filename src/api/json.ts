@@ -1,7 +1,7 @@
 /**
  * JSON with exact 64-bit integers: bigint values are written as plain JSON numbers with every
  * digit (JSON.stringify refuses bigint, and Number() would round above 2^53). Non-finite floats
- * become null. Map objects are written as objects.
+ * become null. Map objects are written as objects; an object with a toJSON method as what it returns.
  */
 export function toJson(value: unknown, indent = 0): string {
   const out: string[] = [];
@@ -47,6 +47,8 @@ function write(v: unknown, out: string[], indent: number, pad: string): void {
     out.push(nl, pad, ']');
     return;
   }
+  // As JSON.stringify: an object that says how it is written (toJSON) is written so.
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON(): unknown }).toJSON(), out, indent, pad);
   const entries = v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x] as const) : Object.entries(v as object);
   const kept = entries.filter(([, x]) => x !== undefined && typeof x !== 'function');
   if (kept.length === 0) return void out.push('{}');

@@ -9,6 +9,7 @@
  * walk of them, as kubelet takes cAdvisor's base and total usage; process counts are read from
  * cgroup.procs for each request.
  */
+import { hostMemoryBytes } from '../derive/host.js';
 import { hostname } from 'node:os';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
@@ -89,7 +90,7 @@ interface Figures {
 /** The figures kubelet takes from cAdvisor for one container sample. */
 function containerFigures(e: ContainerEntry, s: Sample): Figures {
   const mem = s.cgroup.memory;
-  const rate = e.derived?.rates['cpu.usageNs'];
+  const rate = e.derived?.rates.cpuUsageNs;
   return {
     timeMs: s.timestampMs,
     usageNanoCores: rate === undefined ? undefined : BigInt(Math.round(rate)),
@@ -218,7 +219,7 @@ function nodeSummary(latest: HostSample, previous: HostSample | undefined, image
   };
   const seconds = previous ? Number(latest.monoNs - previous.monoNs) / 1e9 : 0;
   const m = hostMemory(latest.meminfo);
-  const total = latest.meminfo.get('MemTotal') ?? 0n;
+  const total = hostMemoryBytes(latest);
   const swapTotal = latest.meminfo.get('SwapTotal') ?? 0n;
   const root = latest.filesystems.find((f) => f.mountpoint === '/') ?? fsOf('/', latest.filesystems);
   const imageFs = imageFsPath ? fsOf(imageFsPath, latest.filesystems) : undefined;

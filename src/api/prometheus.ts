@@ -25,6 +25,7 @@ import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js'
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
+import { deviceNames } from '../kernel/proc/diskstats.js';
 import { acceptsGzip, type Router } from './http.js';
 import { CONTENT_TYPE, escapeHelp, nsToSeconds, renderLabels, sanitizeLabelName, usToSeconds, type MetricType } from './prometheus-text.js';
 
@@ -440,11 +441,11 @@ export class LabelRenderer {
 
 const deviceNamesByHost = new WeakMap<HostSample, Map<string, string>>();
 /** Block device names by "major:minor", made once per host sample. */
-function deviceNames(host: HostSample | undefined): Map<string, string> {
+function hostDeviceNames(host: HostSample | undefined): Map<string, string> {
   if (!host) return new Map();
   let names = deviceNamesByHost.get(host);
   if (!names) {
-    names = new Map(host.disks.map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
+    names = deviceNames(host.disks);
     deviceNamesByHost.set(host, names);
   }
   return names;
@@ -468,7 +469,7 @@ export function forEachContainerSeries(
   families: ReadonlySet<string>,
   emit: (name: string, extra: string, value: string) => void,
 ): void {
-  const view: View = { info, sample, labels: NO_BYTES, devices: deviceNames(host) };
+  const view: View = { info, sample, labels: NO_BYTES, devices: hostDeviceNames(host) };
   let name = '';
   const sink: SeriesSink = { series: (value, extra = '') => emit(name, extra, value) };
   for (const f of CONTAINER_FAMILIES) {
@@ -498,7 +499,7 @@ function reported(store: Store): ContainerEntry[] {
  */
 export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer, extras: RenderExtras = {}): { buffer: Buffer; body: Buffer } {
   const host = store.host?.latest;
-  const devices = deviceNames(host);
+  const devices = hostDeviceNames(host);
   const views: View[] = reported(store).map((e) => ({ info: e.info, sample: e.latest!, labels: labels.labels(e.info), devices, processes: extras.processes?.get(e.info.id) }));
   const w = new ExpositionWriter(into);
   for (const f of CONTAINER_FAMILIES) {

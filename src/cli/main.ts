@@ -23,7 +23,7 @@ interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: () => import('./agent.js').then((m) => ({ run: m.runAgent, help: m.AGENT_HELP })),
   stats: () => import('./stats.js').then((m) => ({ run: m.runStats, help: m.STATS_HELP })),
-  procfs: () => import('../procview/cli.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
+  procfs: () => import('./procfs.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
   version: async () => ({ run: printVersion, help: 'Usage: cstats version\n\nPrints the version of cstats and of the Node.js that runs it.\n' }),
 };
 

@@ -2,7 +2,7 @@
  * `cstats stats`: the `docker stats` table (or JSON lines), read from a running agent's REST
  * API. Same columns, units, formatting, --no-stream, --all and container arguments as docker.
  */
-import { formatStatsJsonLine, formatStatsTable, type StatsRow } from './format.js';
+import { formatStatsJsonLine, formatStatsTable, type StatsRow } from './stats-table.js';
 import { parseArgs, UsageError } from './args.js';
 import { agentClient, CLIENT_HELP, CLIENT_OPTIONS } from './client.js';
 

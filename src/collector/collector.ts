@@ -4,12 +4,13 @@
  * descriptors kept open across ticks, then derive, then store. Filesystems are statfs'ed on a
  * slower cadence. One bad file costs that value for that tick and one warning.
  */
-import { KeptFiles } from '../kernel/file.js';
 import { ParseError } from '../kernel/errors.js';
 import { parseNetDev } from '../kernel/proc/netdev.js';
-import { statCgroupV1 } from '../kernel/cgroup/v1/index.js';
-import { statCgroupV2 } from '../kernel/cgroup/v2/index.js';
-import { readParsed, ReadParts, sameStats, type Activity, type StatContext, type TickFacts } from '../kernel/cgroup/common.js';
+import { V1_READERS } from '../kernel/cgroup/v1/index.js';
+import { V2_READERS } from '../kernel/cgroup/v2/index.js';
+import { readParsed, type StatContext } from '../kernel/cgroup/read-file.js';
+import { CgroupReads, type TickFacts } from './cgroup-reads.js';
+import { sameStats } from './same-stats.js';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, DockerResources, Sample } from '../model.js';
 import type { Discoverer } from '../runtimes/types.js';
@@ -35,12 +36,11 @@ const NO_INTERFACES: readonly NetInterfaceStats[] = Object.freeze([]);
 
 /** What the collector keeps per container between ticks. */
 interface Tracked {
-  files: KeptFiles;
-  activity: Activity;
+  /** Its cgroup's files (and its network namespace's net/dev). */
+  files: CgroupReads;
   /** Docker's resource settings as last inspected: a new object after each inspect. */
   resources?: DockerResources;
-  ctx: StatContext;
-  /** For the network namespace's files, read apart from the cgroup's (not among its parts). */
+  /** For the network namespace's files, read apart from the cgroup's. */
   netCtx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
@@ -68,9 +68,11 @@ export class Collector {
   private timer?: NodeJS.Timeout;
   private hostMemoryBytes = 0n;
   private hostOomKills?: bigint;
-  /** Shared by every container's StatContext; updated at the start of each tick. */
+  /** Shared by every container's CgroupReads; updated at the start of each tick. */
   private readonly tickFacts: TickFacts = { noNewOomKills: false };
   private readonly tickListeners = new Set<(tick: TickStats) => void>();
+  /** File names already said to be missing (sayAbsent). */
+  private readonly absentSaid = new Set<string>();
   /** Counts ticks and discovery syncs: what Tracked.tick holds. */
   private tickNo = 0;
   lastTick?: TickStats;
@@ -122,23 +124,23 @@ export class Collector {
     return all;
   }
 
-  private trackedFor(id: string): Tracked {
-    let t = this.tracked.get(id);
+  private trackedFor(info: ContainerInfo): Tracked {
+    let t = this.tracked.get(info.id);
     if (!t) {
-      const files = new KeptFiles();
-      const activity: Activity = { idle: false };
       const onError = (err: unknown): void => this.reportFileError(err);
-      t = {
-        files,
-        activity,
-        fsReadMs: -Infinity,
-        tick: 0,
-        ctx: { reader: files, onError, tick: this.tickFacts, activity, parts: new ReadParts() },
-        netCtx: { reader: files, onError },
-      };
-      this.tracked.set(id, t);
+      const files = new CgroupReads(info.cgroup.version, this.tickFacts, onError, (file, requirement) => this.sayAbsent(file, requirement));
+      t = { files, fsReadMs: -Infinity, tick: 0, netCtx: { reader: files, onError } };
+      this.tracked.set(info.id, t);
     }
     return t;
+  }
+
+  /** A file the kernel lacks is said once per file name, whatever the number of containers. */
+  private sayAbsent(file: string, requirement: string): void {
+    const name = file.slice(file.lastIndexOf('/') + 1);
+    if (this.absentSaid.has(name)) return;
+    this.absentSaid.add(name);
+    this.log.info('collector', `${file} is missing: its figures are left out (needs ${requirement})`);
   }
 
   private reportFileError(err: unknown): void {
@@ -242,9 +244,8 @@ export class Collector {
   }
 
   private sampleContainer(info: ContainerInfo, timestampMs: number, sysNs: bigint, onlineCpus: number): void {
-    const t = this.trackedFor(info.id);
+    const t = this.trackedFor(info);
     t.tick = this.tickNo;
-    t.activity.stallFree = this.stalls.quietFor(info);
     // Re-inspected (`docker update`, among other events): limits are read now, not within 10 s.
     if (info.docker?.resources !== t.resources) {
       t.files.rereadSettings();
@@ -252,7 +253,8 @@ export class Collector {
     }
     const entry = this.store.get(info.id);
     const prev = entry?.latest;
-    const read = info.cgroup.version === 1 ? statCgroupV1(t.ctx, info.cgroup.dirs) : statCgroupV2(t.ctx, info.cgroup.dir);
+    const stallFree = this.stalls.quietFor(info);
+    const read = info.cgroup.version === 1 ? t.files.read(V1_READERS, info.cgroup.dirs, stallFree) : t.files.read(V2_READERS, info.cgroup.dir, stallFree);
     // Figures equal to the previous sample's are handed out as that same object: derive and
     // the history see at once that nothing moved, and nothing new outlives the tick.
     const cgroup = prev && sameStats(prev.cgroup, read) ? prev.cgroup : read;

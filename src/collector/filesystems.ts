@@ -5,7 +5,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { oneShotReader } from '../kernel/file.js';
+import { oneShotReader } from '../kernel/kept-file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import type { FsStats, MountInfo } from '../kernel/types.js';
 import type { ContainerInfo } from '../model.js';

@@ -2,7 +2,7 @@
  * The host's own figures, and the two that every container sample needs from the same tick:
  * Docker's system_cpu_usage and online_cpus, both from /proc/stat.
  */
-import { KernelFile } from '../kernel/file.js';
+import { KernelFile } from '../kernel/kept-file.js';
 import { parseProcStat } from '../kernel/proc/stat.js';
 import { parseMeminfo } from '../kernel/proc/meminfo.js';
 import { parseLoadAvg } from '../kernel/proc/loadavg.js';

@@ -11,7 +11,7 @@
  * through fs.promises (a thread-pool round trip and a promise per lstat); du takes 0.4 s.
  */
 import { lstatSync, opendirSync, readdirSync, type BigIntStats, type Dir } from 'node:fs';
-import { isGone } from '../kernel/file.js';
+import { isGone } from '../kernel/kept-file.js';
 import type { ContainerInfo, LayerUsage } from '../model.js';
 
 export interface TreeUsage {

@@ -10,9 +10,9 @@
  * non-idle jiffies, and totals are shown in µs); and a child whose averages were all zero at
  * its last read still reads the same. The parent is read before any of its children in a
  * tick; a child's remembered figures were read after the parent's read of their tick, and are
- * read again within FROZEN_MAX_AGE_READS ticks whatever the parent says.
+ * read again within FROZEN_MAX_AGE_READS ticks whatever the parent says (cgroup-reads.ts).
  */
-import { KeptFiles } from '../kernel/file.js';
+import { KeptFiles } from '../kernel/kept-file.js';
 import { parsePressure, PRESSURE_FILE, PRESSURE_RESOURCES, type PressureResource } from '../kernel/cgroup/v2/pressure.js';
 import type { CgroupLocation, ContainerInfo } from '../model.js';
 

@@ -137,13 +137,6 @@ export function parseFloatStrict(token: string, file: string): number {
   return Number(token);
 }
 
-/** Reads a required key from a parsed key/value map. */
-export function requireKey(map: Map<string, bigint>, key: string, file: string): bigint {
-  const v = map.get(key);
-  if (v === undefined) throw new ParseError(file, `missing key "${key}"`);
-  return v;
-}
-
 /**
  * What each line of a file parsed to at its previous read, for files of many lines that mostly
  * repeat from one read to the next: the host's net/dev (a veth per container, most of them

@@ -101,6 +101,15 @@ export interface PressureStats {
   io?: Pressure;
 }
 
+/** Everything read from one cgroup in one tick, controller by controller. */
+export interface CgroupStats {
+  cpu?: CpuStats;
+  memory?: MemoryStats;
+  blkio?: BlkioStats;
+  pids?: PidsStats;
+  pressure?: PressureStats;
+}
+
 export interface NetInterfaceStats {
   name: string;
   rxBytes: bigint;

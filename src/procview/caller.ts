@@ -6,7 +6,7 @@
  */
 import { readlinkSync } from 'node:fs';
 import { parseProcCgroup, v1DirsOf, v2DirOf, type CgroupLayout, type ProcCgroup } from '../kernel/cgroup/hierarchy.js';
-import { oneShotReader, type FileReader } from '../kernel/file.js';
+import { oneShotReader, type FileReader } from '../kernel/kept-file.js';
 import { V1Cgroup } from './cgroup/v1.js';
 import { V2Cgroup } from './cgroup/v2.js';
 import type { ContainerCgroup } from './cgroup/view.js';

@@ -3,8 +3,8 @@
  * the host's own file for the host, the container's view for a process in a container.
  */
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import type { StatContext } from '../kernel/cgroup/common.js';
-import { KeptFiles, oneShotReader } from '../kernel/file.js';
+import type { StatContext } from '../kernel/cgroup/read-file.js';
+import { KeptFiles, oneShotReader } from '../kernel/kept-file.js';
 import { parsePidStat } from '../kernel/proc/pidstat.js';
 import type { ContainerCgroup } from './cgroup/view.js';
 import { CallerResolver, type ProcviewEnv } from './caller.js';

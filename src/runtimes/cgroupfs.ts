@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import type { CgroupLocation, ContainerInfo } from '../model.js';
-import { oneShotReader } from '../kernel/file.js';
+import { oneShotReader } from '../kernel/kept-file.js';
 import { classifyCgroup, type CgroupClass } from './classify.js';
 import { HealthState, type Discoverer } from './types.js';
 import type { Logger } from '../log.js';

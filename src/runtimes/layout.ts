@@ -3,7 +3,7 @@
  * of finding a container's cgroup: from a process inside it, or from its path in the tree.
  */
 import { existsSync } from 'node:fs';
-import { oneShotReader } from '../kernel/file.js';
+import { oneShotReader } from '../kernel/kept-file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
 import { detectLayout, parseProcCgroup, v1DirsOf, v2DirOf, type CgroupLayout } from '../kernel/cgroup/hierarchy.js';
 import { V1_CONTROLLERS, type V1Dirs } from '../kernel/cgroup/v1/dirs.js';

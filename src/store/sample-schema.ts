@@ -7,7 +7,7 @@
  * collector's CgroupStats of an idle container, and parses of files whose content did not change.
  */
 import type { HostSample, Sample } from '../model.js';
-import type { CgroupStats } from '../kernel/cgroup/common.js';
+import type { CgroupStats } from '../kernel/types.js';
 import type {
   BlkioDeviceStats,
   BlkioStats,

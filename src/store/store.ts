@@ -22,10 +22,10 @@ export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
   memory_usage_bytes: (d) => d.memoryUsageBytes,
   memory_working_set_bytes: (d) => d.workingSetBytes,
   memory_limit_bytes: (d) => d.memoryLimitBytes,
-  network_rx_bytes_per_second: (d) => d.rates['net.rxBytes'] ?? NaN,
-  network_tx_bytes_per_second: (d) => d.rates['net.txBytes'] ?? NaN,
-  block_read_bytes_per_second: (d) => d.rates['blkio.readBytes'] ?? NaN,
-  block_write_bytes_per_second: (d) => d.rates['blkio.writeBytes'] ?? NaN,
+  network_rx_bytes_per_second: (d) => d.rates.netRxBytes ?? NaN,
+  network_tx_bytes_per_second: (d) => d.rates.netTxBytes ?? NaN,
+  block_read_bytes_per_second: (d) => d.rates.blkioReadBytes ?? NaN,
+  block_write_bytes_per_second: (d) => d.rates.blkioWriteBytes ?? NaN,
   pids: (d) => d.pids,
 };
 const METRIC_NAMES = Object.keys(HISTORY_METRICS);

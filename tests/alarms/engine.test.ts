@@ -4,6 +4,7 @@
  * surviving a restart (pending `for` resumed, no second notification), a damaged state file,
  * and removal ending a container's alerts with a reason.
  */
+import { noRates } from '../../src/derive/rates.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -22,7 +23,7 @@ function info(name: string): ContainerInfo {
 }
 
 function derived(memory: number): Derived {
-  return { cpuPercent: 0, cpuCores: 0, memoryUsageBytes: memory, memoryLimitBytes: 1000, memoryPercent: memory / 10, workingSetBytes: memory, netRxBytes: 0, netTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, pids: 1, rates: {} };
+  return { cpuPercent: 0, cpuCores: 0, memoryUsageBytes: memory, memoryLimitBytes: 1000, memoryPercent: memory / 10, workingSetBytes: memory, netRxBytes: 0, netTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, pids: 1, rates: noRates() };
 }
 
 interface Receiver {

@@ -3,7 +3,7 @@
  * hand-made samples with values past 2^53, and a host sample.
  */
 import { statCgroupV1 } from '../../src/kernel/cgroup/v1/index.js';
-import type { CgroupStats } from '../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../src/kernel/types.js';
 import type { NetInterfaceStats, ProcStatCpu } from '../../src/kernel/types.js';
 import type { ContainerInfo, HostSample, Sample } from '../../src/model.js';
 import { derive } from '../../src/derive/index.js';

@@ -87,7 +87,7 @@ test('nothing moved: the sample holds the previous figures object, and derive ha
   collector.tick();
   assert.equal(e.latest!.cgroup, first.cgroup);
   assert.equal(e.derived, derived, 'three samples alike: the same Derived');
-  assert.equal(derived.rates['cpu.usageNs'], 0);
+  assert.equal(derived.rates.cpuUsageNs, 0);
   // A counter moves: new figures, new Derived, and its rate.
   writeFileSync(join(dir, 'pids.current'), '4\n');
   writeFileSync(join(dir, 'cpu.stat'), GOOD['cpu.stat'].replace('usage_usec 18446744073709551', 'usage_usec 18446744073709552'));
@@ -96,7 +96,7 @@ test('nothing moved: the sample holds the previous figures object, and derive ha
   assert.notEqual(e.latest!.cgroup, first.cgroup);
   assert.equal(e.latest!.cgroup.pids?.current, 4n);
   assert.notEqual(e.derived, derived);
-  assert.ok(e.derived!.rates['cpu.usageNs'] > 0);
+  assert.ok((e.derived!.rates.cpuUsageNs ?? 0) > 0);
 });
 
 test('a host-network container that did not move keeps the previous tick\'s figures too: no interfaces of its own, the same list each tick', () => {

@@ -9,10 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { StallGate } from '../../src/collector/stall-gate.js';
-import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../src/kernel/cgroup/common.js';
-import { parsePressure, statPressure } from '../../src/kernel/cgroup/v2/pressure.js';
+import { parsePressure } from '../../src/kernel/cgroup/v2/pressure.js';
 import type { ContainerInfo } from '../../src/model.js';
-import { memoryContext } from '../kernel/context.js';
 import { sleep } from '../integration/support.js';
 
 const UNIFIED = '/sys/fs/cgroup/unified';
@@ -74,20 +72,3 @@ describe('stall gate on the real cgroup2 tree', { skip: !hybrid && 'needs root a
   });
 });
 
-describe('pressure reader and the gate', () => {
-  const ZERO = 'some avg10=0.00 avg60=0.00 avg300=0.00 total=1234\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n';
-  const DECAYING = 'some avg10=1.50 avg60=0.40 avg300=0.08 total=99999\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1000\n';
-  const files = { '/c/cpu.pressure': ZERO, '/c/memory.pressure': DECAYING, '/c/io.pressure': ZERO };
-
-  it('a quiet parent lets zero-average resources be remembered; averages still decaying are read', () => {
-    const { ctx, maxAges } = memoryContext(files);
-    ctx.activity = { idle: false, stallFree: { cpu: true, memory: true, io: false } };
-    const stats: CgroupStats = {};
-    statPressure(ctx, '/c', stats);
-    assert.deepEqual([...maxAges], [], 'averages unknown before the first read');
-    assert.deepEqual([...ctx.activity.zeroAverages!].sort(), ['cpu', 'io']);
-    statPressure(ctx, '/c', stats);
-    assert.deepEqual([...maxAges], [['/c/cpu.pressure', FROZEN_MAX_AGE_READS]], 'memory is decaying, io under a busy parent');
-    assert.equal(stats.pressure?.cpu?.some?.totalUs, 1234n);
-  });
-});

@@ -1,3 +1,4 @@
+import { toJson } from '../../src/api/json.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { derive } from '../../src/derive/index.js';
@@ -62,19 +63,19 @@ test('rates: per second over the monotonic interval; a counter that goes back gi
   const prev = sample({ usageNs: 1_000_000_000n, monoNs: 0n, systemCpuNs: 0n });
   const cur = sample({ usageNs: 1_500_000_000n, monoNs: 2_000_000_000n, systemCpuNs: 4_000_000_000n });
   const d = derive(prev, cur, 8n * GiB);
-  assert.equal(d.rates['cpu.usageNs'], 250_000_000);
+  assert.equal(d.rates.cpuUsageNs, 250_000_000);
   assert.equal(d.cpuCores, 0.25);
   assert.equal(d.cpuPercent, 25);
   // A restarted container: its CPU counter starts again from a small value.
   const restarted = derive(cur, sample({ usageNs: 5n, monoNs: 3_000_000_000n, systemCpuNs: 6_000_000_000n }), 8n * GiB);
-  assert.equal(restarted.rates['cpu.usageNs'], undefined);
+  assert.equal(restarted.rates.cpuUsageNs, undefined);
   assert.equal(restarted.cpuPercent, 0);
-  assert.ok(Object.values(restarted.rates).every((r) => r >= 0));
+  assert.ok(Object.values(restarted.rates.toJSON()).every((r) => r >= 0));
 });
 
 test('first sample: no rates, CPU 0, memory figures present', () => {
   const d = derive(undefined, sample({ cgroup: { memory: { usageBytes: 2048n, inactiveFileBytes: 1024n, limitBytes: 4096n } } }), 8n * GiB);
-  assert.deepEqual(d.rates, {});
+  assert.deepEqual(d.rates.toJSON(), {});
   assert.equal(d.cpuPercent, 0);
   assert.equal(d.memoryUsageBytes, 1024);
   assert.equal(d.memoryPercent, 25);
@@ -93,12 +94,16 @@ test('rates: exactly the counters and interface fields that have one, under any 
     expected[`net.${n}.rxBytes`] = (200 + i) / 2;
   });
   delete expected[`net.${names[1]}.txPackets`];
-  assert.deepEqual(d.rates, expected);
+  assert.deepEqual(d.rates.toJSON(), expected);
+  assert.deepEqual(Object.keys(d.rates.toJSON()), Object.keys(expected), 'in the wire order');
+  // Both writers of the wire (REST's toJson, the stream's JSON.stringify) write that object.
+  assert.equal(toJson(d.rates), JSON.stringify(expected));
+  assert.equal(JSON.stringify({ rates: d.rates }), JSON.stringify({ rates: expected }));
   // The same key set again reuses its maker and still gives this sample's values.
   const again = derive(cur, { ...cur, monoNs: 4_000_000_000n, cgroup: { cpu: { usageNs: 50n } } }, 8n * GiB);
-  assert.equal(again.rates['cpu.usageNs'], 10);
-  assert.equal(again.rates['net.new0.rxBytes'], 0);
-  assert.equal(Object.keys(again.rates).length, 3 + 4 * 8);
+  assert.equal(again.rates.cpuUsageNs, 10);
+  assert.equal(again.rates.toJSON()['net.new0.rxBytes'], 0);
+  assert.equal(Object.keys(again.rates.toJSON()).length, 3 + 4 * 8);
 });
 
 test('the same figures in three samples in a row: the previous tick\'s Derived, equal to a fresh one', () => {
@@ -111,13 +116,13 @@ test('the same figures in three samples in a row: the previous tick\'s Derived, 
   const d2 = derive(s1, s2, 8n * GiB, { sample: s0, derived: d1 });
   assert.equal(d2, d1, 'handed back, not made again');
   assert.deepEqual(d2, derive(s1, s2, 8n * GiB), 'what derive would have made');
-  assert.equal(Object.keys(d2.rates).length, 1 + 4 + 2 + 8, 'CPU, four block I/O, two network totals, eight of eth0');
+  assert.equal(Object.keys(d2.rates.toJSON()).length, 1 + 4 + 2 + 8, 'CPU, four block I/O, two network totals, eight of eth0');
   // Any one of the three differing, or a new host memory size capping the limit: made afresh.
   const moved = { ...s2, cgroup: { ...cgroup, cpu: { usageNs: 700n } } };
   assert.equal(derive(s1, moved, 8n * GiB, { sample: s0, derived: d1 }).cpuPercent, (200 / 2e9) * 2 * 100);
   const d1moved = derive({ ...s0, cgroup: { cpu: { usageNs: 100n } } }, s1, 8n * GiB);
   const fresh = derive(s1, s2, 8n * GiB, { sample: { ...s0, cgroup: { cpu: { usageNs: 100n } } }, derived: d1moved });
   assert.notEqual(fresh, d1moved);
-  assert.equal(fresh.rates['cpu.usageNs'], 0);
+  assert.equal(fresh.rates.cpuUsageNs, 0);
   assert.equal(derive(s1, s2, 4096n, { sample: s0, derived: d1 }).memoryLimitBytes, 4096);
 });

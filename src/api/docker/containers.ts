@@ -5,7 +5,8 @@
  */
 import type { ContainerInfo, MountSpec, PortSpec, Sample } from '../../model.js';
 import type { ContainerEntry } from '../../store/store.js';
-import { commandText, goTime, statusText } from './format.js';
+import { goTime } from '../go-format.js';
+import { commandText, statusText } from './format.js';
 import { DockerError } from './reply.js';
 
 /** Running in Docker's sense (State.Running): paused and restarting containers are too. */

@@ -5,7 +5,7 @@
 import type { LifecycleEvent } from '../../store/lifecycle.js';
 import { DockerError } from './reply.js';
 import { labelsMatch, parseFilters } from './containers.js';
-import { goMap } from './format.js';
+import { goMap } from '../go-format.js';
 
 const EVENT_FILTERS = new Set(['type', 'event', 'container', 'label', 'image']);
 

@@ -1,22 +1,8 @@
 /**
- * Text the Docker daemon formats itself and clients display as given: Go's RFC 3339 times,
- * go-units' human durations, and the STATUS and COMMAND columns of `docker ps`.
+ * Text the Docker daemon formats itself and clients display as given: go-units' human
+ * durations, and the STATUS and COMMAND columns of `docker ps` (Go's times: ../go-format.ts).
  */
 import type { ContainerInfo } from '../../model.js';
-
-/** Go's zero time.Time, which Docker writes for "never" (a container that never stopped). */
-export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
-
-/** time.Time as Go marshals it (RFC 3339 with nanoseconds, trailing zeros trimmed), UTC. */
-export function goTime(ms: number | undefined): string {
-  if (ms === undefined) return GO_ZERO_TIME;
-  return new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z');
-}
-
-/** A map as Go marshals it: keys in byte order. */
-export function goMap<T>(map: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
 
 /** go-units HumanDuration, which every relative time in `docker ps` goes through. */
 export function humanDuration(ms: number): string {

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../../store/store.js';
+import { hostMemoryBytes } from '../../derive/host.js';
 import { toJson } from '../json.js';
 import type { Handler, RequestContext, Router } from '../http.js';
 import { inspectJson, listContainers, parseListQuery } from './containers.js';
@@ -66,8 +67,10 @@ function flag(params: URLSearchParams, name: string, byDefault: boolean): boolea
   return !(v === '0' || v.toLowerCase() === 'false');
 }
 
-/** Read when the module loads, before the collector holds its many descriptors open. */
-const SERVER_VERSION = `${(JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}-cstats`;
+/** This build's version, as the Engine's "Version" ("0.1.0-cstats"); read at registration, not import. */
+function serverVersion(): string {
+  return `${(JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}-cstats`;
+}
 
 function isSampled(e: ContainerEntry): boolean {
   return e.removedMs === undefined && (e.info.state === 'running' || e.info.state === 'paused');
@@ -89,64 +92,54 @@ function writeLine(res: ServerResponse, body: unknown): boolean {
   return true;
 }
 
-export function registerDockerCompat(router: Router, deps: DockerCompatDeps): void {
-  const { store, collector, lifecycle } = deps;
-  const headers = dockerHeaders(SERVER_VERSION);
-  let eventListeners = 0;
-
-  const facts = (): SystemFacts => {
-    const host = store.host?.latest;
-    return {
-      serverVersion: SERVER_VERSION,
-      cgroupVersion: deps.cgroupVersion,
-      cpus: host?.stat.perCpu.size ?? 0,
-      memTotalBytes: host?.meminfo.get('MemTotal') ?? 0n,
-    };
-  };
-
-  /** Runs a handler with the version check, answering any error the Engine API's way. */
-  const docker =
-    (fn: (ctx: RequestContext) => void | Promise<void>): Handler =>
-    async (ctx) => {
-      try {
-        checkVersion(ctx.params[0]);
-        await fn(ctx);
-      } catch (err) {
-        if (ctx.res.headersSent) return void ctx.res.destroy();
-        const status = err instanceof DockerError ? err.status : 500;
-        sendDocker(ctx.res, headers, status, { message: (err as Error).message });
-      }
-    };
-
-  const find = (ref: string): ContainerEntry => {
-    const e = store.find(ref);
-    if (!e || e.removedMs !== undefined) throw new DockerError(404, `No such container: ${ref}`);
-    return e;
-  };
-
-  /** Resolves after the next tick, or after `timeoutMs` when the collector stalls. */
-  const nextTick = (timeoutMs: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const unsubscribe = collector.onTick(done);
-      function done(): void {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve();
-      }
-    });
-
-  const hostMemory = (): bigint => store.host?.latest.meminfo.get('MemTotal') ?? 0n;
-
-  router.get(route('/_ping'), (ctx) => {
-    const { res } = ctx;
+/** Runs a handler with the version check, answering any error the Engine API's way. */
+function docker(headers: Record<string, string>, fn: (ctx: RequestContext) => void | Promise<void>): Handler {
+  return async (ctx) => {
     try {
       checkVersion(ctx.params[0]);
+      await fn(ctx);
     } catch (err) {
-      return sendDocker(res, headers, 400, { message: (err as Error).message });
+      if (ctx.res.headersSent) return void ctx.res.destroy();
+      const status = err instanceof DockerError ? err.status : 500;
+      sendDocker(ctx.res, headers, status, { message: (err as Error).message });
+    }
+  };
+}
+
+export function registerDockerCompat(router: Router, deps: DockerCompatDeps): void {
+  const api = new DockerCompatApi(deps, serverVersion());
+  const handle = (fn: (ctx: RequestContext) => void | Promise<void>): Handler => docker(api.headers, fn);
+  router.get(route('/_ping'), (ctx) => api.ping(ctx));
+  router.get(route('/version'), handle((ctx) => api.version(ctx)));
+  router.get(route('/info'), handle((ctx) => api.info(ctx)));
+  router.get(route('/containers/json'), handle((ctx) => api.list(ctx)));
+  router.get(route('/containers/([^/]+)/json'), handle((ctx) => api.inspect(ctx)));
+  router.get(route('/containers/([^/]+)/stats'), handle((ctx) => api.stats(ctx)));
+  router.get(route('/events'), handle((ctx) => api.events(ctx)));
+  router.fallback(ENGINE_PATHS, (ctx) => api.refuse(ctx));
+}
+
+/** The Engine API's answers over the store: one route handler per call, and what they share. */
+class DockerCompatApi {
+  readonly headers: Record<string, string>;
+  /** Clients following /events now (/info's NEventsListener). */
+  private eventListeners = 0;
+
+  constructor(
+    private readonly deps: DockerCompatDeps,
+    private readonly serverVersion: string,
+  ) {
+    this.headers = dockerHeaders(serverVersion);
+  }
+
+  ping({ res, params }: RequestContext): void {
+    try {
+      checkVersion(params[0]);
+    } catch (err) {
+      return sendDocker(res, this.headers, 400, { message: (err as Error).message });
     }
     res.writeHead(200, {
-      ...headers,
+      ...this.headers,
       'Builder-Version': '',
       Swarm: 'inactive',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
@@ -155,97 +148,134 @@ export function registerDockerCompat(router: Router, deps: DockerCompatDeps): vo
       'Content-Length': 2,
     });
     res.end('OK');
-  });
+  }
 
-  router.get(route('/version'), docker(({ res }) => sendDocker(res, headers, 200, versionJson(facts()))));
+  version({ res }: RequestContext): void {
+    sendDocker(res, this.headers, 200, versionJson(this.facts()));
+  }
 
-  router.get(route('/info'), docker(({ res }) => sendDocker(res, headers, 200, infoJson(facts(), store.list(false), eventListeners, Date.now()))));
+  info({ res }: RequestContext): void {
+    sendDocker(res, this.headers, 200, infoJson(this.facts(), this.deps.store.list(false), this.eventListeners, Date.now()));
+  }
 
-  router.get(
-    route('/containers/json'),
-    docker(({ res, url }) => sendDocker(res, headers, 200, listContainers(store.list(false), parseListQuery(url.searchParams), Date.now()))),
-  );
+  list({ res, url }: RequestContext): void {
+    sendDocker(res, this.headers, 200, listContainers(this.deps.store.list(false), parseListQuery(url.searchParams), Date.now()));
+  }
 
-  router.get(route('/containers/([^/]+)/json'), docker(({ res, params }) => sendDocker(res, headers, 200, inspectJson(find(params[1])))));
+  inspect({ res, params }: RequestContext): void {
+    sendDocker(res, this.headers, 200, inspectJson(this.find(params[1])));
+  }
 
-  router.get(
-    route('/containers/([^/]+)/stats'),
-    docker(async ({ req, res, url, params }) => {
-      const e = find(params[1]);
-      const stream = flag(url.searchParams, 'stream', true);
-      const oneShot = flag(url.searchParams, 'one-shot', false);
-      if (stream && oneShot) throw new DockerError(400, 'cannot have stream=true and one-shot=true');
-      if (!stream) {
-        // Docker answers a non-streaming request after two samples (so precpu_stats is filled),
-        // one-shot after one; the agent has them already unless the container is brand new.
-        const ready = (): boolean => !isSampled(e) || (e.latest !== undefined && (oneShot || e.previous !== undefined));
-        const deadline = Date.now() + deps.intervalMs * 3;
-        while (!ready() && Date.now() < deadline) await nextTick(deadline - Date.now());
-        const sampled = isSampled(e) && e.latest !== undefined;
-        const body = dockerStats({
-          info: e.info,
-          current: sampled ? e.latest : undefined,
-          previous: sampled && !oneShot ? e.previous : undefined,
-          hostMemoryBytes: hostMemory(),
-        });
-        return sendDocker(res, headers, 200, body);
+  async stats({ req, res, url, params }: RequestContext): Promise<void> {
+    const e = this.find(params[1]);
+    const stream = flag(url.searchParams, 'stream', true);
+    const oneShot = flag(url.searchParams, 'one-shot', false);
+    if (stream && oneShot) throw new DockerError(400, 'cannot have stream=true and one-shot=true');
+    if (!stream) return this.statsOnce(res, e, oneShot);
+    startStream(res, this.headers);
+    let sent: unknown;
+    const send = (): void => {
+      const current = this.deps.store.get(e.info.id);
+      // Docker ends the stream when the container is removed; a stopped one gets empty frames.
+      if (!current || current.removedMs !== undefined) return void res.end();
+      if (isSampled(current)) {
+        if (current.latest === undefined || current.latest === sent) return;
+        sent = current.latest;
+        writeLine(res, dockerStats({ info: current.info, current: current.latest, previous: current.previous, hostMemoryBytes: this.hostMemory() }));
+      } else {
+        sent = undefined;
+        writeLine(res, dockerStats({ info: current.info, hostMemoryBytes: this.hostMemory() }));
       }
-      startStream(res, headers);
-      let sent: unknown;
-      const send = (): void => {
-        const current = store.get(e.info.id);
-        // Docker ends the stream when the container is removed; a stopped one gets empty frames.
-        if (!current || current.removedMs !== undefined) return void res.end();
-        if (isSampled(current)) {
-          if (current.latest === undefined || current.latest === sent) return;
-          sent = current.latest;
-          writeLine(res, dockerStats({ info: current.info, current: current.latest, previous: current.previous, hostMemoryBytes: hostMemory() }));
-        } else {
-          sent = undefined;
-          writeLine(res, dockerStats({ info: current.info, hostMemoryBytes: hostMemory() }));
-        }
-      };
-      send();
-      const unsubscribe = collector.onTick(send);
-      req.on('close', unsubscribe);
-      res.on('close', unsubscribe);
-    }),
-  );
+    };
+    send();
+    const unsubscribe = this.deps.collector.onTick(send);
+    req.on('close', unsubscribe);
+    res.on('close', unsubscribe);
+  }
 
-  router.get(
-    route('/events'),
-    docker(({ req, res, url }) => {
-      const matches = eventFilter(url.searchParams.get('filters'));
-      const now = Date.now();
-      const since = parseEventTime(url.searchParams.get('since'), 'since');
-      const until = parseEventTime(url.searchParams.get('until'), 'until');
-      startStream(res, headers);
-      const write = (e: LifecycleEvent): void => {
-        if (matches(e)) writeLine(res, eventJson(e));
-      };
-      if (since !== undefined) for (const e of lifecycle.between(since, until ?? now)) write(e);
-      if (until !== undefined && until <= now) return void res.end();
-      eventListeners++;
-      const unsubscribe = lifecycle.subscribe(write);
-      const timer = until !== undefined ? setTimeout(() => res.end(), until - now) : undefined;
-      let open = true;
-      const stop = (): void => {
-        if (!open) return;
-        open = false;
-        unsubscribe();
-        eventListeners--;
-        clearTimeout(timer);
-      };
-      req.on('close', stop);
-      res.on('close', stop);
-    }),
-  );
+  /**
+   * Docker answers a non-streaming request after two samples (so precpu_stats is filled),
+   * one-shot after one; the agent has them already unless the container is brand new.
+   */
+  private async statsOnce(res: ServerResponse, e: ContainerEntry, oneShot: boolean): Promise<void> {
+    const ready = (): boolean => !isSampled(e) || (e.latest !== undefined && (oneShot || e.previous !== undefined));
+    const deadline = Date.now() + this.deps.intervalMs * 3;
+    while (!ready() && Date.now() < deadline) await this.nextTick(deadline - Date.now());
+    const sampled = isSampled(e) && e.latest !== undefined;
+    const body = dockerStats({
+      info: e.info,
+      current: sampled ? e.latest : undefined,
+      previous: sampled && !oneShot ? e.previous : undefined,
+      hostMemoryBytes: this.hostMemory(),
+    });
+    sendDocker(res, this.headers, 200, body);
+  }
 
-  router.fallback(ENGINE_PATHS, ({ req, res, url }) => {
+  events({ req, res, url }: RequestContext): void {
+    const { lifecycle } = this.deps;
+    const matches = eventFilter(url.searchParams.get('filters'));
+    const now = Date.now();
+    const since = parseEventTime(url.searchParams.get('since'), 'since');
+    const until = parseEventTime(url.searchParams.get('until'), 'until');
+    startStream(res, this.headers);
+    const write = (e: LifecycleEvent): void => {
+      if (matches(e)) writeLine(res, eventJson(e));
+    };
+    if (since !== undefined) for (const e of lifecycle.between(since, until ?? now)) write(e);
+    if (until !== undefined && until <= now) return void res.end();
+    this.eventListeners++;
+    const unsubscribe = lifecycle.subscribe(write);
+    const timer = until !== undefined ? setTimeout(() => res.end(), until - now) : undefined;
+    let open = true;
+    const stop = (): void => {
+      if (!open) return;
+      open = false;
+      unsubscribe();
+      this.eventListeners--;
+      clearTimeout(timer);
+    };
+    req.on('close', stop);
+    res.on('close', stop);
+  }
+
+  /** Every other path of the Engine API: not served (reads) or refused (anything that would change something). */
+  refuse({ req, res, url }: RequestContext): void {
     const read = req.method === 'GET' || req.method === 'HEAD';
     const what = `${req.method} ${url.pathname}`;
-    if (read) sendDocker(res, headers, 501, { message: `cstats does not serve ${what}: its Docker-compatible API has ${SERVED}` });
-    else sendDocker(res, headers, 403, { message: `cstats serves a read-only Docker API: ${what} is refused; nothing can be created, started, stopped, executed or changed` });
-  });
-}
+    if (read) sendDocker(res, this.headers, 501, { message: `cstats does not serve ${what}: its Docker-compatible API has ${SERVED}` });
+    else sendDocker(res, this.headers, 403, { message: `cstats serves a read-only Docker API: ${what} is refused; nothing can be created, started, stopped, executed or changed` });
+  }
 
+  private facts(): SystemFacts {
+    const host = this.deps.store.host?.latest;
+    return {
+      serverVersion: this.serverVersion,
+      cgroupVersion: this.deps.cgroupVersion,
+      cpus: host?.stat.perCpu.size ?? 0,
+      memTotalBytes: hostMemoryBytes(host),
+    };
+  }
+
+  private find(ref: string): ContainerEntry {
+    const e = this.deps.store.find(ref);
+    if (!e || e.removedMs !== undefined) throw new DockerError(404, `No such container: ${ref}`);
+    return e;
+  }
+
+  /** Resolves after the next tick, or after `timeoutMs` when the collector stalls. */
+  private nextTick(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const unsubscribe = this.deps.collector.onTick(done);
+      function done(): void {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  }
+
+  private hostMemory(): bigint {
+    return hostMemoryBytes(this.deps.store.host?.latest);
+  }
+}

@@ -11,11 +11,11 @@
  *   memory.events "oom"; blkio has only io_service_bytes_recursive with lowercase "read" and
  *   "write" (the other lists null); an unlimited pids.max is math.MaxUint64.
  */
-import { interfaceCounters } from '../netjson.js';
+import { interfaceCounters } from '../interface-json.js';
 import type { BlkioStats, MemoryStats, NetInterfaceStats } from '../../kernel/types.js';
 import type { ContainerInfo, Sample } from '../../model.js';
 import { memoryLimit } from '../../derive/docker.js';
-import { GO_ZERO_TIME, goMap, goTime } from './format.js';
+import { GO_ZERO_TIME, goMap, goTime } from '../go-format.js';
 
 /** containerd's cgroup v1 memory keys that moby copies into memory_stats.stats. */
 const V1_MEMORY_KEYS = [

@@ -1,8 +1,8 @@
 /**
  * memory.stat, shared by v1 and v2: every key into `stat`, and the named MemoryStats fields
- * from it. The file has 40 to 60 keys and is read for every container every second, but kept
- * files parse the same content only once (KeptFiles.parseAt), so an idle container's is parsed
- * when it changes; the raw-sample history keeps every key, so a lazy record would be parsed all
+ * from it. The file has 40 to 60 keys and is read for every container every second, but the
+ * collector parses the same content only once (collector/cgroup-reads.ts), so an idle
+ * container's is parsed when it changes; the raw-sample history keeps every key, so a lazy record would be parsed all
  * the same, and a getter on every sample's MemoryStats put V8 into slow dictionary objects.
  */
 import { parseKeyValueRecord } from '../parse.js';

@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { ParseError } from '../errors.js';
-import { isGone, oneShotReader, type FileReader } from '../file.js';
+import { isGone, oneShotReader, type FileReader } from '../kept-file.js';
 import type { V1Dirs } from './v1/dirs.js';
 
 /**

@@ -46,3 +46,8 @@ function parseDisk(line: string, file: string): DiskStat {
   }
   return disk;
 }
+
+/** Block device names by "major:minor" ("8:0" -> "/dev/sda"), as cgroup files name devices by number. */
+export function deviceNames(disks: readonly DiskStat[] | undefined): Map<string, string> {
+  return new Map((disks ?? []).map((d) => [`${d.major}:${d.minor}`, `/dev/${d.name}`]));
+}

@@ -1,6 +1,6 @@
 /** A container's cgroup on a v1 (or hybrid) host: one directory per controller. */
-import type { StatContext } from '../../kernel/cgroup/common.js';
-import { readParsed } from '../../kernel/cgroup/common.js';
+import type { StatContext } from '../../kernel/cgroup/read-file.js';
+import { readParsed } from '../../kernel/cgroup/read-file.js';
 import { mergeBlkio, parseBlkioRwstat } from '../../kernel/cgroup/v1/blkio.js';
 import { parseCfsQuota, parseCpuacctStat } from '../../kernel/cgroup/v1/cpu.js';
 import type { V1Dirs } from '../../kernel/cgroup/v1/dirs.js';

@@ -1,5 +1,6 @@
 /** A container's cgroup on a unified (v2) host: one directory for every controller. */
-import { readParsed, type CgroupStats, type StatContext } from '../../kernel/cgroup/common.js';
+import { readParsed, type StatContext } from '../../kernel/cgroup/read-file.js';
+import type { CgroupStats } from '../../kernel/types.js';
 import { parseCpuMax, parseCpuStatV2 } from '../../kernel/cgroup/v2/cpu.js';
 import { statIo } from '../../kernel/cgroup/v2/io.js';
 import { parseKeyValueRecord, parseSingleU64, parseU64OrMax } from '../../kernel/parse.js';

@@ -2,7 +2,7 @@
  * What procview needs from a container's cgroup, read at the instant a file is read. One
  * implementation per cgroup version (v1.ts, v2.ts), the same shape in both.
  */
-import type { StatContext } from '../../kernel/cgroup/common.js';
+import type { StatContext } from '../../kernel/cgroup/read-file.js';
 import type { BlkioDeviceStats } from '../../kernel/types.js';
 import type { CpuLimits } from '../cpus.js';
 import type { MemoryView } from '../files/meminfo.js';

@@ -12,11 +12,11 @@ import {
   containerPoint,
   containerSpecJson,
   containerStatsJson,
-  deviceNames,
   machineInfoJson,
   machinePoint,
   type StatPoint,
 } from '../../../src/api/cadvisor-v1.js';
+import { deviceNames } from '../../../src/kernel/proc/diskstats.js';
 import { cpuInst, derivedStats, machineStats, percentile, v2DeprecatedStats, v2Spec, v2Stats } from '../../../src/api/cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts } from '../../../src/api/cadvisor-reads.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';

@@ -1,7 +1,8 @@
 /** go-units HumanDuration, Go's RFC 3339 times, and moby's STATUS / COMMAND texts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandText, goTime, humanDuration, statusText } from '../../../src/api/docker/format.js';
+import { commandText, humanDuration, statusText } from '../../../src/api/docker/format.js';
+import { goTime } from '../../../src/api/go-format.js';
 import type { ContainerInfo } from '../../../src/model.js';
 
 test('humanDuration follows go-units at every threshold', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CgroupStats } from '../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../src/kernel/types.js';
 import { statPids as statPidsV1 } from '../../../src/kernel/cgroup/v1/pids.js';
 import { statPids as statPidsV2 } from '../../../src/kernel/cgroup/v2/pids.js';
 import { ParseError } from '../../../src/kernel/errors.js';

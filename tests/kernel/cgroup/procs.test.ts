@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { countProcesses, parseProcs, procsDir } from '../../../src/kernel/cgroup/procs.js';
 import { ParseError } from '../../../src/kernel/errors.js';
-import type { FileReader } from '../../../src/kernel/file.js';
+import type { FileReader } from '../../../src/kernel/kept-file.js';
 
 /**
  * cgroup.procs of a Docker container running `sh -c 'sleep 1000 & sleep 1000 & wait'` (kernel

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, test } from 'node:test';
-import type { StatContext } from '../../../src/kernel/cgroup/common.js';
-import { oneShotReader } from '../../../src/kernel/file.js';
+import type { StatContext } from '../../../src/kernel/cgroup/read-file.js';
+import { oneShotReader } from '../../../src/kernel/kept-file.js';
 import { V1Cgroup } from '../../../src/procview/cgroup/v1.js';
 
 const FIXTURE = 'tests/fixtures/procview/cgroup1-6.18';

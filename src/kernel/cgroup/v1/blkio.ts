@@ -1,8 +1,8 @@
 /** cgroup v1 blkio controller: per-device bytes and operations. */
 import { ParseError } from '../../errors.js';
 import { parseDevice, parseU64 } from '../../parse.js';
-import type { BlkioDeviceStats } from '../../types.js';
-import { built, idleMaxAge, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
+import type { BlkioDeviceStats, CgroupStats } from '../../types.js';
+import { readParsed, type StatContext } from '../read-file.js';
 import type { V1Dirs } from './dirs.js';
 
 /** One device's figures from a blkio "rwstat" file (bytes or operations). */
@@ -91,17 +91,13 @@ const SOURCES = [
 export function statBlkio(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
   const dir = dirs.blkio;
   if (dir === undefined) return;
-  const from = partsMark(ctx);
   for (let i = 0; i < SOURCES.length; i++) {
     const [bytesFile, iosFile] = SOURCES[i];
-    // v1 charges I/O when its tasks submit it (writeback goes to the root group).
-    const bytes = readParsed(ctx, dir, bytesFile, parseBlkioRwstat, idleMaxAge(ctx));
-    const ios = readParsed(ctx, dir, iosFile, parseBlkioRwstat, idleMaxAge(ctx));
+    const bytes = readParsed(ctx, dir, bytesFile, parseBlkioRwstat);
+    const ios = readParsed(ctx, dir, iosFile, parseBlkioRwstat);
     if (bytes === undefined && ios === undefined) continue;
     if (i < SOURCES.length - 1 && (bytes ?? NONE).size === 0 && (ios ?? NONE).size === 0) continue;
-    if (reused(ctx, 'blkio', from, stats)) return;
-    built(ctx, 'blkio', from, stats, { devices: mergeBlkio(bytes ?? NONE, ios ?? NONE), source: bytesFile });
+    stats.blkio = { devices: mergeBlkio(bytes ?? NONE, ios ?? NONE), source: bytesFile };
     return;
   }
-  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', from, stats, undefined);
 }

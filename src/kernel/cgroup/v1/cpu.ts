@@ -5,9 +5,8 @@
 import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64List } from '../../parse.js';
 import { ticksToNs } from '../../proc/userhz.js';
-import type { CpuStats } from '../../types.js';
-import { FROZEN_MAX_AGE_READS, built, idleMaxAge, noteCpuUsage, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
-import { hasFields } from '../fill.js';
+import type { CgroupStats, CpuStats } from '../../types.js';
+import { hasFields, readParsed, type StatContext } from '../read-file.js';
 import type { V1Dirs } from './dirs.js';
 
 /** cpuacct.stat: "user N\nsystem N" in USER_HZ ticks, converted to ns as Docker does. */
@@ -40,7 +39,7 @@ export function parseCfsQuota(text: string, file: string): bigint | null {
   return quota < 0n ? null : quota;
 }
 
-/** Sum of the per-CPU counters, by list: the parse is handed out again while the file is unchanged. */
+/** Sum of the per-CPU counters, by list: a reader that shares the parse of unchanged content sums it once. */
 const totals = new WeakMap<bigint[], bigint>();
 function totalOf(perCpuNs: bigint[]): bigint {
   let total = totals.get(perCpuNs);
@@ -49,7 +48,6 @@ function totalOf(perCpuNs: bigint[]): bigint {
 }
 
 export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
-  const from = partsMark(ctx);
   const acct = dirs.cpuacct;
   let perCpuNs: bigint[] | undefined;
   let usageNs: bigint | undefined;
@@ -61,9 +59,7 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
     // only when the per-CPU file is missing or empty.
     perCpuNs = readParsed(ctx, acct, 'cpuacct.usage_percpu', parseU64List);
     usageNs = perCpuNs !== undefined && perCpuNs.length > 0 ? totalOf(perCpuNs) : readParsed(ctx, acct, 'cpuacct.usage', parseSingleU64);
-    noteCpuUsage(ctx, usageNs);
-    // User and system ticks are charged to the task running at a tick, whose runtime moves too.
-    userSystem = readParsed(ctx, acct, 'cpuacct.stat', parseCpuacctStat, idleMaxAge(ctx));
+    userSystem = readParsed(ctx, acct, 'cpuacct.stat', parseCpuacctStat);
   }
   const dir = dirs.cpu;
   let quotaUs: bigint | null | undefined;
@@ -74,12 +70,8 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
     quotaUs = readParsed(ctx, dir, 'cpu.cfs_quota_us', parseCfsQuota);
     periodUs = readParsed(ctx, dir, 'cpu.cfs_period_us', parseSingleU64);
     shares = readParsed(ctx, dir, 'cpu.shares', parseSingleU64);
-    // The group's period timer, which counts nr_periods and nr_throttled, runs only while it has
-    // a quota of its own (a parent's quota throttles the parent's counters): without one the
-    // counters stand still.
-    throttling = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV1, quotaUs === null ? FROZEN_MAX_AGE_READS : 0);
+    throttling = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV1);
   }
-  if (reused(ctx, 'cpu', from, stats)) return;
   const cpu: CpuStats = {};
   if (perCpuNs !== undefined) cpu.perCpuNs = perCpuNs;
   if (usageNs !== undefined) cpu.usageNs = usageNs;
@@ -88,5 +80,5 @@ export function statCpu(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): voi
   if (periodUs !== undefined) cpu.periodUs = periodUs;
   if (shares !== undefined) cpu.shares = shares;
   if (throttling !== undefined) Object.assign(cpu, throttling);
-  built(ctx, 'cpu', from, stats, hasFields(cpu) ? cpu : undefined);
+  if (hasFields(cpu)) stats.cpu = cpu;
 }

@@ -1,5 +1,6 @@
 /** Everything one cgroup v1 cgroup tells, controller by controller. */
-import { beginRead, endRead, type CgroupStats, type StatContext } from '../common.js';
+import type { CgroupStats } from '../../types.js';
+import { readCgroup, type ControllerReader, type StatContext } from '../read-file.js';
 import { statPressure } from '../v2/pressure.js';
 import { statBlkio } from './blkio.js';
 import { statCpu } from './cpu.js';
@@ -8,15 +9,18 @@ import { statMemory } from './memory.js';
 import { statPids } from './pids.js';
 
 /**
- * Reads one cgroup from its v1 directories. Pressure exists only in cgroup2, so on a hybrid
- * host it comes from the cgroup's own directory in the cgroup2 tree when it has one.
+ * The v1 controller readers, in the order a cgroup is read. Pressure exists only in cgroup2, so
+ * on a hybrid host it comes from the cgroup's own directory in the cgroup2 tree when it has one.
  */
+export const V1_READERS: readonly ControllerReader<V1Dirs>[] = [
+  { part: 'cpu', read: statCpu },
+  { part: 'memory', read: statMemory },
+  { part: 'blkio', read: statBlkio },
+  { part: 'pids', read: statPids },
+  { part: 'pressure', read: (ctx, dirs, stats) => dirs.unified !== undefined && statPressure(ctx, dirs.unified, stats) },
+];
+
+/** Reads one cgroup from its v1 directories. */
 export function statCgroupV1(ctx: StatContext, dirs: V1Dirs): CgroupStats {
-  const stats = beginRead(ctx);
-  statCpu(ctx, dirs, stats);
-  statMemory(ctx, dirs, stats);
-  statBlkio(ctx, dirs, stats);
-  statPids(ctx, dirs, stats);
-  if (dirs.unified !== undefined) statPressure(ctx, dirs.unified, stats);
-  return endRead(ctx, stats);
+  return readCgroup(V1_READERS, ctx, dirs);
 }

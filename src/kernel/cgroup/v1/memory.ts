@@ -1,9 +1,8 @@
 /** cgroup v1 memory controller (Documentation/admin-guide/cgroup-v1/memory.rst). */
 import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64 } from '../../parse.js';
-import type { MemoryStats } from '../../types.js';
-import { built, FROZEN_MAX_AGE_READS, partsMark, readParsed, reused, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
-import { hasFields } from '../fill.js';
+import type { CgroupStats, MemoryStats } from '../../types.js';
+import { hasFields, readParsed, type StatContext } from '../read-file.js';
 import type { V1Dirs } from './dirs.js';
 
 /**
@@ -42,18 +41,14 @@ export function parseOomKills(text: string, file: string): bigint | undefined {
 export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): void {
   const dir = dirs.memory;
   if (dir === undefined) return;
-  const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV1);
   const usageBytes = readParsed(ctx, dir, 'memory.usage_in_bytes', parseSingleU64);
   const limitBytes = readParsed(ctx, dir, 'memory.limit_in_bytes', parseV1Limit);
-  const maxUsageBytes = readParsed(ctx, dir, 'memory.max_usage_in_bytes', parseSingleU64, watermarkMaxAge(ctx, usageBytes));
-  // failcnt counts charges that failed at this group's own limit: none without one.
-  const failcnt = readParsed(ctx, dir, 'memory.failcnt', parseSingleU64, limitBytes === null ? FROZEN_MAX_AGE_READS : 0);
+  const maxUsageBytes = readParsed(ctx, dir, 'memory.max_usage_in_bytes', parseSingleU64);
+  const failcnt = readParsed(ctx, dir, 'memory.failcnt', parseSingleU64);
   // memsw.* exist only with swap accounting (CONFIG_MEMCG_SWAP and swapaccount=1).
   const memsw = readParsed(ctx, dir, 'memory.memsw.limit_in_bytes', parseV1Limit);
-  // Every OOM kill, global or in a memory cgroup, also counts in /proc/vmstat oom_kill.
-  const oomKills = readParsed(ctx, dir, 'memory.oom_control', parseOomKills, ctx.tick?.noNewOomKills ? FROZEN_MAX_AGE_READS : 0);
-  if (reused(ctx, 'memory', from, stats)) return;
+  const oomKills = readParsed(ctx, dir, 'memory.oom_control', parseOomKills);
   const mem = memoryStatsFrom(stat, STAT_FIELDS);
   if (usageBytes !== undefined) mem.usageBytes = usageBytes;
   if (limitBytes !== undefined) mem.limitBytes = limitBytes;
@@ -63,5 +58,5 @@ export function statMemory(ctx: StatContext, dirs: V1Dirs, stats: CgroupStats): 
     mem.swapLimitBytes = memsw === null || limitBytes === null ? null : memsw - limitBytes;
   }
   if (oomKills !== undefined) mem.oomKills = oomKills;
-  built(ctx, 'memory', from, stats, hasFields(mem) ? mem : undefined);
+  if (hasFields(mem)) stats.memory = mem;
 }

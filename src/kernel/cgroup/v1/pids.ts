@@ -1,5 +1,6 @@
 /** cgroup v1 pids controller. */
-import { type CgroupStats, type StatContext } from '../common.js';
+import type { CgroupStats } from '../../types.js';
+import type { StatContext } from '../read-file.js';
 import { statPidsDir } from '../pids.js';
 import type { V1Dirs } from './dirs.js';
 

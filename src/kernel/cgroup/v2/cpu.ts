@@ -1,8 +1,8 @@
 /** cgroup v2 cpu controller: cpu.stat, cpu.max, cpu.weight. */
 import { ParseError } from '../../errors.js';
 import { parseI64, parseKeyValues, parseSingleU64, parseU64 } from '../../parse.js';
-import type { CpuStats } from '../../types.js';
-import { built, noteCpuUsage, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
+import type { CgroupStats, CpuStats } from '../../types.js';
+import { readParsed, type StatContext } from '../read-file.js';
 
 const US = 1000n;
 
@@ -38,17 +38,14 @@ export function parseCpuStatV2(text: string, file: string): CpuStats {
 }
 
 export function statCpu(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'cpu.stat', parseCpuStatV2);
-  noteCpuUsage(ctx, stat?.usageNs);
-  if (!stat) return built(ctx, 'cpu', from, stats, undefined);
+  if (!stat) return;
   const max = readParsed(ctx, dir, 'cpu.max', parseCpuMax);
   const weight = readParsed(ctx, dir, 'cpu.weight', parseSingleU64);
-  if (reused(ctx, 'cpu', from, stats)) return;
-  // The parse is handed out again while cpu.stat stands still, and earlier samples hold it: the
-  // settings go into a copy, so `docker update` on an idle container never rewrites its past.
+  // The parse may be shared with earlier reads of the same content, which earlier samples hold:
+  // the settings go into a copy, so `docker update` on an idle container never rewrites its past.
   const cpu: CpuStats = { ...stat };
   if (max) [cpu.quotaUs, cpu.periodUs] = max;
   if (weight !== undefined) cpu.weight = weight;
-  built(ctx, 'cpu', from, stats, cpu);
+  stats.cpu = cpu;
 }

@@ -1,8 +1,8 @@
 /** cgroup v2 io controller: io.stat. */
 import { ParseError } from '../../errors.js';
 import { parseDevice, parseU64 } from '../../parse.js';
-import type { BlkioDeviceStats } from '../../types.js';
-import { built, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
+import type { BlkioDeviceStats, CgroupStats } from '../../types.js';
+import { readParsed, type StatContext } from '../read-file.js';
 
 /**
  * io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device. The kernel omits
@@ -49,7 +49,6 @@ export function parseIoStat(text: string, file: string): BlkioDeviceStats[] {
 }
 
 export function statIo(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const from = partsMark(ctx);
   const devices = readParsed(ctx, dir, 'io.stat', parseIoStat);
-  if (!reused(ctx, 'blkio', from, stats)) built(ctx, 'blkio', from, stats, devices && { devices, source: 'io.stat' });
+  if (devices !== undefined) stats.blkio = { devices, source: 'io.stat' };
 }

@@ -1,9 +1,8 @@
 /** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst). */
 import { memoryStatsFrom, parseMemoryStat, type StatFields } from '../memstat.js';
 import { parseKeyValues, parseSingleU64, parseU64OrMax } from '../../parse.js';
-import type { MemoryStats } from '../../types.js';
-import { built, partsMark, readParsed, reused, watermarkMaxAge, type CgroupStats, type StatContext } from '../common.js';
-import { hasFields } from '../fill.js';
+import type { CgroupStats, MemoryStats } from '../../types.js';
+import { hasFields, readParsed, type StatContext } from '../read-file.js';
 
 /** MemoryStats fields taken from v2 memory.stat (always hierarchical in v2). */
 const STAT_FIELDS: StatFields = [
@@ -36,16 +35,14 @@ export function parseMemoryEvents(text: string, file: string): Pick<MemoryStats,
 }
 
 export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const from = partsMark(ctx);
   const stat = readParsed(ctx, dir, 'memory.stat', parseMemoryStatV2);
   const usageBytes = readParsed(ctx, dir, 'memory.current', parseSingleU64);
   const limitBytes = readParsed(ctx, dir, 'memory.max', parseU64OrMax);
-  const maxUsageBytes = readParsed(ctx, dir, 'memory.peak', parseSingleU64, watermarkMaxAge(ctx, usageBytes)); // kernel 5.19
+  const maxUsageBytes = readParsed(ctx, dir, 'memory.peak', parseSingleU64); // kernel 5.19
   // memory.swap.* exist only with swap accounting (CONFIG_MEMCG_SWAP, not swapaccount=0).
   const swapBytes = readParsed(ctx, dir, 'memory.swap.current', parseSingleU64);
   const swapLimitBytes = readParsed(ctx, dir, 'memory.swap.max', parseU64OrMax);
   const events = readParsed(ctx, dir, 'memory.events', parseMemoryEvents);
-  if (reused(ctx, 'memory', from, stats)) return;
   const mem = memoryStatsFrom(stat, STAT_FIELDS);
   if (usageBytes !== undefined) mem.usageBytes = usageBytes;
   if (limitBytes !== undefined) mem.limitBytes = limitBytes;
@@ -53,5 +50,5 @@ export function statMemory(ctx: StatContext, dir: string, stats: CgroupStats): v
   if (swapBytes !== undefined) mem.swapBytes = swapBytes;
   if (swapLimitBytes !== undefined) mem.swapLimitBytes = swapLimitBytes;
   if (events !== undefined) Object.assign(mem, events);
-  built(ctx, 'memory', from, stats, hasFields(mem) ? mem : undefined);
+  if (hasFields(mem)) stats.memory = mem;
 }

@@ -4,8 +4,8 @@
  */
 import { ParseError } from '../../errors.js';
 import { parseFloatStrict, parseU64 } from '../../parse.js';
-import type { Pressure, PressureLine, PressureStats } from '../../types.js';
-import { built, FROZEN_MAX_AGE_READS, partsMark, readParsed, reused, type CgroupStats, type StatContext } from '../common.js';
+import type { CgroupStats, Pressure, PressureLine, PressureStats } from '../../types.js';
+import { readParsed, type StatContext } from '../read-file.js';
 
 const KEYS = ['avg10=', 'avg60=', 'avg300=', 'total='] as const;
 
@@ -42,67 +42,28 @@ export function parsePressure(text: string, file: string): Pressure {
   return out;
 }
 
-/** True for EOPNOTSUPP, what reading a pressure file gives when the kernel booted with psi=0. */
-function isNotSupported(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'EOPNOTSUPP';
-}
-
 export type PressureResource = keyof PressureStats;
 export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'memory', 'io'];
 /** The cgroup2 file of each resource (/proc/pressure names them by the resource alone). */
 export const PRESSURE_FILE: Readonly<Record<PressureResource, string>> = { cpu: 'cpu.pressure', memory: 'memory.pressure', io: 'io.pressure' };
 
-function zeroAverages(p: Pressure): boolean {
+/** Whether every average of `p` is zero: nothing left to decay, so the file reads the same until a stall. */
+export function zeroAverages(p: Pressure): boolean {
   return zeroLine(p.some) && zeroLine(p.full);
 }
 
 const zeroLine = (line: PressureLine | undefined): boolean => line === undefined || (line.avg10 === 0 && line.avg60 === 0 && line.avg300 === 0);
 
 /**
- * Fills stats.pressure from one cgroup2 directory. A kernel without PSI has no such files,
- * and one booted with psi=0 answers EOPNOTSUPP (5.17+ hides the files instead): both mean no
- * data, not an error. A resource may be answered from memory when the caller saw no stall
- * under the group's parent since the previous tick and its averages were all zero (nothing
- * to decay): then the file would read the same.
+ * Fills stats.pressure from one cgroup2 directory. A kernel without PSI has no such files, and
+ * one booted with psi=0 answers EOPNOTSUPP (5.17+ hides the files instead): both mean no data,
+ * not an error (readParsed).
  */
 export function statPressure(ctx: StatContext, dir: string, stats: CgroupStats): void {
-  const quiet = quietOf(ctx);
-  const a = ctx.activity;
-  const from = partsMark(ctx);
-  const parts = scratch;
-  for (let i = 0; i < PRESSURE_RESOURCES.length; i++) {
-    const resource = PRESSURE_RESOURCES[i];
-    const unchanged = a?.stallFree?.[resource] === true && a.zeroAverages?.has(resource) === true;
-    const p = readParsed(quiet, dir, PRESSURE_FILE[resource], parsePressure, unchanged ? FROZEN_MAX_AGE_READS : 0);
-    if (a) {
-      a.zeroAverages ??= new Set();
-      if (p !== undefined && zeroAverages(p)) a.zeroAverages.add(resource);
-      else a.zeroAverages.delete(resource);
-    }
-    parts[i] = p;
-  }
-  if (reused(ctx, 'pressure', from, stats)) return;
   let pressure: PressureStats | undefined;
-  for (let i = 0; i < PRESSURE_RESOURCES.length; i++) if (parts[i] !== undefined) (pressure ??= {})[PRESSURE_RESOURCES[i]] = parts[i];
-  built(ctx, 'pressure', from, stats, pressure);
-}
-
-/** statPressure's parts, one per resource: filled and used within one call. */
-const scratch: (Pressure | undefined)[] = PRESSURE_RESOURCES.map(() => undefined);
-
-/** `ctx` leaving out "not supported" (PSI disabled) errors: made once per context, not per read. */
-const quietContexts = new WeakMap<StatContext, StatContext>();
-function quietOf(ctx: StatContext): StatContext {
-  let quiet = quietContexts.get(ctx);
-  if (quiet === undefined || quiet.reader !== ctx.reader || quiet.parts !== ctx.parts) {
-    quiet = {
-      reader: ctx.reader,
-      parts: ctx.parts,
-      onError: (err) => {
-        if (!isNotSupported(err)) ctx.onError(err);
-      },
-    };
-    quietContexts.set(ctx, quiet);
+  for (const resource of PRESSURE_RESOURCES) {
+    const p = readParsed(ctx, dir, PRESSURE_FILE[resource], parsePressure);
+    if (p !== undefined) (pressure ??= {})[resource] = p;
   }
-  return quiet;
+  if (pressure !== undefined) stats.pressure = pressure;
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { mergeBlkio, parseBlkioRwstat, statBlkio } from '../../../../src/kernel/cgroup/v1/blkio.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { parseCfsQuota, parseCpuacctStat, parseCpuStatV1, statCpu } from '../../../../src/kernel/cgroup/v1/cpu.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { parseU64List } from '../../../../src/kernel/parse.js';
@@ -68,20 +68,6 @@ describe('v1 statCpu', () => {
     statCpu(ctx, { cpu: '/cg/cpu,cpuacct/x', cpuacct: '/cg/cpu,cpuacct/x' }, stats);
     assert.deepEqual(errors, []);
     assert.deepEqual(stats.cpu, { usageNs: 1779436977n, userNs: 1_280_000_000n, systemNs: 490_000_000n, shares: 512n });
-  });
-
-  it('throttling counters may be remembered without a quota of its own, never with one', () => {
-    const cpuStat = readFileSync(`${FIXTURE}/cpu/kt/cpu.stat`, 'latin1');
-    const noQuota = memoryContext({ '/c/cpu.cfs_quota_us': '-1\n', '/c/cpu.stat': cpuStat });
-    statCpu(noQuota.ctx, { cpu: '/c' }, {});
-    assert.deepEqual([...noQuota.maxAges], [['/c/cpu.stat', FROZEN_MAX_AGE_READS]]);
-    const quota = memoryContext({ '/c/cpu.cfs_quota_us': '50000\n', '/c/cpu.stat': cpuStat });
-    statCpu(quota.ctx, { cpu: '/c' }, {});
-    assert.deepEqual([...quota.maxAges], []);
-    // An unreadable quota proves nothing.
-    const unknown = memoryContext({ '/c/cpu.cfs_quota_us': 'x\n', '/c/cpu.stat': cpuStat });
-    statCpu(unknown.ctx, { cpu: '/c' }, {});
-    assert.deepEqual([...unknown.maxAges], []);
   });
 
   it('a malformed file costs only its own values and is reported once', () => {

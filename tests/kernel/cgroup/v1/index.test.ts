@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { detectLayout, parseProcCgroup, v1DirsOf } from '../../../../src/kernel/cgroup/hierarchy.js';
 import { statCgroupV1 } from '../../../../src/kernel/cgroup/v1/index.js';
-import { oneShotReader } from '../../../../src/kernel/file.js';
+import { oneShotReader } from '../../../../src/kernel/kept-file.js';
 import { parseMountInfo } from '../../../../src/kernel/proc/mountinfo.js';
-import { diskContext, memoryContext } from '../../context.js';
-import { FROZEN_MAX_AGE_READS } from '../../../../src/kernel/cgroup/common.js';
+import { diskContext } from '../../context.js';
 
 const FIXTURE = 'tests/fixtures/kernel/cgroup1-6.18';
 
@@ -27,36 +26,6 @@ describe('statCgroupV1', () => {
     assert.equal(stats.blkio?.devices[0].readBytes, 8552448n);
     assert.deepEqual(stats.pids, { current: 0n, limit: 100n });
     assert.equal(stats.pressure, undefined);
-  });
-
-  it('a group whose CPU time did not move: user/system, block I/O and pids may be remembered', () => {
-    const files: Record<string, string> = {
-      '/a/cpuacct.usage_percpu': '1000 2000 \n',
-      '/a/cpuacct.stat': 'user 1\nsystem 2\n',
-      '/b/blkio.throttle.io_service_bytes': '8:0 Read 4096\n8:0 Write 0\nTotal 4096\n',
-      '/b/blkio.throttle.io_serviced': '8:0 Read 1\n8:0 Write 0\nTotal 1\n',
-      '/p/pids.current': '3\n',
-    };
-    const dirs = { cpuacct: '/a', blkio: '/b', pids: '/p' };
-    const { ctx, maxAges } = memoryContext(files);
-    ctx.activity = { idle: false };
-    const first = statCgroupV1(ctx, dirs);
-    assert.deepEqual([...maxAges], [], 'first read: nothing known');
-    statCgroupV1(ctx, dirs);
-    assert.deepEqual([...maxAges.keys()].sort(), [
-      '/a/cpuacct.stat',
-      '/b/blkio.io_service_bytes_recursive', // the CFQ files, absent since 5.0, are tried first
-      '/b/blkio.io_serviced_recursive',
-      '/b/blkio.throttle.io_service_bytes',
-      '/b/blkio.throttle.io_serviced',
-      '/p/pids.current',
-    ]);
-    assert.ok([...maxAges.values()].every((n) => n === FROZEN_MAX_AGE_READS));
-    maxAges.clear();
-    files['/a/cpuacct.usage_percpu'] = '1000 2001 \n';
-    const moved = statCgroupV1(ctx, dirs);
-    assert.deepEqual([...maxAges], [], 'it ran: everything read');
-    assert.equal(moved.cpu?.usageNs, first.cpu!.usageNs! + 1n);
   });
 
   it('takes pressure from the cgroup2 directory of a hybrid host', () => {

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FROZEN_MAX_AGE_READS, type CgroupStats, type StatContext } from '../../../../src/kernel/cgroup/common.js';
-import { KeptFiles } from '../../../../src/kernel/file.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
+import type { StatContext } from '../../../../src/kernel/cgroup/read-file.js';
+import { CgroupReads } from '../../../../src/collector/cgroup-reads.js';
 import type { MemoryStats } from '../../../../src/kernel/types.js';
 import { parseMemoryStatV1, parseOomKills, parseV1Limit, statMemory } from '../../../../src/kernel/cgroup/v1/memory.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
@@ -118,45 +119,6 @@ describe('v1 statMemory', () => {
     assert.equal(stats.memory?.swapLimitBytes, null);
   });
 
-  it('failcnt may be remembered without a limit of its own; oom_control while the host counted no OOM kill', () => {
-    const files = { '/m/memory.limit_in_bytes': '9223372036854771712\n', '/m/memory.failcnt': '0\n', '/m/memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n' };
-    const quiet = memoryContext(files, { noNewOomKills: true });
-    statMemory(quiet.ctx, { memory: '/m' }, {});
-    assert.deepEqual([...quiet.maxAges].sort(), [['/m/memory.failcnt', FROZEN_MAX_AGE_READS], ['/m/memory.oom_control', FROZEN_MAX_AGE_READS]]);
-    const killed = memoryContext({ ...files, '/m/memory.limit_in_bytes': '67108864\n' }, { noNewOomKills: false });
-    const stats: CgroupStats = {};
-    statMemory(killed.ctx, { memory: '/m' }, stats);
-    assert.deepEqual([...killed.maxAges], []);
-    assert.equal(stats.memory?.oomKills, 2n);
-    // Without facts about the tick (procview, one-off reads) everything is read.
-    const noFacts = memoryContext(files);
-    statMemory(noFacts.ctx, { memory: '/m' }, {});
-    assert.deepEqual([...noFacts.maxAges], [['/m/memory.failcnt', FROZEN_MAX_AGE_READS]]);
-  });
-
-  it('the high-water mark may be remembered while the group did not run and its usage stands still', () => {
-    const files: Record<string, string> = { '/m/memory.usage_in_bytes': '4096\n', '/m/memory.max_usage_in_bytes': '8192\n' };
-    const { ctx, maxAges } = memoryContext(files);
-    const mark = (): number | undefined => maxAges.get('/m/memory.max_usage_in_bytes');
-    ctx.activity = { idle: true };
-    statMemory(ctx, { memory: '/m' }, {});
-    assert.equal(mark(), undefined, 'first read: the usage before is not known');
-    statMemory(ctx, { memory: '/m' }, {});
-    assert.equal(mark(), FROZEN_MAX_AGE_READS, 'idle, usage unchanged');
-    maxAges.clear();
-    files['/m/memory.usage_in_bytes'] = '12288\n';
-    statMemory(ctx, { memory: '/m' }, {});
-    assert.equal(mark(), undefined, 'usage moved (a remote charge): the mark is read');
-    ctx.activity.idle = false;
-    statMemory(ctx, { memory: '/m' }, {});
-    assert.equal(mark(), undefined, 'it ran: the mark is read');
-    ctx.activity.idle = true;
-    delete files['/m/memory.usage_in_bytes'];
-    statMemory(ctx, { memory: '/m' }, {});
-    statMemory(ctx, { memory: '/m' }, {});
-    assert.equal(mark(), undefined, 'no usage to compare: the mark is read');
-  });
-
   it('no memory directory or no files: no memory stats; malformed file: reported', () => {
     const { ctx, errors } = memoryContext({ '/bad/memory.failcnt': '1 2\n' });
     const stats: CgroupStats = {};
@@ -184,15 +146,16 @@ describe('v1 statMemory', () => {
   });
 });
 
-describe('v1 statMemory through kept files', () => {
+describe('v1 statMemory through the collector\'s reads', () => {
   it('unchanged memory.stat is parsed once, yet every sample gets its own MemoryStats', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cstats-memstat-'));
     try {
       writeFileSync(`${dir}/memory.stat`, 'cache 4096\nrss 8192\ntotal_cache 4096\ntotal_rss 8192\ntotal_inactive_file 4096\n');
       writeFileSync(`${dir}/memory.usage_in_bytes`, '12288\n');
       writeFileSync(`${dir}/memory.limit_in_bytes`, '67108864\n');
-      const files = new KeptFiles();
-      const ctx: StatContext = { reader: files, onError: (err) => assert.fail(String(err)) };
+      const onError = (err: unknown): void => assert.fail(String(err));
+      const files = new CgroupReads(1, { noNewOomKills: false }, onError);
+      const ctx: StatContext = { reader: files, onError };
       const read = (): MemoryStats => {
         const stats: CgroupStats = {};
         statMemory(ctx, { memory: dir }, stats);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeptFiles } from '../../../../src/kernel/file.js';
-import { statCgroupV2 } from '../../../../src/kernel/cgroup/v2/index.js';
+import { CgroupReads } from '../../../../src/collector/cgroup-reads.js';
+import { statCgroupV2, V2_READERS } from '../../../../src/kernel/cgroup/v2/index.js';
 import { diskContext, memoryContext } from '../../context.js';
 
 describe('statCgroupV2', () => {
@@ -31,18 +31,17 @@ describe('statCgroupV2', () => {
 
   it('a limit changed while cpu.stat stands still shows in the new figures and leaves the earlier ones as they were', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cstats-v2cpu-'));
-    const files = new KeptFiles();
+    const errors: unknown[] = [];
+    const files = new CgroupReads(2, { noNewOomKills: false }, (e) => errors.push(e));
     try {
       writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n');
       writeFileSync(join(dir, 'cpu.max'), 'max 100000\n');
       writeFileSync(join(dir, 'cpu.weight'), '100\n');
-      const errors: unknown[] = [];
-      const ctx = { reader: files, onError: (e: unknown) => errors.push(e) };
-      const before = statCgroupV2(ctx, dir);
+      const before = files.read(V2_READERS, dir);
       writeFileSync(join(dir, 'cpu.max'), '50000 100000\n'); // docker update --cpus 0.5 on an idle container
       writeFileSync(join(dir, 'cpu.weight'), '200\n');
       files.rereadSettings();
-      const after = statCgroupV2(ctx, dir);
+      const after = files.read(V2_READERS, dir);
       assert.deepEqual(errors, []);
       assert.deepEqual([after.cpu?.quotaUs, after.cpu?.periodUs, after.cpu?.weight], [50000n, 100000n, 200n]);
       assert.deepEqual([before.cpu?.quotaUs, before.cpu?.periodUs, before.cpu?.weight], [null, 100000n, 100n], 'the earlier sample is not rewritten');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { parseIoStat, statIo } from '../../../../src/kernel/cgroup/v2/io.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FROZEN_MAX_AGE_READS, type CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { parseMemoryEvents, parseMemoryStatV2, statMemory } from '../../../../src/kernel/cgroup/v2/memory.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';
@@ -67,22 +67,6 @@ describe('v2 statMemory', () => {
     statMemory(ctx, '/c', stats);
     assert.deepEqual(stats.memory, { usageBytes: 4096n, limitBytes: null });
     assert.deepEqual(errors, []);
-  });
-
-  it('memory.peak may be remembered while the group did not run and memory.current stands still', () => {
-    const files: Record<string, string> = { '/g/memory.current': '4096\n', '/g/memory.peak': '8192\n' };
-    const { ctx, maxAges } = memoryContext(files);
-    ctx.activity = { idle: true };
-    statMemory(ctx, '/g', {});
-    assert.deepEqual([...maxAges], []);
-    const stats: CgroupStats = {};
-    statMemory(ctx, '/g', stats);
-    assert.deepEqual([...maxAges], [['/g/memory.peak', FROZEN_MAX_AGE_READS]]);
-    assert.equal(stats.memory?.maxUsageBytes, 8192n);
-    maxAges.clear();
-    files['/g/memory.current'] = '0\n';
-    statMemory(ctx, '/g', {});
-    assert.deepEqual([...maxAges], []);
   });
 
   it('no memory controller: no memory stats; malformed file reported', () => {

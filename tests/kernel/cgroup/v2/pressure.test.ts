@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import type { CgroupStats } from '../../../../src/kernel/cgroup/common.js';
+import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { parsePressure, parsePressureLine, statPressure } from '../../../../src/kernel/cgroup/v2/pressure.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, errno, memoryContext, U64_MAX } from '../../context.js';

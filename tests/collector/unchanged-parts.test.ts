@@ -1,37 +1,37 @@
 /**
- * ReadParts: a read whose parse results all came out the same as at the previous read hands out
- * what was built then, the same objects; any difference rebuilds what it touches, and only that.
- * On copies of the fixture trees, read through real kept files as the collector reads them.
+ * CgroupReads: a read whose parse results all came out the same as at the previous read hands
+ * out what was built then, the same objects; any difference rebuilds what it touches, and only
+ * that. On copies of the fixture trees, read through real kept files as the collector reads them.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { KeptFiles } from '../../../src/kernel/file.js';
-import { ReadParts, sameStats, type CgroupStats, type StatContext } from '../../../src/kernel/cgroup/common.js';
-import { statCgroupV1 } from '../../../src/kernel/cgroup/v1/index.js';
-import { statCgroupV2 } from '../../../src/kernel/cgroup/v2/index.js';
-import type { V1Dirs } from '../../../src/kernel/cgroup/v1/dirs.js';
+import { KeptFiles } from '../../src/kernel/kept-file.js';
+import type { StatContext } from '../../src/kernel/cgroup/read-file.js';
+import type { CgroupStats } from '../../src/kernel/types.js';
+import { statCgroupV1, V1_READERS } from '../../src/kernel/cgroup/v1/index.js';
+import { statCgroupV2, V2_READERS } from '../../src/kernel/cgroup/v2/index.js';
+import type { V1Dirs } from '../../src/kernel/cgroup/v1/dirs.js';
+import { CgroupReads } from '../../src/collector/cgroup-reads.js';
+import { sameStats } from '../../src/collector/same-stats.js';
 
 const tmp = mkdtempSync(`${tmpdir()}/cstats-read-parts-`);
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/**
- * Contexts over kept files, with and without parts. No activity: counters are read from the
- * kernel at every read (settings are remembered, as ever).
- */
-function contexts(): { ctx: StatContext; plain: StatContext; errors: unknown[] } {
+/** The collector's reads of a cgroup, and plain kept files that build anew at every read. */
+function contexts(version: 1 | 2): { reads: CgroupReads; plain: StatContext; errors: unknown[] } {
   const errors: unknown[] = [];
   const onError = (err: unknown): void => void errors.push(err);
-  return { ctx: { reader: new KeptFiles(), onError, parts: new ReadParts() }, plain: { reader: new KeptFiles(), onError }, errors };
+  return { reads: new CgroupReads(version, { noNewOomKills: false }, onError), plain: { reader: new KeptFiles(), onError }, errors };
 }
 
-describe('ReadParts on cgroup v1', () => {
+describe('unchanged parts on cgroup v1', () => {
   const root = `${tmp}/v1`;
   cpSync('tests/fixtures/kernel/cgroup1-6.18', root, { recursive: true });
   const dirs: V1Dirs = { cpu: `${root}/cpu/kt`, cpuacct: `${root}/cpuacct/kt`, memory: `${root}/memory/kt`, blkio: `${root}/blkio/kt`, pids: `${root}/pids/kt` };
-  const { ctx, plain, errors } = contexts();
-  const read = (): CgroupStats => statCgroupV1(ctx, dirs);
+  const { reads, plain, errors } = contexts(1);
+  const read = (): CgroupStats => reads.read(V1_READERS, dirs);
   const fresh = (): CgroupStats => statCgroupV1(plain, dirs);
 
   it('the same content gives the same objects, equal to a read that builds anew', () => {
@@ -92,12 +92,20 @@ describe('ReadParts on cgroup v1', () => {
     assert.ok(sameStats(back, before) && sameStats(back, fresh()));
   });
 
+  /** The group ran: its block I/O, remembered while it does not, is read again. */
+  const ran = (): void => {
+    const perCpu = `${dirs.cpuacct}/cpuacct.usage_percpu`;
+    writeFileSync(perCpu, readFileSync(perCpu, 'latin1').replace(/\d+/, (n) => String(Number(n) + 1)));
+  };
+
   it('a controller that gives nothing, then something, is built again', () => {
     for (const f of readdirSync(dirs.blkio!)) writeFileSync(`${dirs.blkio}/${f}`, 'garbage\n');
+    ran();
     const none = read();
     assert.equal(Object.hasOwn(none, 'blkio'), false);
     assert.equal(read(), none, 'nothing, the same again');
     writeFileSync(`${dirs.blkio}/blkio.throttle.io_service_bytes`, '8:0 Read 4096\n8:0 Write 0\nTotal 4096\n');
+    ran();
     const some = read();
     assert.equal(some.blkio?.devices[0].readBytes, 4096n);
     assert.ok(sameStats(some, fresh()));
@@ -105,18 +113,18 @@ describe('ReadParts on cgroup v1', () => {
   });
 });
 
-describe('ReadParts on cgroup v2', () => {
+describe('unchanged parts on cgroup v2', () => {
   const dir = `${tmp}/v2`;
   cpSync('tests/fixtures/kernel/cgroup2-6.1/kt', dir, { recursive: true });
-  const { ctx, plain } = contexts();
+  const { reads, plain } = contexts(2);
 
   it('the same objects while nothing moves; a settings change gives new CPU figures and leaves the earlier ones as they were', () => {
-    const first = statCgroupV2(ctx, dir);
-    assert.equal(statCgroupV2(ctx, dir), first);
+    const first = reads.read(V2_READERS, dir);
+    assert.equal(reads.read(V2_READERS, dir), first);
     const firstCpu = { ...first.cpu };
     writeFileSync(`${dir}/cpu.max`, '25000 100000\n');
-    (ctx.reader as KeptFiles).rereadSettings();
-    const after = statCgroupV2(ctx, dir);
+    reads.rereadSettings();
+    const after = reads.read(V2_READERS, dir);
     assert.notEqual(after.cpu, first.cpu);
     assert.equal(after.cpu?.quotaUs, 25000n);
     assert.deepEqual(first.cpu, firstCpu, 'the earlier sample is not rewritten');

@@ -3,7 +3,7 @@
  * [--no-cfs-cpus]`. The CLI entry (src/cli/main.ts) passes the arguments after "procfs".
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_MOUNTPOINT, DEFAULT_RUN_DIR, dockerArgs, runningState, startProcfs } from './index.js';
+import { DEFAULT_MOUNTPOINT, DEFAULT_RUN_DIR, dockerArgs, runningState, startProcfs } from '../procview/index.js';
 
 export const PROCFS_HELP = `usage: cstats procfs [start|stop|status|reload|docker-args] [options]
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sameStats } from '../../../src/kernel/cgroup/common.js';
+import { sameStats } from '../../src/collector/same-stats.js';
 
 test('sameStats: equal figures all the way down, whatever the objects', () => {
   const stat = { total_rss: 2n ** 64n - 1n };

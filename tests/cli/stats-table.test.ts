@@ -10,7 +10,7 @@ import {
   humanSizeWithPrecision,
   statsColumns,
   type StatsRow,
-} from '../../src/cli/format.js';
+} from '../../src/cli/stats-table.js';
 
 const FIXTURES = 'tests/fixtures/docker-stats';
 const read = (name: string): string => readFileSync(`${FIXTURES}/${name}`, 'utf8');

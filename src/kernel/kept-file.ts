@@ -2,8 +2,10 @@
  * Reading kernel files the cheap way: open once, keep the descriptor, and re-read from offset 0
  * every tick (cgroup and proc files regenerate their content on each read at offset 0). This
  * halves the syscalls compared with open/read/close and is what keeps the per-sample cost low.
+ * No policy here: which reads may be answered from memory is the collector's to decide
+ * (collector/cgroup-reads.ts).
  */
-import { closeSync, openSync, readFileSync, readSync, watch, constants, type FSWatcher } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, constants } from 'node:fs';
 
 /** The errors that mean "this file, or the thing it describes, is not there (any more)". */
 const GONE = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'ENOTDIR', 'EINVAL', 'ENXIO']);
@@ -78,7 +80,16 @@ function keptBudget(): number {
   return Math.max(64, Math.floor(soft * 0.75));
 }
 
-export const fdBudget = { kept: 0, max: keptBudget() };
+/** Descriptors kept open now, and how many may be (worked out at the first open, not at import). */
+export const fdBudget = {
+  kept: 0,
+  /** -1 until the first open asks. */
+  max: -1,
+  limit(): number {
+    if (this.max < 0) this.max = keptBudget();
+    return this.max;
+  },
+};
 
 /** One kernel file kept open between reads. `read()` returns undefined when it does not exist. */
 export class KernelFile {
@@ -110,17 +121,16 @@ export class KernelFile {
         fd = openSync(this.path, constants.O_RDONLY);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (isGone(err) || code === 'EACCES') {
-          // Files a kernel lacks (memory.peak before 5.19, memsw without swap accounting) stay
-          // missing: try again only now and then.
-          this.skipReads = MISSING_RETRY_READS;
-          return undefined;
-        }
+        // Files a kernel lacks (memory.peak before 5.19, memsw without swap accounting) stay
+        // missing, and a file we may not read stays so: try again only now and then. Only the
+        // first is "no such file"; EACCES is an error for the caller to report.
+        if (isGone(err) || code === 'EACCES') this.skipReads = MISSING_RETRY_READS;
+        if (isGone(err)) return undefined;
         // Out of descriptors all the same (another part of the process took them): keep fewer.
         if (code === 'EMFILE' || code === 'ENFILE') fdBudget.max = Math.max(64, fdBudget.kept - 64);
         throw err;
       }
-      if (fdBudget.kept >= fdBudget.max) return this.readOnce(fd);
+      if (fdBudget.kept >= fdBudget.limit()) return this.readOnce(fd);
       this.fd = fd;
       fdBudget.kept++;
     }
@@ -183,174 +193,53 @@ export interface FileReader {
 }
 
 /**
- * The same, asked by directory and file name: the controller readers' way. `maxAgeReads` > 0
- * lets a reader that remembers content answer with what it read up to that many reads ago, for
- * counters the caller knows cannot have moved (see KeptFiles). Every cgroup's
- * directory string is made once, at discovery, so finding its kept files takes two lookups
- * of strings whose hashes are cached, where a joined path would be a new string to hash on
- * every read of every file.
+ * The same, asked by directory and file name: the controller readers' way. Every cgroup's
+ * directory string is made once, at discovery, so a reader that keeps files finds one with two
+ * lookups of strings whose hashes are cached, where a joined path would be a new string to hash
+ * on every read of every file.
  */
 export interface StatReader {
-  readAt(dir: string, name: string, maxAgeReads?: number): string | undefined;
+  readAt(dir: string, name: string): string | undefined;
   /**
-   * The same content through `parse` (which may throw), for readers that remember: content equal
-   * to what the same parser was last given for this file is not parsed again, and the earlier
-   * result is returned. Parse results are shared from tick to tick, so nobody may change them.
+   * The content through `parse` (which may throw), for readers that parse the same content once
+   * and hand out the same result again (the collector's, collector/cgroup-reads.ts). Nobody may
+   * change a result.
    */
-  parseAt?<T>(dir: string, name: string, maxAgeReads: number, parse: (text: string, file: string) => T): T | undefined;
+  parseAt?<T>(dir: string, name: string, parse: (text: string, file: string) => T): T | undefined;
 }
 
-/**
- * Files that hold settings rather than counters: limits change only when someone writes them
- * (docker update, systemctl set-property), and every write(2), to cgroup files too, raises an
- * inotify IN_MODIFY on the directory. So a setting is read again at its next read after such an
- * event, and otherwise only every WATCHED_SETTINGS_EVERY_READS reads; where the directory cannot
- * be watched (inotify watches used up) every SETTINGS_EVERY_READS reads (every 10 s at the
- * default interval). Settings are read through a descriptor that is not kept, which halves the
- * descriptors per container.
- */
-const SETTINGS = new Set([
-  'cpu.cfs_quota_us',
-  'cpu.cfs_period_us',
-  'cpu.shares',
-  'memory.limit_in_bytes',
-  'memory.memsw.limit_in_bytes',
-  'cpu.max',
-  'cpu.weight',
-  'memory.max',
-  'memory.swap.max',
-  'pids.max',
-]);
-export const SETTINGS_EVERY_READS = 10;
-/** The safety net under the inotify events of a watched directory: once a minute at 1 s. */
-export const WATCHED_SETTINGS_EVERY_READS = 60;
-
-/**
- * The age of content that must be read again, whatever age is accepted. A small integer, not
- * Infinity: V8 keeps an integer field unboxed, where every change of a double field (age++ on
- * each remembered answer) allocates a new number.
- */
-const STALE = 0x3fff_ffff;
-
-interface Entry {
-  file: KernelFile;
-  setting: boolean;
-  /** A setting whose directory is watched for writes. */
-  watched: boolean;
-  /** Content of the last read from the kernel, once some caller accepted older content. */
-  text?: string;
-  remember: boolean;
-  /** Reads answered since `text` came from the kernel. */
-  age: number;
-  /** What `parser` made of `parsedText` at the last parseAt. */
-  parser?: (text: string, file: string) => unknown;
-  parsedText?: string;
-  parsed?: unknown;
-}
-
-/**
- * Keeps one KernelFile per path; `close()` releases all of them (a container went away).
- * Settings are answered from memory for SETTINGS_EVERY_READS reads. A counter read with
- * `maxAgeReads` (one the caller knows is frozen: throttling counters without a CPU quota, say)
- * is answered from memory until it is that many reads old; any read without it goes to the
- * kernel and refreshes what is remembered, so an answer never goes back in time.
- */
+/** Keeps one KernelFile per path, open between reads; `close()` releases all of them. */
 export class KeptFiles implements FileReader, StatReader {
   /** By directory, then by file name. */
-  private readonly dirs = new Map<string, Map<string, Entry>>();
-  /** Directories holding settings, watched for writes; null where watching failed. */
-  private readonly watchers = new Map<string, FSWatcher | null>();
-
-  /** `watchDir` is fs.watch; tests hand in one that fails as an exhausted inotify does. */
-  constructor(private readonly watchDir: typeof watch = watch) {}
+  private readonly dirs = new Map<string, Map<string, KernelFile>>();
 
   read(path: string): string | undefined {
     const slash = path.lastIndexOf('/');
     return this.readAt(path.slice(0, slash), path.slice(slash + 1));
   }
 
-  readAt(dir: string, name: string, maxAgeReads = 0): string | undefined {
-    return this.fetch(this.entry(dir, name), maxAgeReads);
+  readAt(dir: string, name: string): string | undefined {
+    return this.file(dir, name).read();
   }
 
-  parseAt<T>(dir: string, name: string, maxAgeReads: number, parse: (text: string, file: string) => T): T | undefined {
-    const e = this.entry(dir, name);
-    const text = this.fetch(e, maxAgeReads);
-    if (text === undefined) return undefined;
-    if (e.parser === parse && e.parsedText === text) return e.parsed as T;
-    e.parser = undefined; // until the parse below succeeds
-    const parsed = parse(text, e.file.path);
-    e.parser = parse;
-    e.parsedText = text;
-    e.parsed = parsed;
-    return parsed;
-  }
-
-  private entry(dir: string, name: string): Entry {
+  /** The kept file `name` in `dir`, opened at its first read. */
+  file(dir: string, name: string): KernelFile {
     let files = this.dirs.get(dir);
     if (!files) {
       files = new Map();
       this.dirs.set(dir, files);
     }
-    let e = files.get(name);
-    if (!e) {
-      const setting = SETTINGS.has(name);
-      e = { file: new KernelFile(`${dir}/${name}`), setting, watched: setting && this.watchSettings(dir, files), remember: setting, age: STALE };
-      files.set(name, e);
+    let f = files.get(name);
+    if (!f) {
+      f = new KernelFile(`${dir}/${name}`);
+      files.set(name, f);
     }
-    return e;
-  }
-
-  private fetch(e: Entry, maxAgeReads: number): string | undefined {
-    const limit = e.setting ? (e.watched ? WATCHED_SETTINGS_EVERY_READS : SETTINGS_EVERY_READS) : maxAgeReads;
-    if (limit > 0) e.remember = true;
-    if (e.age < limit) {
-      e.age++;
-      return e.text;
-    }
-    const text = e.file.read();
-    if (e.setting) e.file.close();
-    if (e.remember) {
-      e.text = text;
-      e.age = 1;
-    }
-    return text;
-  }
-
-  /** Watches `dir` (once) so a write to one of its settings makes the next read go to the kernel; false when it cannot be watched. */
-  private watchSettings(dir: string, files: Map<string, Entry>): boolean {
-    const known = this.watchers.get(dir);
-    if (known !== undefined) return known !== null;
-    let w: FSWatcher;
-    try {
-      w = this.watchDir(dir, { persistent: false }, (_event, name) => {
-        const e = name === null ? undefined : files.get(name);
-        if (e?.setting) e.age = STALE;
-      });
-    } catch {
-      this.watchers.set(dir, null);
-      return false;
-    }
-    // The watch ends with the directory (the cgroup was removed) or an inotify error: back to the short period.
-    w.on('error', () => {
-      w.close();
-      this.watchers.set(dir, null);
-      for (const e of files.values()) if (e.watched) (e.watched = false), (e.age = STALE);
-    });
-    this.watchers.set(dir, w);
-    return true;
-  }
-
-  /** The settings are read again at their next read (someone just changed them, say). */
-  rereadSettings(): void {
-    for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = STALE;
+    return f;
   }
 
   close(): void {
-    for (const files of this.dirs.values()) for (const e of files.values()) e.file.close();
+    for (const files of this.dirs.values()) for (const f of files.values()) f.close();
     this.dirs.clear();
-    for (const w of this.watchers.values()) w?.close();
-    this.watchers.clear();
   }
 }
 
