@@ -48,7 +48,7 @@ before(async () => {
   await freshProcfs(MOUNTPOINT, RUN_DIR);
   const lx = ['proc/cpuinfo', 'proc/stat', 'sys/devices/system/cpu/online'].flatMap((p) => ['-v', `${LXCFS}/${p}:/lxcfs/${p.replaceAll('/', '_')}:ro`]);
   CASES.forEach(([flags], i) => {
-    docker('run', '-d', '--name', nameOf(i), '--label', 'cstats.test=1', ...dockerArgs(MOUNTPOINT), ...lx, ...flags, IMAGE, 'sleep', '3600');
+    docker('run', '-d', '--name', nameOf(i), '--label', 'cs17a.test=1', ...dockerArgs(MOUNTPOINT), ...lx, ...flags, IMAGE, 'sleep', '3600');
   });
 });
 
