@@ -13,6 +13,7 @@ import { interfaceCounters, type InterfaceCountersJson } from './netjson.js';
 import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
+import type { MachineInventory } from '../collector/machine.js';
 import type { MachineIdentity } from './cadvisor-reads.js';
 import { workingSet } from '../derive/docker.js';
 import { goMap, goTime } from './docker/format.js';
@@ -363,29 +364,33 @@ export function machineSpecJson(h: HostSample, bootMs: number): SpecJson {
   };
 }
 
-/** v1 MachineInfo: what the host samples tell, and the identity; hardware inventory cstats does not read stays zero. */
-export function machineInfoJson(h: HostSample, id: MachineIdentity) {
+/**
+ * v1 MachineInfo: memory from the host samples, the hardware as read from sysfs and cpuinfo
+ * (collector/machine.ts), the identity. A figure the host does not give (no cpufreq and no MHz
+ * in cpuinfo, no CPU topology) is left out, never written as 0.
+ */
+export function machineInfoJson(h: HostSample, id: MachineIdentity, hw: MachineInventory) {
   const mem = h.meminfo;
   const hugePageBytes = mem.get('Hugepagesize');
   return {
     timestamp: goTime(h.timestampMs),
-    vendor_id: '',
-    num_cores: h.stat.perCpu.size,
-    num_physical_cores: 0,
-    num_sockets: 0,
-    cpu_frequency_khz: 0,
-    memory_capacity: mem.get('MemTotal') ?? 0n,
-    swap_capacity: mem.get('SwapTotal') ?? 0n,
-    memory_by_type: {},
-    nvm: { memory_mode_capacity: 0, 'app direct_mode_capacity': 0, avg_power_budget: 0 },
+    vendor_id: hw.vendorId,
+    num_cores: hw.numCores,
+    num_physical_cores: hw.numPhysicalCores,
+    num_sockets: hw.numSockets,
+    cpu_frequency_khz: hw.cpuFrequencyKhz,
+    memory_capacity: mem.get('MemTotal'),
+    swap_capacity: mem.get('SwapTotal'),
+    memory_by_type: hw.memoryByType,
+    // nvm (Optane capacities) needs Intel's libipmctl: not read, so not written.
     hugepages: hugePageBytes ? [{ page_size: hugePageBytes / 1024n, num_pages: mem.get('HugePages_Total') ?? 0n }] : [],
     machine_id: id.machineId,
     system_uuid: id.systemUuid,
     boot_id: id.bootId,
     filesystems: h.filesystems.map((fs) => ({ device: fs.device, capacity: fs.totalBytes, type: cadvisorFsType(fs.fsType), inodes: fs.inodes, has_inodes: true })),
-    disk_map: goMap(Object.fromEntries(h.disks.map((d) => [`${d.major}:${d.minor}`, { name: d.name, major: d.major, minor: d.minor, size: 0, scheduler: '' }]))),
-    network_devices: reportedInterfaces(h.network).map((i) => ({ name: i.name, mac_address: '', speed: 0, mtu: 0 })),
-    topology: [],
+    disk_map: goMap(Object.fromEntries(hw.disks.map((d) => [`${d.major}:${d.minor}`, d]))),
+    network_devices: hw.networkDevices,
+    topology: hw.topology,
     cloud_provider: 'Unknown',
     instance_type: 'Unknown',
     instance_id: 'None',

@@ -17,6 +17,7 @@ import type { Handler, RequestContext, Router } from './http.js';
 import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
+import { readMachineInventory } from '../collector/machine.js';
 import { GO_ZERO_TIME, goTime } from './docker/format.js';
 import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
 
@@ -299,7 +300,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     }),
   );
 
-  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(latestHost(), identity))));
+  router.get(/^\/api\/v(?:1\.[0-3]|2\.[01])\/machine\/?$/, handle(({ res }) => send(res, machineInfoJson(latestHost(), identity, readMachineInventory()))));
 
   router.get(
     /^\/api\/v2\.([01])\/stats(\/.*)?$/,

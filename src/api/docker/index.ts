@@ -6,7 +6,7 @@
  * twice (1-2 s). Read-only by construction: every other path and method of the Engine API gets
  * a Docker-style error, and no handler here can reach a container.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../../store/store.js';
 import { toJson } from '../json.js';
@@ -16,7 +16,9 @@ import { eventFilter, eventJson, parseEventTime } from './events.js';
 import type { LifecycleEvent, LifecycleLog } from './lifecycle.js';
 import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, sendDocker } from './reply.js';
 import { dockerStats } from './stats.js';
-import { infoJson, versionJson, type SystemFacts } from './system.js';
+import { infoJson, versionJson, type InfoInputs, type SystemFacts } from './system.js';
+import { readHostInfoFacts, type HostInfoFacts } from '../../collector/machine.js';
+import { readHostLayout } from '../../runtimes/layout.js';
 
 /** Where tick notifications come from (the Collector). */
 export interface TickSource {
@@ -29,6 +31,10 @@ export interface DockerCompatDeps {
   lifecycle: LifecycleLog;
   cgroupVersion: 1 | 2;
   intervalMs: number;
+  /** GET /info of the real dockerd; absent without Docker discovery. */
+  dockerInfo?: () => Promise<Record<string, unknown>>;
+  /** Host facts for /info when dockerd cannot be asked (read once, on first use). */
+  hostInfo?: () => HostInfoFacts;
 }
 
 const VERSION_PREFIX = '(?:/v([0-9]+(?:\\.[0-9]+)?))?';
@@ -68,6 +74,15 @@ function flag(params: URLSearchParams, name: string, byDefault: boolean): boolea
 
 /** Read when the module loads, before the collector holds its many descriptors open. */
 const SERVER_VERSION = `${(JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}-cstats`;
+
+/** The agent's open file descriptors (dockerd reports its own as NFd). */
+function openDescriptors(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // less the descriptor of the listing itself
+  } catch {
+    return undefined;
+  }
+}
 
 function isSampled(e: ContainerEntry): boolean {
   return e.removedMs === undefined && (e.info.state === 'running' || e.info.state === 'paused');
@@ -159,7 +174,27 @@ export function registerDockerCompat(router: Router, deps: DockerCompatDeps): vo
 
   router.get(route('/version'), docker(({ res }) => sendDocker(res, headers, 200, versionJson(facts()))));
 
-  router.get(route('/info'), docker(({ res }) => sendDocker(res, headers, 200, infoJson(facts(), store.list(false), eventListeners, Date.now()))));
+  let hostInfo: HostInfoFacts | undefined;
+  router.get(
+    route('/info'),
+    docker(async ({ res }) => {
+      let source: InfoInputs['source'] | undefined;
+      let daemonError = 'Docker discovery is off';
+      if (deps.dockerInfo) {
+        try {
+          source = { daemon: await deps.dockerInfo() };
+        } catch (err) {
+          daemonError = (err as Error).message;
+        }
+      }
+      if (!source) {
+        hostInfo ??= (deps.hostInfo ?? (() => readHostInfoFacts(readHostLayout())))();
+        source = { daemonError, host: hostInfo };
+      }
+      const body = infoJson({ facts: facts(), entries: store.list(false), eventListeners, nowMs: Date.now(), openFds: openDescriptors(), source });
+      sendDocker(res, headers, 200, body);
+    }),
+  );
 
   router.get(
     route('/containers/json'),
