@@ -207,7 +207,8 @@ export interface StatsJson {
   network: ReturnType<typeof networkJson>;
   filesystem?: HostFsJson[];
   task_stats: typeof TASK_STATS_ZERO;
-  processes: { process_count: bigint; fd_count: 0; socket_count: 0; threads_current?: bigint; threads_max?: bigint };
+  /** fd_count and socket_count (cAdvisor walks every process's fds for them) are not read, so not written. */
+  processes: { process_count?: bigint; threads_current?: bigint; threads_max?: bigint };
   resctrl: object;
   cpuset: { memory_migrate: 0 };
   oom_events?: bigint;
@@ -220,7 +221,7 @@ export interface StatPoint {
   stats: StatsJson;
 }
 
-/** v1 ContainerStats of one container sample, with its process count when one was read for it. */
+/** v1 ContainerStats of one container sample, with its process count when one was read for its tick (else none: never a 0 not counted). */
 export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>, processCount?: bigint): StatsJson {
   const pids = s.cgroup.pids;
   const mem = s.cgroup.memory;
@@ -236,9 +237,7 @@ export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap
     task_stats: TASK_STATS_ZERO,
     // pids.current counts tasks: the threads; the processes are counted from cgroup.procs.
     processes: {
-      process_count: processCount ?? 0n,
-      fd_count: 0,
-      socket_count: 0,
+      process_count: processCount,
       threads_current: pids?.current || undefined,
       threads_max: pids?.limit || undefined,
     },
@@ -297,7 +296,8 @@ export function machineStatsJson(h: HostSample): StatsJson {
     network: networkJson(h.network),
     filesystem: h.filesystems.map((fs) => hostFsJson(fs, h.disks)),
     task_stats: TASK_STATS_ZERO,
-    processes: { process_count: BigInt(h.loadavg?.total ?? 0), fd_count: 0, socket_count: 0 },
+    // /proc/loadavg's total counts threads (scheduling entities), not processes.
+    processes: { threads_current: h.loadavg === undefined ? undefined : BigInt(h.loadavg.total) },
     resctrl: {},
     cpuset: { memory_migrate: 0 },
   };

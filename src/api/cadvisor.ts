@@ -16,7 +16,8 @@ import { toJson } from './json.js';
 import type { Handler, RequestContext, Router } from './http.js';
 import { containerPoint, containerSpecJson, deviceNames, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
-import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
+import { readMachineIdentity, type MachineIdentity } from './cadvisor-reads.js';
+import type { ProcessCountLog } from '../collector/process-counts.js';
 import { readMachineInventory } from '../collector/machine.js';
 import { GO_ZERO_TIME, goTime } from './docker/format.js';
 import type { LifecycleEvent, LifecycleLog } from './docker/lifecycle.js';
@@ -27,6 +28,8 @@ export interface CadvisorDeps {
   intervalMs: number;
   /** The machine's identity; read from the host's files when not given. */
   identity?: MachineIdentity;
+  /** Process counts of every point; without it, points carry none. */
+  processes?: ProcessCountLog;
 }
 
 /** An error cAdvisor's handler writes with http.Error: text, status 500. */
@@ -179,15 +182,13 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     return store.hostRaw.read(w);
   };
 
-  /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
-  const points = (node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] => {
+  /** A node's points, each with the process count of its tick. */
+  const points = (node: Node, w: Window): StatPoint[] => {
     if (node.name === '/') return hostSamples(w).map(machinePoint);
     const e = node.entry;
     if (!e?.raw) return [];
     const names = deviceNames(store.host?.latest.disks);
-    const samples = e.raw.read(w);
-    const newest = e.latest?.monoNs;
-    return samples.map((s, i) => containerPoint(s, e.info.cgroup.version, names, i === samples.length - 1 && s.monoNs === newest ? counts?.get(e.info.id) : undefined));
+    return e.raw.read(w).map((s) => containerPoint(s, e.info.cgroup.version, names, deps.processes?.countAt(e.info.id, s.monoNs)));
   };
 
   const specOf = (node: Node): SpecJson => {
@@ -205,11 +206,9 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
     return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
   };
 
-  const processCounts = (nodes: readonly Node[]) => readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry] : [])));
-
-  const v1Info = (node: Node, w: Window, counts: ReadonlyMap<string, bigint>) => {
+  const v1Info = (node: Node, w: Window) => {
     const children = [...node.children].sort();
-    const stats = points(node, w, counts).map((p) => p.stats);
+    const stats = points(node, w).map((p) => p.stats);
     return {
       ...reference(node),
       subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
@@ -285,10 +284,9 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
           : ref === ''
             ? dockerNodes(nodes)
             : [dockerNode(nodes, ref)];
-    const counts = await processCounts(picked);
-    if (kind === 'containers') return send(res, v1Info(picked[0], w, counts));
-    if (kind === 'subcontainers') return send(res, picked.map((n) => v1Info(n, w, counts)));
-    send(res, byName(picked, (n) => v1Info(n, w, counts)));
+    if (kind === 'containers') return send(res, v1Info(picked[0], w));
+    if (kind === 'subcontainers') return send(res, picked.map((n) => v1Info(n, w)));
+    send(res, byName(picked, (n) => v1Info(n, w)));
   };
   const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
   router.get(V1, handle(({ req, res, params }) => v1(req, res, params[0], params[1])));
@@ -310,7 +308,6 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
       const w = { count: o.count };
       // v2.0's deprecated stats never carry processes (see v2DeprecatedStats).
       if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(specOf(n), points(n, w))));
-      const counts = await processCounts(nodes);
       // The machine's figures are /api/v2.1/machinestats, not a container's.
       const containers = nodes.filter((n) => n.name !== '/');
       send(
@@ -318,7 +315,7 @@ export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
         byName(containers, (n) => {
           const spec = specOf(n);
           const r = reference(n);
-          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w, counts)) };
+          return { spec: v2Spec(spec, r.aliases, r.namespace, machineMemory()), stats: v2Stats(spec, points(n, w)) };
         }),
       );
     }),

@@ -6,6 +6,7 @@ import { Store } from '../store/store.js';
 import { Collector } from '../collector/collector.js';
 import { DockerClient } from '../runtimes/docker-client.js';
 import { readHostInfoFacts } from '../collector/machine.js';
+import { ProcessCountLog } from '../collector/process-counts.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
@@ -132,7 +133,10 @@ export async function runAgent(argv: string[]): Promise<number> {
     dockerInfo: config.docker ? () => new DockerClient(config.dockerSocket, 2000).get<Record<string, unknown>>('/info') : undefined,
     hostInfo: () => readHostInfoFacts(layout),
   });
-  registerCadvisor(router, compat);
+  // cAdvisor's series carry each tick's process count, kept over the raw-history window.
+  const processes = new ProcessCountLog(config.rawHistoryMs);
+  collector.onTick(() => processes.observe(store.list(false)));
+  registerCadvisor(router, { ...compat, processes });
   registerKubelet(router, compat);
   const server = await startServer(router, config.listen, tls);
   log.info(

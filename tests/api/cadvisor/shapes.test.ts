@@ -2,6 +2,7 @@
  * cAdvisor JSON shapes: the key sets and orders of info/v1 and info/v2 (as Go marshals the
  * structs), the v1→v2 conversions, u64 values beyond 2^53 written exactly, and the API's routes.
  */
+import { ProcessCountLog } from '../../../src/collector/process-counts.js';
 import type { MachineInventory } from '../../../src/collector/machine.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,11 +57,11 @@ test('v1 ContainerStats: the struct field order, Go omitempty, the network table
   assert.equal(Object.keys(s.network.tcp_advanced).length, 99);
   assert.equal(Object.keys(s.network.tcp_advanced).at(-1), 'PAWSEstab');
   assert.equal(Object.keys(TCP_ADVANCED_ZERO)[0], 'RtoAlgorithm');
-  // No count read for this point: zero processes, as cAdvisor writes an unread ProcessStats; 3 tasks.
-  assert.deepEqual(s.processes, { process_count: 0, fd_count: 0, socket_count: 0, threads_current: 3 });
+  // No count read for this point: none written (not a 0 nobody counted); 3 tasks. fd and socket counts are never read.
+  assert.deepEqual(s.processes, { threads_current: 3 });
   assert.deepEqual(s.cpuset, { memory_migrate: 0 });
   const counted = json(containerStatsJson(sample(T0, 1n), 2, names, 2n));
-  assert.deepEqual(counted.processes, { process_count: 2, fd_count: 0, socket_count: 0, threads_current: 3 });
+  assert.deepEqual(counted.processes, { process_count: 2, threads_current: 3 });
 });
 
 /** The fixture sample with a measured writable layer: 8 MiB + 8 KiB in it, 1.5 GiB more with the log. */
@@ -223,6 +224,7 @@ test('summary: cAdvisor percentiles and completeness from the history', () => {
 });
 
 // The routes, in process; the Docker container's cgroup a directory with two processes and a child with one.
+const processes = new ProcessCountLog(120_000);
 const cgroupDir = mkdtempSync(`${tmpdir()}/cstats-cadvisor-cg-`);
 mkdirSync(`${cgroupDir}/child`);
 writeFileSync(`${cgroupDir}/cgroup.procs`, '16664\n16692\n');
@@ -245,10 +247,11 @@ before(async () => {
       const s = sample(T0 + i * 1000, usage);
       store.record(id, s, derive(prev, s, 8n << 30n));
     }
+    processes.observe(store.list(false));
     prev = sample(T0 + i * 1000, usage);
   }
   const router = new Router();
-  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000 });
+  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000, processes });
   server = await startServer(router, '127.0.0.1:0');
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
@@ -268,8 +271,8 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.deepEqual(Object.keys(docker), [`/system.slice/docker-${ID}.scope`]);
   const c = docker[`/system.slice/docker-${ID}.scope`];
   assert.deepEqual([c.id, c.aliases, c.namespace, c.stats.length], [ID, ['web', ID], 'docker', 2]);
-  // cgroup.procs read for this answer: the latest point has the count, the one before none.
-  assert.deepEqual(c.stats.map((p: any) => p.processes.process_count), [0, 3]);
+  // cgroup.procs counted at each tick: every point has its count.
+  assert.deepEqual(c.stats.map((p: any) => p.processes.process_count), [3, 3]);
   const posted = JSON.parse((await get(`/api/v1.3/containers/system.slice/docker-${ID}.scope`, { method: 'POST', body: '{"num_stats":1}' })).text);
   assert.equal(posted.stats.length, 1);
   const allDocker = JSON.parse((await get('/api/v2.0/stats?type=docker&recursive=true&count=1')).text);
@@ -279,7 +282,7 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.deepEqual(Object.keys(v21).sort(), [`/system.slice/docker-${ID}.scope`, '/system.slice', '/system.slice/plain.scope'].sort());
   assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].cpu_inst.usage.total, 500_000_000);
   assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].processes.process_count, 3);
-  assert.equal(v21['/system.slice/plain.scope'].stats[1].processes.process_count, 0, 'no cgroup directory: no count');
+  assert.equal(v21['/system.slice/plain.scope'].stats[1].processes.process_count, undefined, 'no cgroup directory: no count');
   const unknown = await get('/api/v1.3/containers/nope');
   assert.deepEqual([unknown.status, unknown.type, unknown.text], [500, 'text/plain; charset=utf-8', 'unknown container "/nope"\n']);
   const badType = await get('/api/v2.0/stats/x?type=rkt');
