@@ -3,8 +3,9 @@
  * (Debian 12's 5.0.3, run with --enable-cfs so that it takes the quota into account as cstats
  * does): with and without --cpus, with --cpuset-cpus of one and of two CPUs.
  *
- * Both pick the same host CPUs (the same cpuinfo blocks: core id, apicid...) and the same number
- * of them. They differ in the numbers: LXCFS renumbers from 0, so a container pinned to CPU 1
+ * cstats shows what the kernel lets the container use (its affinity, and ceil(quota/period) of
+ * it); LXCFS shows the same host CPUs (the same cpuinfo blocks: core id, apicid...), usually as
+ * many. They differ in the numbers: LXCFS renumbers from 0, so a container pinned to CPU 1
  * reads online "0" and `taskset -c 0` fails with EINVAL; cstats keeps the host's numbers, so
  * pinning to what the files say works. The test runs busybox's taskset on every CPU the files
  * list, and on the whole online list, the way scripts use it.
@@ -86,10 +87,15 @@ for (const [i, [flags, expected]] of CASES.entries()) {
     assert.equal(exec(c, 'taskset -c $(cat /sys/devices/system/cpu/online) true && echo pinned'), 'pinned');
     for (const cpu of processors(cpuinfo)) assert.equal(exec(c, `taskset -c ${cpu} true && echo pinned`), 'pinned', `taskset -c ${cpu}`);
 
+    // LXCFS's view: the CPUs it shows are the first of ours, the same host CPUs (their blocks).
+    // It usually shows as many; seen here, in one run of two on the loaded shared host, LXCFS
+    // showed one CPU for --cpus 1.5 and for --cpuset-cpus 0,1, where the kernel lets the
+    // container run on both (the affinity above): the kernel is the reference, LXCFS a peer.
     const lxCpuinfo = read('/lxcfs/proc_cpuinfo');
-    assert.equal(processors(lxCpuinfo).length, cpus.length, 'as many CPUs as LXCFS shows');
-    assert.equal(statCpus(read('/lxcfs/proc_stat')).length, cpus.length, 'as many /proc/stat lines as LXCFS');
-    assert.deepEqual(blocks(cpuinfo), blocks(lxCpuinfo), 'the same host CPUs as LXCFS');
+    const lxBlocks = blocks(lxCpuinfo);
+    assert.ok(lxBlocks.length >= 1 && lxBlocks.length <= cpus.length, `LXCFS shows ${lxBlocks.length} CPUs, cstats ${cpus.length}`);
+    assert.deepEqual(blocks(cpuinfo).slice(0, lxBlocks.length), lxBlocks, 'the same host CPUs as LXCFS');
+    assert.equal(statCpus(read('/lxcfs/proc_stat')).length, lxBlocks.length, 'LXCFS: as many /proc/stat lines as cpuinfo blocks');
     const lxOnline = read('/lxcfs/sys_devices_system_cpu_online');
     const lxPins = exec(c, `taskset -c ${lxOnline} true 2>&1 && echo pinned || true`);
     console.log(`${flags.join(' ') || '(none)'}: cstats online ${expected}; LXCFS online ${lxOnline}, processors ${processors(lxCpuinfo)}, taskset to it: ${lxPins || 'failed'}`);
