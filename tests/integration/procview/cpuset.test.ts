@@ -88,16 +88,16 @@ for (const [i, [flags, expected]] of CASES.entries()) {
     for (const cpu of processors(cpuinfo)) assert.equal(exec(c, `taskset -c ${cpu} true && echo pinned`), 'pinned', `taskset -c ${cpu}`);
 
     // LXCFS's view: the CPUs it shows are the first of ours, the same host CPUs (their blocks).
-    // It usually shows as many; seen here, in one run of two on the loaded shared host, LXCFS
-    // showed one CPU for --cpus 1.5 and for --cpuset-cpus 0,1, where the kernel lets the
-    // container run on both (the affinity above): the kernel is the reference, LXCFS a peer.
-    const lxCpuinfo = read('/lxcfs/proc_cpuinfo');
-    const lxBlocks = blocks(lxCpuinfo);
-    assert.ok(lxBlocks.length >= 1 && lxBlocks.length <= cpus.length, `LXCFS shows ${lxBlocks.length} CPUs, cstats ${cpus.length}`);
+    // It usually shows as many; seen here, in two runs of three on the loaded shared host,
+    // LXCFS's cpuinfo held one block for --cpus 1.5 and for --cpuset-cpus 0,1 while its own
+    // /proc/stat had two CPU lines and the kernel lets the container run on both (the affinity
+    // above): the kernel is the reference, LXCFS a peer whose output is checked as far as it goes.
+    const lxBlocks = blocks(read('/lxcfs/proc_cpuinfo'));
+    const lxStat = statCpus(read('/lxcfs/proc_stat')).length;
+    assert.ok(lxBlocks.length >= 1 && lxBlocks.length <= cpus.length && lxStat <= cpus.length, `LXCFS shows ${lxBlocks.length} CPUs (${lxStat} in stat), cstats ${cpus.length}`);
     assert.deepEqual(blocks(cpuinfo).slice(0, lxBlocks.length), lxBlocks, 'the same host CPUs as LXCFS');
-    assert.equal(statCpus(read('/lxcfs/proc_stat')).length, lxBlocks.length, 'LXCFS: as many /proc/stat lines as cpuinfo blocks');
     const lxOnline = read('/lxcfs/sys_devices_system_cpu_online');
     const lxPins = exec(c, `taskset -c ${lxOnline} true 2>&1 && echo pinned || true`);
-    console.log(`${flags.join(' ') || '(none)'}: cstats online ${expected}; LXCFS online ${lxOnline}, processors ${processors(lxCpuinfo)}, taskset to it: ${lxPins || 'failed'}`);
+    console.log(`${flags.join(' ') || '(none)'}: cstats online ${expected}; LXCFS online ${lxOnline}, ${lxBlocks.length} cpuinfo blocks, ${lxStat} stat lines, taskset to it: ${lxPins || 'failed'}`);
   });
 }
