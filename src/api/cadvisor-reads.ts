@@ -5,7 +5,7 @@
  * agent runs).
  */
 import { readFileSync } from 'node:fs';
-import { countProcesses } from '../kernel/cgroup/procs.js';
+import { processCount } from '../collector/process-counts.js';
 import type { ContainerEntry } from '../store/store.js';
 
 /**
@@ -24,18 +24,9 @@ export async function readProcessCounts(entries: readonly ContainerEntry[]): Pro
   const counts = new Map<string, bigint>();
   let read = 0;
   for (const { info, latest } of entries) {
-    const tasks = latest?.cgroup.pids?.current;
-    if (tasks !== undefined && tasks <= 1n) {
-      counts.set(info.id, tasks);
-      continue;
-    }
     if (++read % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-    try {
-      const n = countProcesses(info.cgroup.version === 1 ? info.cgroup.dirs : info.cgroup.dir);
-      if (n !== undefined) counts.set(info.id, BigInt(n));
-    } catch {
-      // A malformed or unreadable cgroup.procs: no count for this container.
-    }
+    const n = processCount(info, latest);
+    if (n !== undefined) counts.set(info.id, n);
   }
   return counts;
 }

@@ -13,6 +13,7 @@ import { interfaceCounters, type InterfaceCountersJson } from './interface-json.
 import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
 import { ticksToNs } from '../kernel/proc/userhz.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
+import type { MachineInventory } from '../collector/machine.js';
 import type { MachineIdentity } from './cadvisor-reads.js';
 import { workingSet } from '../derive/docker.js';
 import { goMap, goTime } from './go-format.js';
@@ -201,7 +202,8 @@ export interface StatsJson {
   network: ReturnType<typeof networkJson>;
   filesystem?: HostFsJson[];
   task_stats: typeof TASK_STATS_ZERO;
-  processes: { process_count: bigint; fd_count: 0; socket_count: 0; threads_current?: bigint; threads_max?: bigint };
+  /** fd_count and socket_count (cAdvisor walks every process's fds for them) are not read, so not written. */
+  processes: { process_count?: bigint; threads_current?: bigint; threads_max?: bigint };
   resctrl: object;
   cpuset: { memory_migrate: 0 };
   oom_events?: bigint;
@@ -214,7 +216,7 @@ export interface StatPoint {
   stats: StatsJson;
 }
 
-/** v1 ContainerStats of one container sample, with its process count when one was read for it. */
+/** v1 ContainerStats of one container sample, with its process count when one was read for its tick (else none: never a 0 not counted). */
 export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap<string, string>, processCount?: bigint): StatsJson {
   const pids = s.cgroup.pids;
   const mem = s.cgroup.memory;
@@ -230,9 +232,7 @@ export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap
     task_stats: TASK_STATS_ZERO,
     // pids.current counts tasks: the threads; the processes are counted from cgroup.procs.
     processes: {
-      process_count: processCount ?? 0n,
-      fd_count: 0,
-      socket_count: 0,
+      process_count: processCount,
       threads_current: pids?.current || undefined,
       threads_max: pids?.limit || undefined,
     },
@@ -291,7 +291,8 @@ export function machineStatsJson(h: HostSample): StatsJson {
     network: networkJson(h.network),
     filesystem: h.filesystems.map((fs) => hostFsJson(fs, h.disks)),
     task_stats: TASK_STATS_ZERO,
-    processes: { process_count: BigInt(h.loadavg?.total ?? 0), fd_count: 0, socket_count: 0 },
+    // /proc/loadavg's total counts threads (scheduling entities), not processes.
+    processes: { threads_current: h.loadavg === undefined ? undefined : BigInt(h.loadavg.total) },
     resctrl: {},
     cpuset: { memory_migrate: 0 },
   };
@@ -358,29 +359,33 @@ export function machineSpecJson(h: HostSample, bootMs: number): SpecJson {
   };
 }
 
-/** v1 MachineInfo: what the host samples tell, and the identity; hardware inventory cstats does not read stays zero. */
-export function machineInfoJson(h: HostSample, id: MachineIdentity) {
+/**
+ * v1 MachineInfo: memory from the host samples, the hardware as read from sysfs and cpuinfo
+ * (collector/machine.ts), the identity. A figure the host does not give (no cpufreq and no MHz
+ * in cpuinfo, no CPU topology) is left out, never written as 0.
+ */
+export function machineInfoJson(h: HostSample, id: MachineIdentity, hw: MachineInventory) {
   const mem = h.meminfo;
   const hugePageBytes = mem.get('Hugepagesize');
   return {
     timestamp: goTime(h.timestampMs),
-    vendor_id: '',
-    num_cores: h.stat.perCpu.size,
-    num_physical_cores: 0,
-    num_sockets: 0,
-    cpu_frequency_khz: 0,
-    memory_capacity: mem.get('MemTotal') ?? 0n,
-    swap_capacity: mem.get('SwapTotal') ?? 0n,
-    memory_by_type: {},
-    nvm: { memory_mode_capacity: 0, 'app direct_mode_capacity': 0, avg_power_budget: 0 },
+    vendor_id: hw.vendorId,
+    num_cores: hw.numCores,
+    num_physical_cores: hw.numPhysicalCores,
+    num_sockets: hw.numSockets,
+    cpu_frequency_khz: hw.cpuFrequencyKhz,
+    memory_capacity: mem.get('MemTotal'),
+    swap_capacity: mem.get('SwapTotal'),
+    memory_by_type: hw.memoryByType,
+    // nvm (Optane capacities) needs Intel's libipmctl: not read, so not written.
     hugepages: hugePageBytes ? [{ page_size: hugePageBytes / 1024n, num_pages: mem.get('HugePages_Total') ?? 0n }] : [],
     machine_id: id.machineId,
     system_uuid: id.systemUuid,
     boot_id: id.bootId,
     filesystems: h.filesystems.map((fs) => ({ device: fs.device, capacity: fs.totalBytes, type: cadvisorFsType(fs.fsType), inodes: fs.inodes, has_inodes: true })),
-    disk_map: goMap(Object.fromEntries(h.disks.map((d) => [`${d.major}:${d.minor}`, { name: d.name, major: d.major, minor: d.minor, size: 0, scheduler: '' }]))),
-    network_devices: reportedInterfaces(h.network).map((i) => ({ name: i.name, mac_address: '', speed: 0, mtu: 0 })),
-    topology: [],
+    disk_map: goMap(Object.fromEntries(hw.disks.map((d) => [`${d.major}:${d.minor}`, d]))),
+    network_devices: hw.networkDevices,
+    topology: hw.topology,
     cloud_provider: 'Unknown',
     instance_type: 'Unknown',
     instance_id: 'None',

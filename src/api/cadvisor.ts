@@ -18,7 +18,9 @@ import type { Handler, RequestContext, Router } from './http.js';
 import { deviceNames } from '../kernel/proc/diskstats.js';
 import { containerPoint, containerSpecJson, machineInfoJson, machinePoint, machineSpecJson, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { cpuInst, derivedStats, machineStats, v2DeprecatedStats, v2Spec, v2Stats, type UsageHistory } from './cadvisor-v2.js';
-import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
+import { readMachineIdentity, type MachineIdentity } from './cadvisor-reads.js';
+import type { ProcessCountLog } from '../collector/process-counts.js';
+import { readMachineInventory } from '../collector/machine.js';
 import { GO_ZERO_TIME } from './go-format.js';
 import type { LifecycleLog } from '../store/lifecycle.js';
 import { cadvisorEvents } from './cadvisor-events.js';
@@ -29,6 +31,8 @@ export interface CadvisorDeps {
   intervalMs: number;
   /** The machine's identity; read from the host's files when not given. */
   identity?: MachineIdentity;
+  /** Process counts of every point; without it, points carry none. */
+  processes?: ProcessCountLog;
 }
 
 /** An error cAdvisor's handler writes with http.Error: text, status 500. */
@@ -184,7 +188,7 @@ const byName = <T>(nodes: Node[], build: (n: Node) => T): Record<string, T> => O
 const V1 = /^\/api\/v1\.[0-3]\/(containers|subcontainers|docker)(\/.*)?$/;
 
 export function registerCadvisor(router: Router, deps: CadvisorDeps): void {
-  const api = new CadvisorApi(deps.store, deps.identity ?? readMachineIdentity(), deps.intervalMs);
+  const api = new CadvisorApi(deps.store, deps.identity ?? readMachineIdentity(), deps.intervalMs, deps.processes);
   router.get(V1, handle((ctx) => api.v1(ctx)));
   router.fallback(
     V1,
@@ -213,6 +217,7 @@ class CadvisorApi {
     private readonly store: Store,
     private readonly identity: MachineIdentity,
     private readonly intervalMs: number,
+    private readonly processes?: ProcessCountLog,
   ) {}
 
   async v1({ req, res, params }: RequestContext): Promise<void> {
@@ -228,14 +233,13 @@ class CadvisorApi {
           : ref === ''
             ? dockerNodes(nodes)
             : [this.dockerNode(nodes, ref)];
-    const counts = await processCounts(picked);
-    if (kind === 'containers') return send(res, this.v1Info(picked[0], w, counts));
-    if (kind === 'subcontainers') return send(res, picked.map((n) => this.v1Info(n, w, counts)));
-    send(res, byName(picked, (n) => this.v1Info(n, w, counts)));
+    if (kind === 'containers') return send(res, this.v1Info(picked[0], w));
+    if (kind === 'subcontainers') return send(res, picked.map((n) => this.v1Info(n, w)));
+    send(res, byName(picked, (n) => this.v1Info(n, w)));
   }
 
   machine({ res }: RequestContext): void {
-    send(res, machineInfoJson(this.latestHost(), this.identity));
+    send(res, machineInfoJson(this.latestHost(), this.identity, readMachineInventory()));
   }
 
   async stats({ res, url, params }: RequestContext): Promise<void> {
@@ -244,7 +248,6 @@ class CadvisorApi {
     const w = { count: o.count };
     // v2.0's deprecated stats never carry processes (see v2DeprecatedStats).
     if (params[0] === '0') return send(res, byName(nodes, (n) => v2DeprecatedStats(this.specOf(n), this.points(n, w))));
-    const counts = await processCounts(nodes);
     // The machine's figures are /api/v2.1/machinestats, not a container's.
     const containers = nodes.filter((n) => n.name !== '/');
     send(
@@ -252,7 +255,7 @@ class CadvisorApi {
       byName(containers, (n) => {
         const spec = this.specOf(n);
         const r = reference(n);
-        return { spec: v2Spec(spec, r.aliases, r.namespace, this.machineMemory()), stats: v2Stats(spec, this.points(n, w, counts)) };
+        return { spec: v2Spec(spec, r.aliases, r.namespace, this.machineMemory()), stats: v2Stats(spec, this.points(n, w)) };
       }),
     );
   }
@@ -291,15 +294,13 @@ class CadvisorApi {
     return this.store.hostRaw.read(w);
   }
 
-  /** A node's points; `counts` holds process counts read for this request, which belong to the latest sample. */
-  private points(node: Node, w: Window, counts?: ReadonlyMap<string, bigint>): StatPoint[] {
+  /** A node's points, each with the process count of its tick. */
+  private points(node: Node, w: Window): StatPoint[] {
     if (node.name === '/') return this.hostSamples(w).map(machinePoint);
     const e = node.entry;
     if (!e?.raw) return [];
     const names = deviceNames(this.store.host?.latest.disks);
-    const samples = e.raw.read(w);
-    const newest = e.latest?.monoNs;
-    return samples.map((s, i) => containerPoint(s, e.info.cgroup.version, names, i === samples.length - 1 && s.monoNs === newest ? counts?.get(e.info.id) : undefined));
+    return e.raw.read(w).map((s) => containerPoint(s, e.info.cgroup.version, names, this.processes?.countAt(e.info.id, s.monoNs)));
   }
 
   private specOf(node: Node): SpecJson {
@@ -310,9 +311,9 @@ class CadvisorApi {
     return node.entry ? containerSpecJson(node.entry.info, node.entry.latest) : EMPTY_SPEC;
   }
 
-  private v1Info(node: Node, w: Window, counts: ReadonlyMap<string, bigint>) {
+  private v1Info(node: Node, w: Window) {
     const children = [...node.children].sort();
-    const stats = this.points(node, w, counts).map((p) => p.stats);
+    const stats = this.points(node, w).map((p) => p.stats);
     return {
       ...reference(node),
       subcontainers: children.length > 0 ? children.map((name) => ({ name })) : undefined,
@@ -360,10 +361,6 @@ function reference(node: Node) {
   const info = node.entry?.info;
   const docker = info?.runtime === 'docker';
   return { id: docker ? info.id : undefined, name: node.name, aliases: docker ? [info.name, info.id] : undefined, namespace: docker ? 'docker' : undefined };
-}
-
-function processCounts(nodes: readonly Node[]): Promise<ReadonlyMap<string, bigint>> {
-  return readProcessCounts(nodes.flatMap((n) => (n.entry ? [n.entry] : [])));
 }
 
 function lookup(nodes: Map<string, Node>, name: string): Node {

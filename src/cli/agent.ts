@@ -5,6 +5,8 @@ import { createLogger } from '../log.js';
 import { Store, historyMetricNames } from '../store/store.js';
 import { Collector } from '../collector/collector.js';
 import { DockerClient } from '../runtimes/docker-client.js';
+import { readHostInfoFacts } from '../collector/machine.js';
+import { ProcessCountLog } from '../collector/process-counts.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
@@ -122,8 +124,16 @@ export async function runAgent(argv: string[]): Promise<number> {
   // After the lifecycle look, so a tick's removals and OOM kills are acted on in the same evaluation.
   collector.onTick(() => alarms.evaluate(Date.now()));
   const compat = { store, collector, lifecycle, cgroupVersion: layout.mode === 'v2' ? (2 as const) : (1 as const), intervalMs: config.intervalMs };
-  registerDockerCompat(router, compat);
-  registerCadvisor(router, compat);
+  registerDockerCompat(router, {
+    ...compat,
+    // dockerd's own /info, asked per request (a client waits at most 2 s for it).
+    dockerInfo: config.docker ? () => new DockerClient(config.dockerSocket, 2000).get<Record<string, unknown>>('/info') : undefined,
+    hostInfo: () => readHostInfoFacts(layout),
+  });
+  // cAdvisor's series carry each tick's process count, kept over the raw-history window.
+  const processes = new ProcessCountLog(config.rawHistoryMs);
+  collector.onTick(() => processes.observe(store.list(false)));
+  registerCadvisor(router, { ...compat, processes });
   registerKubelet(router, compat);
   const server = await startServer(router, config.listen, tls);
   log.info(

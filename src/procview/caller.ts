@@ -7,7 +7,7 @@
 import { readlinkSync } from 'node:fs';
 import { parseProcCgroup, v1DirsOf, v2DirOf, type CgroupLayout, type ProcCgroup } from '../kernel/cgroup/hierarchy.js';
 import { oneShotReader, type FileReader } from '../kernel/kept-file.js';
-import { V1Cgroup } from './cgroup/v1.js';
+import { TASK_CONTROLLERS, V1Cgroup } from './cgroup/v1.js';
 import { V2Cgroup } from './cgroup/v2.js';
 import type { ContainerCgroup } from './cgroup/view.js';
 
@@ -17,6 +17,14 @@ export interface ProcviewEnv {
   /** The host's /sys/devices/system/cpu/online. */
   cpuOnlineFile: string;
   layout: CgroupLayout;
+}
+
+/** The hierarchy whose directories are the cgroups' `tasks.dir` (see V1Cgroup, V2Cgroup), and its thread list. */
+export function taskHierarchy(layout: CgroupLayout): { root: string; file: string } {
+  if (layout.mode === 'v2') return { root: layout.v2Root ?? '/sys/fs/cgroup', file: 'cgroup.threads' };
+  const root = TASK_CONTROLLERS.map((c) => layout.v1.get(c)).find((d) => d !== undefined);
+  if (root === undefined) throw new Error('no v1 cgroup hierarchy with cpu, cpuacct, memory, pids, cpuset or blkio is mounted');
+  return { root, file: 'tasks' };
 }
 
 function readlinkOrUndefined(path: string): string | undefined {

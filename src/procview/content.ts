@@ -11,7 +11,7 @@ import { CallerResolver, type ProcviewEnv } from './caller.js';
 import { parseCpuList, visibleCpus } from './cpus.js';
 import { renderCpuinfo, renderCpuOnline } from './files/cpuinfo.js';
 import { renderDiskstats } from './files/diskstats.js';
-import { renderLoadavg, seedLoad, type Avenrun, type TaskCounts } from './files/loadavg.js';
+import { NO_LOAD, renderLoadavg, type Avenrun, type TaskCounts } from './files/loadavg.js';
 import { containerSwapKb, renderMeminfo } from './files/meminfo.js';
 import { renderStat } from './files/stat.js';
 import { renderSwaps } from './files/swaps.js';
@@ -20,11 +20,12 @@ import { renderUptime } from './files/uptime.js';
 export const FILE_KINDS = ['meminfo', 'cpuinfo', 'stat', 'uptime', 'loadavg', 'diskstats', 'swaps', 'cpuOnline'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 
-/** Load averages kept outside the request path (see loadtracker.ts), keyed by task directory. */
+/**
+ * Load averages kept outside the request path (see loadtracker.ts), keyed by task directory;
+ * undefined for a cgroup the tracker has not folded yet (younger than its last 5 s step).
+ */
 export interface LoadSource {
   get(key: string): Avenrun | undefined;
-  /** Starts tracking a cgroup, with the averages it starts from. */
-  track(key: string, tasksFile: string, start: Avenrun): void;
 }
 
 export interface ContentOptions {
@@ -65,9 +66,16 @@ function taskState(procRoot: string, tid: string): string | undefined {
  * Counts a cgroup's threads and those that add to the load (R and D), across its subtree.
  * `file` lists thread ids: "tasks" in v1, "cgroup.threads" in v2. The reader of the file, if
  * given, counts as running, as it does when it reads the kernel's own file: here it waits in D
- * for the FUSE reply.
+ * for the FUSE reply. `visit`, if given, is called with every directory of the subtree and its
+ * subtree's counts, children before parents.
  */
-export function countTasks(procRoot: string, dir: string, file: string, callerTid = 0): TaskCounts | undefined {
+export function countTasks(
+  procRoot: string,
+  dir: string,
+  file: string,
+  callerTid = 0,
+  visit?: (dir: string, counts: TaskCounts) => void,
+): TaskCounts | undefined {
   const list = oneShotReader.read(`${dir}/${file}`);
   if (list === undefined) return undefined;
   const counts: TaskCounts = { running: 0, uninterruptible: 0, total: 0 };
@@ -79,22 +87,26 @@ export function countTasks(procRoot: string, dir: string, file: string, callerTi
     if (state === 'R') counts.running++;
     else if (state === 'D') counts.uninterruptible++;
   }
-  let children: string[] = [];
-  try {
-    children = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name);
-  } catch {
-    // removed while counting
-  }
-  for (const child of children) {
-    const sub = countTasks(procRoot, `${dir}/${child}`, file, callerTid);
+  for (const child of subdirectories(dir)) {
+    const sub = countTasks(procRoot, `${dir}/${child}`, file, callerTid, visit);
     if (!sub) continue;
     counts.running += sub.running;
     counts.uninterruptible += sub.uninterruptible;
     counts.total += sub.total;
   }
+  visit?.(dir, counts);
   return counts;
+}
+
+/** The names of a directory's subdirectories (child cgroups); none when it is gone. */
+export function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return []; // removed while counting
+  }
 }
 
 /** Kept-open readers per container cgroup, the least recently used closed beyond `max`. */
@@ -186,11 +198,8 @@ export class ContentSource {
         const { dir, file } = cg.tasks;
         const tasks = countTasks(this.opts.env.procRoot, dir, file, pid);
         if (!tasks) return undefined;
-        let avenrun = this.opts.loads.get(dir);
-        if (!avenrun) {
-          avenrun = seedLoad(tasks.running + tasks.uninterruptible);
-          this.opts.loads.track(dir, file, avenrun);
-        }
+        // As the kernel's at boot, a cgroup's averages start from 0 when it is created.
+        const avenrun = this.opts.loads.get(dir) ?? NO_LOAD;
         const lastPid = Number(this.hostFile('loadavg').trim().split(' ').at(-1));
         return renderLoadavg(avenrun, tasks, lastPid);
       }

@@ -1,6 +1,7 @@
 /**
- * Which CPUs a container sees: its cpuset, renumbered from 0, and (unless turned off) no more
- * of them than its CFS quota can keep busy, ceil(quota / period).
+ * Which CPUs a container sees: the online CPUs of its cpuset, under their host numbers, and
+ * (unless turned off) no more of them than its CFS quota can keep busy, ceil(quota / period):
+ * the first ones of the cpuset. Every CPU shown is one the container may pin itself to.
  */
 import { ParseError } from '../kernel/errors.js';
 

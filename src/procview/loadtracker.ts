@@ -1,55 +1,52 @@
 /**
- * Load averages for every container that has asked for /proc/loadavg, from one timer: every
- * 5 seconds one pass counts each tracked cgroup's runnable and uninterruptible tasks and folds
- * the count into its averages. No thread per cgroup; a cgroup nobody asked about for an hour,
- * or that is gone, is dropped.
+ * Load averages of every cgroup, kept as the kernel keeps the global one (kernel/sched/loadavg.c):
+ * every 5 seconds one pass over the cgroup tree counts each cgroup's runnable and uninterruptible
+ * threads (its whole subtree, as a container's /proc/loadavg counts them) and folds the count
+ * into its three averages. A cgroup starts from 0 when the pass first finds it, within 5 s of
+ * its creation, so a young container shows the decay of its own short life, never a seeded
+ * value; cgroups that were there when the tracker started begin at 0 then, as the kernel's
+ * averages do at boot. A cgroup that is gone is dropped. The root's own threads are never read
+ * (nobody asks for the root: the host gets the host's file).
+ *
+ * The cost is one small read of /proc/<tid>/stat per thread of the host outside the root
+ * cgroup, every 5 s, in a worker thread (loads-thread.ts), off the FUSE request path.
  */
-import { countTasks } from './content.js';
-import { foldLoad, LOAD_FREQ_MS, type Avenrun } from './files/loadavg.js';
-
-const FORGET_AFTER_MS = 3600_000;
-
-interface Tracked {
-  file: string;
-  avenrun: Avenrun;
-  lastAskedMs: number;
-}
+import { countTasks, subdirectories } from './content.js';
+import { foldLoad, LOAD_FREQ_MS, NO_LOAD, type Avenrun } from './files/loadavg.js';
 
 export class LoadTracker {
-  private readonly tracked = new Map<string, Tracked>();
+  private loads = new Map<string, Avenrun>();
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `root` is the mountpoint of the hierarchy whose directories are the keys (the one procview's
+   * cgroups name their tasks by), `file` its thread list: "tasks" (v1) or "cgroup.threads" (v2).
+   */
   constructor(
     private readonly procRoot: string,
+    private readonly root: string,
+    private readonly file: string,
     private readonly onUpdate: (loads: Map<string, Avenrun>) => void,
   ) {}
 
-  track(dir: string, file: string, start: Avenrun, nowMs = Date.now()): void {
-    const t = this.tracked.get(dir);
-    if (t) t.lastAskedMs = nowMs;
-    else this.tracked.set(dir, { file, avenrun: start, lastAskedMs: nowMs });
+  /** One LOAD_FREQ step for every cgroup below the root. */
+  tick(): void {
+    const next = new Map<string, Avenrun>();
+    const fold = (dir: string, counts: { running: number; uninterruptible: number }): void => {
+      next.set(dir, foldLoad(this.loads.get(dir) ?? NO_LOAD, counts.running + counts.uninterruptible));
+    };
+    for (const child of subdirectories(this.root)) countTasks(this.procRoot, `${this.root}/${child}`, this.file, 0, fold);
+    this.loads = next;
+    this.onUpdate(next);
   }
 
-  /** One LOAD_FREQ step for every tracked cgroup. */
-  tick(nowMs = Date.now()): void {
-    for (const [dir, t] of this.tracked) {
-      const counts = nowMs - t.lastAskedMs > FORGET_AFTER_MS ? undefined : countTasks(this.procRoot, dir, t.file);
-      if (!counts) {
-        this.tracked.delete(dir);
-        continue;
-      }
-      t.avenrun = foldLoad(t.avenrun, counts.running + counts.uninterruptible);
-    }
-    this.onUpdate(this.snapshot());
+  get(dir: string): Avenrun | undefined {
+    return this.loads.get(dir);
   }
 
-  snapshot(): Map<string, Avenrun> {
-    return new Map([...this.tracked].map(([dir, t]) => [dir, t.avenrun]));
-  }
-
+  /** The timer keeps the thread it runs in alive (the serving process exits with process.exit). */
   start(): void {
     this.timer ??= setInterval(() => this.tick(), LOAD_FREQ_MS);
-    this.timer.unref();
   }
 
   stop(): void {

@@ -6,7 +6,7 @@
  * twice (1-2 s). Read-only by construction: every other path and method of the Engine API gets
  * a Docker-style error, and no handler here can reach a container.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../../store/store.js';
 import { hostMemoryBytes } from '../../derive/host.js';
@@ -17,7 +17,9 @@ import { eventFilter, eventJson, parseEventTime } from './events.js';
 import type { LifecycleEvent, LifecycleLog } from '../../store/lifecycle.js';
 import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, sendDocker } from './reply.js';
 import { dockerStats } from './stats.js';
-import { infoJson, versionJson, type SystemFacts } from './system.js';
+import { infoJson, versionJson, type InfoInputs, type SystemFacts } from './system.js';
+import { readHostInfoFacts, type HostInfoFacts } from '../../collector/machine.js';
+import { readHostLayout } from '../../runtimes/layout.js';
 
 /** Where tick notifications come from (the Collector). */
 export interface TickSource {
@@ -30,6 +32,10 @@ export interface DockerCompatDeps {
   lifecycle: LifecycleLog;
   cgroupVersion: 1 | 2;
   intervalMs: number;
+  /** GET /info of the real dockerd; absent without Docker discovery. */
+  dockerInfo?: () => Promise<Record<string, unknown>>;
+  /** Host facts for /info when dockerd cannot be asked (read once, on first use). */
+  hostInfo?: () => HostInfoFacts;
 }
 
 const VERSION_PREFIX = '(?:/v([0-9]+(?:\\.[0-9]+)?))?';
@@ -70,6 +76,15 @@ function flag(params: URLSearchParams, name: string, byDefault: boolean): boolea
 /** This build's version, as the Engine's "Version" ("0.1.0-cstats"); read at registration, not import. */
 function serverVersion(): string {
   return `${(JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}-cstats`;
+}
+
+/** The agent's open file descriptors (dockerd reports its own as NFd). */
+function openDescriptors(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // less the descriptor of the listing itself
+  } catch {
+    return undefined;
+  }
 }
 
 function isSampled(e: ContainerEntry): boolean {
@@ -154,8 +169,25 @@ class DockerCompatApi {
     sendDocker(res, this.headers, 200, versionJson(this.facts()));
   }
 
-  info({ res }: RequestContext): void {
-    sendDocker(res, this.headers, 200, infoJson(this.facts(), this.deps.store.list(false), this.eventListeners, Date.now()));
+  private hostInfo: HostInfoFacts | undefined;
+
+  async info({ res }: RequestContext): Promise<void> {
+    const { deps } = this;
+    let source: InfoInputs['source'] | undefined;
+    let daemonError = 'Docker discovery is off';
+    if (deps.dockerInfo) {
+      try {
+        source = { daemon: await deps.dockerInfo() };
+      } catch (err) {
+        daemonError = (err as Error).message;
+      }
+    }
+    if (!source) {
+      this.hostInfo ??= (deps.hostInfo ?? (() => readHostInfoFacts(readHostLayout())))();
+      source = { daemonError, host: this.hostInfo };
+    }
+    const body = infoJson({ facts: this.facts(), entries: deps.store.list(false), eventListeners: this.eventListeners, nowMs: Date.now(), openFds: openDescriptors(), source });
+    sendDocker(res, this.headers, 200, body);
   }
 
   list({ res, url }: RequestContext): void {

@@ -3,6 +3,7 @@
  * the host's kernel, CPUs and memory, and Docker's containers as the agent counts them.
  */
 import { hostname, machine, release } from 'node:os';
+import type { HostInfoFacts } from '../../collector/machine.js';
 import type { ContainerEntry } from '../../store/store.js';
 import { API_VERSION, MIN_API_VERSION } from './reply.js';
 
@@ -43,73 +44,80 @@ export function versionJson(f: SystemFacts) {
   };
 }
 
-/** systemd names Docker's cgroups docker-<id>.scope; the cgroupfs driver uses /docker/<id>. */
-function cgroupDriver(docker: readonly ContainerEntry[]): string {
-  return docker.some((e) => e.info.cgroup.path.endsWith('.scope')) ? 'systemd' : 'cgroupfs';
+/** What /info reports besides the facts: dockerd's own answer when it could be asked. */
+export interface InfoInputs {
+  facts: SystemFacts;
+  entries: readonly ContainerEntry[];
+  eventListeners: number;
+  nowMs: number;
+  /** The agent's own open descriptors (it is the daemon answering). */
+  openFds?: number;
+  /** GET /info of the real dockerd when it answered; else why not, and the host's own facts. */
+  source: { daemon: Record<string, unknown> } | { daemonError: string; host: HostInfoFacts };
 }
 
-const COMMIT = { ID: '', Expected: '' };
+/** dockerd's warnings for the same facts (daemon/info_unix.go, pkg/sysinfo). */
+function hostWarnings(host: HostInfoFacts, cgroupVersion: 1 | 2): string[] {
+  const c = host.cgroups;
+  const checks: [boolean | undefined, string][] = [
+    [c.MemoryLimit, 'No memory limit support'],
+    [c.SwapLimit, 'No swap limit support'],
+    [cgroupVersion === 2 || c.OomKillDisable, 'No oom kill disable support'],
+    [c.CpuCfsQuota, 'No cpu cfs quota support'],
+    [c.CpuCfsPeriod, 'No cpu cfs period support'],
+    [c.CPUShares, 'No cpu shares support'],
+    [c.CPUSet, 'No cpuset support'],
+    [host.ipv4Forwarding, 'IPv4 forwarding is disabled'],
+    [host.bridgeNfIptables, 'bridge-nf-call-iptables is disabled'],
+    [host.bridgeNfIp6tables, 'bridge-nf-call-ip6tables is disabled'],
+  ];
+  return checks.filter(([ok]) => ok === false).map(([, text]) => `WARNING: ${text}`);
+}
 
-export function infoJson(f: SystemFacts, entries: readonly ContainerEntry[], eventListeners: number, nowMs: number) {
-  const docker = entries.filter((e) => e.info.runtime === 'docker');
+/**
+ * GET /info. With dockerd's own answer, that answer, except what the agent itself is: its version,
+ * its clock, its event listeners and descriptors, and the containers it lists (the same counts
+ * as its /containers/json); dockerd's goroutine count is not the agent's and is left out.
+ * Without it, only what the agent measured on the host, and a warning saying that dockerd could
+ * not be asked: every other field is left out rather than filled with a value nobody read.
+ */
+export function infoJson(x: InfoInputs) {
+  const docker = x.entries.filter((e) => e.info.runtime === 'docker');
   const count = (...states: string[]) => docker.filter((e) => states.includes(e.info.state)).length;
-  return {
-    ID: '',
+  const own = {
     Containers: docker.length,
     ContainersRunning: count('running', 'restarting'),
     ContainersPaused: count('paused'),
     ContainersStopped: count('created', 'exited', 'dead', 'removing'),
-    Images: 0,
-    Driver: '',
-    DriverStatus: null,
-    Plugins: { Volume: null, Network: null, Authorization: null, Log: null },
-    MemoryLimit: true,
-    SwapLimit: false,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
-    IPv4Forwarding: false,
-    BridgeNfIptables: false,
-    BridgeNfIp6tables: false,
-    Debug: false,
-    NFd: 0,
-    OomKillDisable: false,
-    NGoroutines: 0,
-    SystemTime: new Date(nowMs).toISOString(),
-    LoggingDriver: '',
-    CgroupDriver: cgroupDriver(docker),
-    CgroupVersion: String(f.cgroupVersion),
-    NEventsListener: eventListeners,
+    NFd: x.openFds,
+    SystemTime: new Date(x.nowMs).toISOString(),
+    NEventsListener: x.eventListeners,
+    ServerVersion: x.facts.serverVersion,
+  };
+  if ('daemon' in x.source) {
+    const { NGoroutines: _goroutines, ...daemon } = x.source.daemon;
+    return { ...daemon, ...own };
+  }
+  const { facts } = x;
+  const { host, daemonError } = x.source;
+  return {
+    ...own,
+    ...host.cgroups,
+    IPv4Forwarding: host.ipv4Forwarding,
+    BridgeNfIptables: host.bridgeNfIptables,
+    BridgeNfIp6tables: host.bridgeNfIp6tables,
+    CgroupVersion: String(facts.cgroupVersion),
     KernelVersion: release(),
-    OperatingSystem: '',
-    OSVersion: '',
+    OperatingSystem: host.os.name,
+    OSVersion: host.os.version,
     OSType: 'linux',
     Architecture: machine(),
-    IndexServerAddress: '',
-    RegistryConfig: null,
-    NCPU: f.cpus,
-    MemTotal: f.memTotalBytes,
-    GenericResources: null,
-    DockerRootDir: '',
-    HttpProxy: '',
-    HttpsProxy: '',
-    NoProxy: '',
+    NCPU: facts.cpus || undefined,
+    MemTotal: facts.memTotalBytes || undefined,
     Name: hostname(),
-    Labels: [],
-    ExperimentalBuild: false,
-    ServerVersion: f.serverVersion,
-    Runtimes: {},
-    DefaultRuntime: '',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: false,
-    Isolation: '',
-    InitBinary: '',
-    ContainerdCommit: COMMIT,
-    RuncCommit: COMMIT,
-    InitCommit: COMMIT,
-    SecurityOptions: [],
-    Warnings: ['cstats serves a read-only Docker Engine API: figures come from its own sampling, and nothing can be changed'],
+    Warnings: [
+      `WARNING: cstats could not ask the Docker daemon (${daemonError}): only what cstats measured on the host is shown`,
+      ...hostWarnings(host, facts.cgroupVersion),
+    ],
   };
 }

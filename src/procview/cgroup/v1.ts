@@ -93,15 +93,18 @@ export function memoryViewV1(stat: Record<string, bigint>, usageBytes: bigint, s
   };
 }
 
+/** The controllers whose directory names a cgroup's tasks, in order of preference. */
+export const TASK_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'cpuset', 'blkio'] as const;
+
 export class V1Cgroup implements ContainerCgroup {
   readonly key: string;
   readonly tasks: { dir: string; file: string };
   readonly procsFile: string;
 
   constructor(private readonly dirs: V1Dirs) {
-    const any = dirs.cpu ?? dirs.cpuacct ?? dirs.memory ?? dirs.pids ?? dirs.cpuset ?? dirs.blkio ?? '/';
+    const any = TASK_CONTROLLERS.map((c) => dirs[c]).find((d) => d !== undefined) ?? '/';
     this.key = dirs.memory ?? any;
-    this.tasks = { dir: dirs.cpu ?? any, file: 'tasks' };
+    this.tasks = { dir: any, file: 'tasks' };
     this.procsFile = `${dirs.memory ?? any}/cgroup.procs`;
   }
 

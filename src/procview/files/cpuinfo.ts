@@ -1,6 +1,10 @@
 /**
- * /proc/cpuinfo and /sys/devices/system/cpu/online for a container: only its visible CPUs,
- * renumbered from 0 (LXCFS proc_cpuinfo_read does the same for the cpuset).
+ * /proc/cpuinfo and /sys/devices/system/cpu/online for a container: only the CPUs it can run
+ * on, under the host's own numbers. The kernel's files list online CPUs only, gaps included (a
+ * host with CPU 0 offline shows "processor : 1" alone and online "1"), so this is a shape every
+ * reader already handles. Renumbering from 0, as LXCFS does (proc_cpuinfo_read), breaks any
+ * program that pins itself to what it read: `taskset -c $(cat .../online)`, a JVM, numactl or a
+ * thread pool asks sched_setaffinity(2) for CPUs outside the cpuset and gets EINVAL.
  */
 import { formatCpuList } from '../cpus.js';
 
@@ -8,18 +12,16 @@ const PROCESSOR = /^processor\s*:\s*(\d+)\s*$/m;
 
 /** The host's cpuinfo is one block per CPU, blocks separated by a blank line. */
 export function renderCpuinfo(host: string, visible: readonly number[]): string {
-  const index = new Map(visible.map((cpu, i) => [cpu, i]));
+  const shown = new Set(visible);
   const out: string[] = [];
   for (const block of host.split('\n\n')) {
     const m = PROCESSOR.exec(block);
-    if (!m) continue;
-    const i = index.get(Number(m[1]));
-    if (i === undefined) continue;
-    out.push(`${block.replace(PROCESSOR, `processor\t: ${i}`).replace(/\n+$/, '')}\n\n`);
+    if (!m || !shown.has(Number(m[1]))) continue;
+    out.push(`${block.replace(/\n+$/, '')}\n\n`);
   }
   return out.join('');
 }
 
 export function renderCpuOnline(visible: readonly number[]): string {
-  return `${formatCpuList(visible.map((_, i) => i))}\n`;
+  return `${formatCpuList(visible)}\n`;
 }

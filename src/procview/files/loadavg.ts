@@ -21,17 +21,12 @@ function calcLoad(load: number, exp: number, active: number): number {
   return Math.floor(next / FIXED_1);
 }
 
-export function foldLoad(avenrun: Avenrun, active: number): Avenrun {
+export function foldLoad(avenrun: Readonly<Avenrun>, active: number): Avenrun {
   return [calcLoad(avenrun[0], EXP[0], active), calcLoad(avenrun[1], EXP[1], active), calcLoad(avenrun[2], EXP[2], active)];
 }
 
-/**
- * The averages a cgroup starts with when first asked about: its current count, rather than the
- * 0 the kernel starts from at boot, since the container may have been busy long before.
- */
-export function seedLoad(active: number): Avenrun {
-  return [active * FIXED_1, active * FIXED_1, active * FIXED_1];
-}
+/** Where every average starts: the kernel's at boot, a cgroup's at its creation. */
+export const NO_LOAD: Readonly<Avenrun> = [0, 0, 0];
 
 /** The kernel's "%lu.%02lu" with its rounding offset (get_avenrun(..., FIXED_1/200, ...)). */
 function formatLoad(x: number): string {
@@ -49,6 +44,6 @@ export interface TaskCounts {
   total: number;
 }
 
-export function renderLoadavg(avenrun: Avenrun, tasks: TaskCounts, lastPid: number): string {
+export function renderLoadavg(avenrun: Readonly<Avenrun>, tasks: TaskCounts, lastPid: number): string {
   return `${avenrun.map(formatLoad).join(' ')} ${tasks.running}/${tasks.total} ${lastPid}\n`;
 }

@@ -5,8 +5,10 @@
  * (as vmstat's r and b columns read them). Other lines (intr, ctxt, btime, processes) are the
  * host's: the kernel keeps no per-cgroup figure for them.
  *
- * With per-CPU figures (v1 cpuacct.usage_all) and no CPUs hidden by the quota, CPU i is host
- * CPU visible[i], as in LXCFS. Otherwise (v2, whose cpu.stat has no per-CPU split, or a quota
+ * Each line carries the host CPU's own number (cpu1 alone for a cpuset of CPU 1), as cpuinfo and
+ * the online list do (see cpuinfo.ts), so that a program pinning itself to them can. With per-CPU
+ * figures (v1 cpuacct.usage_all) and no CPUs hidden by the quota, each line is that CPU's own
+ * time. Otherwise (v2, whose cpu.stat has no per-CPU split, or a quota
  * narrower than the cpuset) the container's time is spread evenly over its visible CPUs: a
  * container at its 0.5-CPU quota then shows one CPU 50 % busy.
  */
@@ -71,7 +73,7 @@ export function renderStat(host: string, cpuset: readonly number[], visible: rea
     for (let i = 0; i < visible.length; i++) lines.push([user, system, sub0(elapsed, user + system)]);
   }
   const sum = lines.reduce((a, l) => [a[0] + l[0], a[1] + l[1], a[2] + l[2]], [0n, 0n, 0n]);
-  const out = [cpuLine('cpu ', ...sum), ...lines.map((l, i) => cpuLine(`cpu${i}`, ...l))];
+  const out = [cpuLine('cpu ', ...sum), ...lines.map((l, i) => cpuLine(`cpu${visible[i]}`, ...l))];
   for (const line of host.split('\n')) {
     if (line === '' || line.startsWith('cpu')) continue;
     if (tasks && line.startsWith('procs_running ')) out.push(`procs_running ${tasks.running}`);

@@ -17,14 +17,12 @@ import type { Avenrun } from '../files/loadavg.js';
 import { FuseDispatcher, serve } from '../fuse/session.js';
 import { ProcFs } from '../procfs.js';
 import { EXIT_CONNECTION_GONE, FUSE_FD, writeRunFile, type ServerConfig } from './config.js';
-import type { TrackMessage } from './loads-thread.js';
+import type { LoadsThreadData } from './loads-thread.js';
+import { taskHierarchy } from '../caller.js';
 
-/** Asks again for a cgroup every 10 minutes, so the tracker knows it is still read. */
-const REASK_MS = 600_000;
-
+/** The averages the worker thread posted last; read without waiting. */
 class ThreadLoads implements LoadSource {
   private loads = new Map<string, Avenrun>();
-  private readonly asked = new Map<string, { atMs: number; file: string }>();
 
   constructor(private readonly port: MessagePort) {}
 
@@ -32,24 +30,16 @@ class ThreadLoads implements LoadSource {
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       this.loads = new Map(m.message as [string, Avenrun][]);
     }
-    const avenrun = this.loads.get(key);
-    const asked = this.asked.get(key);
-    if (avenrun && asked && Date.now() - asked.atMs > REASK_MS) this.track(key, asked.file, avenrun);
-    return avenrun;
-  }
-
-  track(dir: string, file: string, start: Avenrun): void {
-    this.asked.set(dir, { atMs: Date.now(), file });
-    this.loads.set(dir, start);
-    this.port.postMessage({ dir, file, start } satisfies TrackMessage);
+    return this.loads.get(key);
   }
 }
 
 function main(): void {
   const config = JSON.parse(process.env.CSTATS_PROCFS_SERVER ?? '{}') as ServerConfig;
+  const layout = detectLayout(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')));
   const { port1, port2 } = new MessageChannel();
   const loadsThread = new Worker(new URL('./loads-thread.js', import.meta.url), {
-    workerData: { port: port2, procRoot: config.procRoot },
+    workerData: { port: port2, procRoot: config.procRoot, ...taskHierarchy(layout) } satisfies LoadsThreadData,
     transferList: [port2],
   });
   loadsThread.on('error', (err) => console.error('procfs: load tracker failed:', err));
@@ -58,7 +48,7 @@ function main(): void {
     env: {
       procRoot: config.procRoot,
       cpuOnlineFile: config.cpuOnlineFile,
-      layout: detectLayout(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))),
+      layout,
     },
     cfsCpus: config.cfsCpus,
     loads: new ThreadLoads(port1),

@@ -12,6 +12,9 @@ import { Router, startServer } from '../../../src/api/http.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';
 import { LifecycleLog } from '../../../src/store/lifecycle.js';
 import type { Sample } from '../../../src/model.js';
+import { ProcessCountLog } from '../../../src/collector/process-counts.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { ID, host, info, sample } from './fixture.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
@@ -20,6 +23,8 @@ const RAW = 121;
 const TICKS = 150;
 const NAME = `/system.slice/docker-${ID}.scope`;
 const store = new Store(900, 60_000, RAW);
+const processes = new ProcessCountLog(RAW * 1000);
+const cgroupDir = mkdtempSync(`${tmpdir()}/cstats-series-cg-`);
 let server: Server;
 let base: string;
 const get = async (path: string, init?: RequestInit) => {
@@ -37,24 +42,30 @@ function shape(v: unknown, path = ''): string[] {
 }
 
 before(async () => {
-  // The container's cgroup dir is absent: its process count is the sampled pids.current (3 > 1 reads it, and gets none).
-  store.upsert(info({ cgroup: { version: 2, path: NAME, dir: '' } }));
+  // The container's cgroup.procs is rewritten at each tick with that tick's processes.
+  store.upsert(info({ cgroup: { version: 2, path: NAME, dir: cgroupDir } }));
   let prev: Sample | undefined;
   for (let i = 0; i < TICKS; i++) {
     const t = T0 + i * 1000;
     store.recordHost(host(t, 1000n + BigInt(i) * 100n));
-    // Half a core: 0.5 s of CPU a second, and a task count that moves.
+    // Half a core: 0.5 s of CPU a second, and a task count that moves: 2 + i % 3 processes of one thread each.
     const s = sample(t, 1_000_000_000n + BigInt(i) * 500_000_000n);
-    s.cgroup.pids = { current: i === TICKS - 1 ? 1n : BigInt(2 + (i % 3)), limit: null };
+    const n = i === TICKS - 1 ? 1 : 2 + (i % 3);
+    s.cgroup.pids = { current: BigInt(n), limit: null };
+    writeFileSync(`${cgroupDir}/cgroup.procs`, Array.from({ length: n }, (_, k) => `${100 + k}\n`).join(''));
     store.record(ID, s, derive(prev, s, 8n << 30n));
+    processes.observe(store.list(false));
     prev = s;
   }
   const router = new Router();
-  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000 });
+  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000, processes });
   server = await startServer(router, '127.0.0.1:0');
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
-after(() => server.close());
+after(() => {
+  server.close();
+  rmSync(cgroupDir, { recursive: true, force: true });
+});
 
 test('v2 stats: count points 1 s apart, cumulative CPU +0.5 s each; 64 by default, -1 for all the window keeps', async () => {
   const ten = (await get(`/api/v2.0/stats/${ID}?type=docker&count=10`))[NAME] as any[];
@@ -74,14 +85,14 @@ test('v2 stats: count points 1 s apart, cumulative CPU +0.5 s each; 64 by defaul
   assert.equal(v21[2].cpu.usage.total, Number(store.get(ID)!.latest!.cgroup.cpu!.usageNs));
 });
 
-test('v1: num_stats (60 by default), start and end; older points have the newest one\'s shape, the process count only the newest', async () => {
+test('v1: num_stats (60 by default), start and end; older points have the newest one\'s shape, each its own tick\'s process count', async () => {
   const five = await get(`/api/v1.3/docker/${ID}`, { method: 'POST', body: '{"num_stats":5}' });
   const stats = five[NAME].stats as any[];
   assert.equal(stats.length, 5);
   assert.equal((await get(`/api/v1.3/containers${NAME}`)).stats.length, 60);
   for (const p of stats) assert.deepEqual(shape(p), shape(stats[4]));
-  // pids.current of the newest sample is 1: that is its count, unread; older points carry none.
-  assert.deepEqual(stats.map((p) => p.processes.process_count), [0, 0, 0, 0, 1]);
+  // Each point has the count of its tick (2, 3, 4 processes in turn); the newest has 1 task, so 1.
+  assert.deepEqual(stats.map((p) => p.processes.process_count), [3, 4, 2, 3, 1].map((_, k) => (k === 4 ? 1 : 2 + ((TICKS - 5 + k) % 3))));
   const start = new Date(T0 + 100_000).toISOString();
   const end = new Date(T0 + 109_000).toISOString();
   const windowed = await get(`/api/v1.3/containers${NAME}`, { method: 'POST', body: JSON.stringify({ num_stats: 100, start, end }) });

@@ -2,6 +2,8 @@
  * cAdvisor JSON shapes: the key sets and orders of info/v1 and info/v2 (as Go marshals the
  * structs), the v1→v2 conversions, u64 values beyond 2^53 written exactly, and the API's routes.
  */
+import { ProcessCountLog } from '../../../src/collector/process-counts.js';
+import type { MachineInventory } from '../../../src/collector/machine.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,11 +57,11 @@ test('v1 ContainerStats: the struct field order, Go omitempty, the network table
   assert.equal(Object.keys(s.network.tcp_advanced).length, 99);
   assert.equal(Object.keys(s.network.tcp_advanced).at(-1), 'PAWSEstab');
   assert.equal(Object.keys(TCP_ADVANCED_ZERO)[0], 'RtoAlgorithm');
-  // No count read for this point: zero processes, as cAdvisor writes an unread ProcessStats; 3 tasks.
-  assert.deepEqual(s.processes, { process_count: 0, fd_count: 0, socket_count: 0, threads_current: 3 });
+  // No count read for this point: none written (not a 0 nobody counted); 3 tasks. fd and socket counts are never read.
+  assert.deepEqual(s.processes, { threads_current: 3 });
   assert.deepEqual(s.cpuset, { memory_migrate: 0 });
   const counted = json(containerStatsJson(sample(T0, 1n), 2, names, 2n));
-  assert.deepEqual(counted.processes, { process_count: 2, fd_count: 0, socket_count: 0, threads_current: 3 });
+  assert.deepEqual(counted.processes, { process_count: 2, threads_current: 3 });
 });
 
 /** The fixture sample with a measured writable layer: 8 MiB + 8 KiB in it, 1.5 GiB more with the log. */
@@ -155,17 +157,29 @@ test('v2 ContainerSpec: only limit and max_limit of the CPU spec, an unset memor
 test('machine: MachineInfo field order; machinestats with MachineFsStats and its "inline" disk stats in ns', () => {
   const h0 = host(T0, 1000n);
   const h1 = host(T0 + 1000, 1100n);
-  const mi = json(machineInfoJson(h1, { machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', systemUuid: '', bootId: '142d2da4-8efb-4f99-bc32-a1bce85c5067' }));
+  const hw: MachineInventory = {
+    vendorId: 'GenuineIntel',
+    numCores: 2,
+    numPhysicalCores: 2,
+    numSockets: 1,
+    memoryByType: {},
+    topology: [{ node_id: 0, memory: 8n << 30n, hugepages: [], cores: [{ core_id: 0, thread_ids: [0], caches: [], socket_id: 0 }], caches: [] }],
+    disks: [{ name: 'vda', major: 254, minor: 0, size: 1n << 38n, scheduler: 'mq-deadline' }],
+    networkDevices: [{ name: 'eth0', mac_address: '02:fc:00:00:00:01', speed: -1, mtu: 1400 }],
+  };
+  const mi = json(machineInfoJson(h1, { machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', systemUuid: '', bootId: '142d2da4-8efb-4f99-bc32-a1bce85c5067' }, hw));
+  // cAdvisor's order; cpu_frequency_khz (unknown here) and nvm (never read) are left out.
   assert.deepEqual(Object.keys(mi), [
-    'timestamp', 'vendor_id', 'num_cores', 'num_physical_cores', 'num_sockets', 'cpu_frequency_khz', 'memory_capacity', 'swap_capacity',
-    'memory_by_type', 'nvm', 'hugepages', 'machine_id', 'system_uuid', 'boot_id', 'filesystems', 'disk_map', 'network_devices',
+    'timestamp', 'vendor_id', 'num_cores', 'num_physical_cores', 'num_sockets', 'memory_capacity', 'swap_capacity',
+    'memory_by_type', 'hugepages', 'machine_id', 'system_uuid', 'boot_id', 'filesystems', 'disk_map', 'network_devices',
     'topology', 'cloud_provider', 'instance_type', 'instance_id',
   ]);
   assert.equal(mi.num_cores, 2);
+  assert.deepEqual(mi.disk_map['254:0'], { name: 'vda', major: 254, minor: 0, size: 2 ** 38, scheduler: 'mq-deadline' });
+  assert.deepEqual(mi.network_devices, [{ name: 'eth0', mac_address: '02:fc:00:00:00:01', speed: -1, mtu: 1400 }]);
+  assert.deepEqual(mi.topology[0].cores, [{ core_id: 0, thread_ids: [0], caches: [], socket_id: 0 }]);
   assert.deepEqual([mi.machine_id, mi.system_uuid, mi.boot_id], ['3d1219c7c4c5404aaa1f6d2a48adfda4', '', '142d2da4-8efb-4f99-bc32-a1bce85c5067']);
   assert.deepEqual(mi.hugepages, [{ page_size: 2048, num_pages: 0 }]);
-  assert.deepEqual(Object.keys(mi.disk_map), ['254:0', '254:1']);
-  assert.deepEqual(mi.network_devices.map((n: { name: string }) => n.name), ['eth0'], 'lo and veth* are never reported');
   const points = [h0, h1].map(machinePoint);
   const ms = json(machineStats(points, [h0, h1]));
   assert.deepEqual(Object.keys(ms[1]), ['timestamp', 'cpu', 'cpu_inst', 'memory', 'network', 'filesystem']);
@@ -210,6 +224,7 @@ test('summary: cAdvisor percentiles and completeness from the history', () => {
 });
 
 // The routes, in process; the Docker container's cgroup a directory with two processes and a child with one.
+const processes = new ProcessCountLog(120_000);
 const cgroupDir = mkdtempSync(`${tmpdir()}/cstats-cadvisor-cg-`);
 mkdirSync(`${cgroupDir}/child`);
 writeFileSync(`${cgroupDir}/cgroup.procs`, '16664\n16692\n');
@@ -232,10 +247,11 @@ before(async () => {
       const s = sample(T0 + i * 1000, usage);
       store.record(id, s, derive(prev, s, 8n << 30n));
     }
+    processes.observe(store.list(false));
     prev = sample(T0 + i * 1000, usage);
   }
   const router = new Router();
-  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000 });
+  registerCadvisor(router, { store, lifecycle: new LifecycleLog(store), intervalMs: 1000, processes });
   server = await startServer(router, '127.0.0.1:0');
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
@@ -255,8 +271,8 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.deepEqual(Object.keys(docker), [`/system.slice/docker-${ID}.scope`]);
   const c = docker[`/system.slice/docker-${ID}.scope`];
   assert.deepEqual([c.id, c.aliases, c.namespace, c.stats.length], [ID, ['web', ID], 'docker', 2]);
-  // cgroup.procs read for this answer: the latest point has the count, the one before none.
-  assert.deepEqual(c.stats.map((p: any) => p.processes.process_count), [0, 3]);
+  // cgroup.procs counted at each tick: every point has its count.
+  assert.deepEqual(c.stats.map((p: any) => p.processes.process_count), [3, 3]);
   const posted = JSON.parse((await get(`/api/v1.3/containers/system.slice/docker-${ID}.scope`, { method: 'POST', body: '{"num_stats":1}' })).text);
   assert.equal(posted.stats.length, 1);
   const allDocker = JSON.parse((await get('/api/v2.0/stats?type=docker&recursive=true&count=1')).text);
@@ -266,7 +282,7 @@ test('routes: the cgroup tree, docker lookups, v2 options, POSTed v1 options, er
   assert.deepEqual(Object.keys(v21).sort(), [`/system.slice/docker-${ID}.scope`, '/system.slice', '/system.slice/plain.scope'].sort());
   assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].cpu_inst.usage.total, 500_000_000);
   assert.equal(v21[`/system.slice/docker-${ID}.scope`].stats[1].processes.process_count, 3);
-  assert.equal(v21['/system.slice/plain.scope'].stats[1].processes.process_count, 0, 'no cgroup directory: no count');
+  assert.equal(v21['/system.slice/plain.scope'].stats[1].processes.process_count, undefined, 'no cgroup directory: no count');
   const unknown = await get('/api/v1.3/containers/nope');
   assert.deepEqual([unknown.status, unknown.type, unknown.text], [500, 'text/plain; charset=utf-8', 'unknown container "/nope"\n']);
   const badType = await get('/api/v2.0/stats/x?type=rkt');

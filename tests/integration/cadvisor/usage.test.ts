@@ -106,8 +106,12 @@ describe('layer usage, processes and machine identity of real containers', () =>
     assert.equal(series(metrics, 'container_processes', baseId), 3);
     const v1 = (await agent.get<Record<string, any>>(`/api/v1.3/docker/${appId}`))[`/docker/${appId}`];
     assert.equal(v1.stats.at(-1).processes.process_count, 3);
-    const v2 = (await agent.get<Record<string, any>>(`/api/v2.1/stats/docker/${appId}?count=1`))[`/docker/${appId}`];
-    assert.equal(v2.stats[0].processes.process_count, 3);
+    // Every point of the series has its tick's count, not only the newest.
+    const v2 = await waitFor('three counted points', async () => {
+      const stats = (await agent.get<Record<string, any>>(`/api/v2.1/stats/docker/${appId}?count=3`))[`/docker/${appId}`].stats as any[];
+      return stats.length === 3 && stats.every((p) => p.processes.process_count !== undefined) ? stats : undefined;
+    });
+    assert.deepEqual(v2.map((p) => p.processes.process_count), [3, 3, 3]);
     const summary = await agent.get<any>('/stats/summary');
     const pod = summary.pods.find((p: any) => p.podRef.uid === UID);
     assert.deepEqual(pod.process_stats, { process_count: 3 });

@@ -31,3 +31,41 @@ export async function ensureLxcfs(): Promise<void> {
   spawn('lxcfs', [LXCFS_DIR], { detached: true, stdio: 'ignore' }).unref();
   await waitFor('lxcfs to mount and serve meminfo', () => (serving() ? true : undefined));
 }
+
+export interface PrivateLxcfs {
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * An LXCFS of the test's own at `dir` (its own pidfile beside), with `flags` such as
+ * --enable-cfs (CPU views from the quota) and -l (load averages): the shared one at
+ * /var/lib/lxcfs runs with the package's defaults, which ignore the quota.
+ */
+export async function startPrivateLxcfs(dir: string, flags: string[]): Promise<PrivateLxcfs> {
+  while (mountedType(dir) !== undefined) {
+    if (!unmountFuse(dir)) throw new Error(`cannot unmount ${dir}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  const proc = spawn('lxcfs', ['-f', '-p', `${dir}.pid`, ...flags, dir], { stdio: 'ignore' });
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  await waitFor(`lxcfs ${flags.join(' ')} to serve ${dir}`, () => {
+    if (exited) throw new Error(`lxcfs ${flags.join(' ')} ${dir} exited`);
+    try {
+      return readFileSync(`${dir}/proc/meminfo`, 'utf8').startsWith('MemTotal:') || undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return {
+    dir,
+    stop: async () => {
+      if (!exited) {
+        proc.kill('SIGTERM');
+        await waitFor(`lxcfs at ${dir} to exit`, () => exited || undefined);
+      }
+      if (mountedType(dir) !== undefined) unmountFuse(dir);
+    },
+  };
+}

@@ -5,9 +5,9 @@ import { renderCpuinfo, renderCpuOnline } from '../../../src/procview/files/cpui
 
 const HOST = readFileSync('tests/fixtures/procview/host/cpuinfo', 'latin1');
 
-test('only the visible CPUs, renumbered from 0', () => {
+test('only the visible CPUs, under their host numbers (what sched_setaffinity accepts)', () => {
   const one = renderCpuinfo(HOST, [1]);
-  assert.deepEqual([...one.matchAll(/^processor\s*: (\d+)$/gm)].map((m) => m[1]), ['0']);
+  assert.deepEqual([...one.matchAll(/^processor\s*: (\d+)$/gm)].map((m) => m[1]), ['1']);
   // It is host CPU 1's block: its apicid stays.
   assert.match(one, /^apicid\s*: 1$/m);
   assert.ok(one.endsWith('\n\n'));
@@ -17,7 +17,8 @@ test('only the visible CPUs, renumbered from 0', () => {
   assert.equal(renderCpuinfo(HOST, []), '');
 });
 
-test('cpu/online is 0..n-1', () => {
-  assert.equal(renderCpuOnline([1]), '0\n');
-  assert.equal(renderCpuOnline([0, 1, 5, 9]), '0-3\n');
+test('cpu/online lists the host numbers of the visible CPUs, as the kernel writes a list', () => {
+  assert.equal(renderCpuOnline([1]), '1\n');
+  assert.equal(renderCpuOnline([0, 1, 5, 9]), '0-1,5,9\n');
+  assert.equal(renderCpuOnline([2, 3, 4]), '2-4\n');
 });

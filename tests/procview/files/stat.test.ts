@@ -23,10 +23,15 @@ test('per-CPU figures map CPU i to host CPU visible[i]; idle is the rest of that
   assert.deepEqual(out.split('\n').filter((l) => l !== '' && !l.startsWith('cpu')), HOST.split('\n').filter((l) => l !== '' && !l.startsWith('cpu')));
 });
 
-test('a cpuset of one: only that CPU, renumbered', () => {
+test('a cpuset of one: only that CPU, under its host number', () => {
   const perCpu = new Map([[1, { userNs: 5n * S, systemNs: 0n }]]);
   const out = renderStat(HOST, [1], [1], { userNs: 5n * S, systemNs: 0n, perCpu });
-  assert.deepEqual(cpuLines(out), [`cpu  500 0 0 ${98595 - 500} 0 0 0 0 0 0`, `cpu0 500 0 0 ${98595 - 500} 0 0 0 0 0 0`]);
+  assert.deepEqual(cpuLines(out), [`cpu  500 0 0 ${98595 - 500} 0 0 0 0 0 0`, `cpu1 500 0 0 ${98595 - 500} 0 0 0 0 0 0`]);
+});
+
+test('a quota of one CPU within a cpuset of CPUs 1-2: the first allowed CPU, cpu1', () => {
+  const out = renderStat(HOST, [1], [1], { userNs: 5n * S, systemNs: 0n });
+  assert.deepEqual(cpuLines(out).map((l) => l.split(' ')[0]), ['cpu', 'cpu1']);
 });
 
 test('quota narrower than the cpuset (or v2): the time spreads over the visible CPUs', () => {
