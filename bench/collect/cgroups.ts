@@ -1,15 +1,15 @@
 /**
  * N plain cgroups with one sleeping process each, the way systemd lays out transient units:
- * <hierarchy>/cstats-bench.slice/bench-<i>.scope. On a v1 or hybrid host the cgroup is made in
+ * <hierarchy>/<prefix>.slice/bench-<i>.scope (BENCH_PREFIX, default cstats-bench). On a v1 or hybrid host the cgroup is made in
  * every hierarchy the agent reads (cpu, cpuacct, memory, pids, blkio, and the cgroup2 tree of a
  * hybrid host, where runc and systemd also place their cgroups and where PSI lives); on a v2
  * host once, under the cgroup2 root, with the controllers enabled for the slice.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
-import { run, sleep } from './children.js';
+import { PREFIX, run, sleep } from './children.js';
 
-export const SLICE = 'cstats-bench.slice';
+export const SLICE = `${PREFIX}.slice`;
 const V1_HIERARCHIES = ['cpu', 'cpuacct', 'memory', 'pids', 'blkio'] as const;
 const V2_CONTROLLERS = ['cpu', 'memory', 'io', 'pids'];
 const JOIN_TIMEOUT_MS = 60_000;
@@ -74,10 +74,19 @@ async function removeCgroups(dirs: string[]): Promise<void> {
 
 export class BenchCgroups {
   private readonly slices: string[];
-  private count = 0;
+  /** Indexes of the cgroups there now, oldest first; new ones take `next` on. */
+  private live: number[] = [];
+  private next = 0;
 
-  constructor(private readonly layout: CgroupLayout) {
-    this.slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`);
+  constructor(
+    private readonly layout: CgroupLayout,
+    slice = SLICE,
+  ) {
+    this.slices = benchHierarchies(layout).map((h) => `${h}/${slice}`);
+  }
+
+  get count(): number {
+    return this.live.length;
   }
 
   /** Where the cgroups are made, for the report. */
@@ -92,25 +101,38 @@ export class BenchCgroups {
   /** Adds cgroups until there are n, each with its own `sleep`. */
   async grow(n: number): Promise<void> {
     if (n <= this.count) return;
+    const first = this.next;
+    const end = first + n - this.count;
     for (const slice of this.slices) mkdirSync(slice, { recursive: true });
     if (this.layout.mode === 'v2') this.enableV2Controllers();
-    for (let i = this.count; i < n; i++) for (const d of this.dirsOf(i)) mkdirSync(d, { recursive: true });
-    await run('bash', ['-c', SPAWN_SLEEPERS, 'bash', String(this.count), String(n), ...this.slices]);
+    for (let i = first; i < end; i++) for (const d of this.dirsOf(i)) mkdirSync(d, { recursive: true });
+    await run('bash', ['-c', SPAWN_SLEEPERS, 'bash', String(first), String(end), ...this.slices]);
     const joined = (i: number): boolean => this.dirsOf(i).every((d) => readProcs(d).length > 0);
-    for (let i = this.count, waited = 0; i < n; ) {
+    for (let i = first, waited = 0; i < end; ) {
       if (joined(i)) i++;
       else if ((waited += 100) > JOIN_TIMEOUT_MS) throw new Error(`the sleep of ${scopeName(i)} did not join all its cgroups`);
       else await sleep(100);
     }
-    this.count = n;
+    for (let i = first; i < end; i++) this.live.push(i);
+    this.next = end;
   }
 
-  /** Removes cgroups (and their sleeps) until there are n. */
+  /** Removes the newest cgroups (and their sleeps) until there are n. */
   async shrink(n: number): Promise<void> {
-    const dirs: string[] = [];
-    for (let i = n; i < this.count; i++) dirs.push(...this.dirsOf(i));
-    await removeCgroups(dirs);
-    this.count = Math.min(this.count, n);
+    await this.remove(this.live.slice(n));
+  }
+
+  /** Churn: removes the k oldest cgroups and makes k new ones (new names, so new containers). */
+  async replaceOldest(k: number): Promise<void> {
+    const n = this.count;
+    await this.remove(this.live.slice(0, k));
+    await this.grow(n);
+  }
+
+  private async remove(indexes: number[]): Promise<void> {
+    await removeCgroups(indexes.flatMap((i) => this.dirsOf(i)));
+    const gone = new Set(indexes);
+    this.live = this.live.filter((i) => !gone.has(i));
   }
 
   private enableV2Controllers(): void {
@@ -123,8 +145,8 @@ export class BenchCgroups {
   }
 
   /** Kills every process in the bench cgroups and removes them all; safe to call at any point. */
-  static async destroy(layout: CgroupLayout): Promise<void> {
-    const slices = benchHierarchies(layout).map((h) => `${h}/${SLICE}`).filter((s) => existsSync(s));
+  static async destroy(layout: CgroupLayout, slice = SLICE): Promise<void> {
+    const slices = benchHierarchies(layout).map((h) => `${h}/${slice}`).filter((s) => existsSync(s));
     const scopes = slices.flatMap((s) =>
       readdirSync(s, { withFileTypes: true })
         .filter((e) => e.isDirectory())

@@ -6,7 +6,14 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 
-export const STATE_DIR = '/tmp/cstats-bench-collect';
+/**
+ * What names everything a benchmark makes (cgroup slice, Docker containers and their label,
+ * the state directory), so that two benchmarks on one host (another engineer's, the soak beside
+ * bench/collect) neither collide nor clean up each other's things: BENCH_PREFIX.
+ */
+export const PREFIX = process.env.BENCH_PREFIX || 'cstats-bench';
+/** Logs, pid list and files of one benchmark: BENCH_STATE_DIR, else /tmp/<prefix>-collect. */
+export const STATE_DIR = process.env.BENCH_STATE_DIR || `/tmp/${PREFIX}-collect`;
 const PID_LIST = `${STATE_DIR}/pids`;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
