@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, linkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeptFiles, SETTINGS_EVERY_READS, WATCHED_SETTINGS_EVERY_READS, fdBudget, oneShotReader } from '../../src/kernel/file.js';
+import { requires } from '../requires.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -169,7 +170,7 @@ test('where the directory cannot be watched, settings are read every SETTINGS_EV
 });
 
 const V1_MEMORY = '/sys/fs/cgroup/memory';
-test('a real cgroup v1 memory limit written by someone else is read at the next read', { skip: !existsSync(`${V1_MEMORY}/memory.stat`) }, async () => {
+test('a real cgroup v1 memory limit written by someone else is read at the next read', { skip: requires(existsSync(`${V1_MEMORY}/memory.stat`), 'cgroup v1 memory hierarchy') }, async () => {
   const dir = `${V1_MEMORY}/cstats-test-watch-${process.pid}`;
   mkdirSync(dir);
   try {

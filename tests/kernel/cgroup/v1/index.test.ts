@@ -7,6 +7,7 @@ import { oneShotReader } from '../../../../src/kernel/file.js';
 import { parseMountInfo } from '../../../../src/kernel/proc/mountinfo.js';
 import { diskContext, memoryContext } from '../../context.js';
 import { FROZEN_MAX_AGE_READS } from '../../../../src/kernel/cgroup/common.js';
+import { requires } from '../../../requires.js';
 
 const FIXTURE = 'tests/fixtures/kernel/cgroup1-6.18';
 
@@ -66,7 +67,7 @@ describe('statCgroupV1', () => {
     assert.deepEqual(Object.keys(stats), ['pressure']);
   });
 
-  it("reads this process's own cgroup on this machine", { skip: !existsSync('/sys/fs/cgroup/memory') }, () => {
+  it("reads this process's own cgroup on this machine", { skip: requires(existsSync('/sys/fs/cgroup/memory'), 'cgroup v1 memory hierarchy') }, () => {
     const layout = detectLayout(parseMountInfo(oneShotReader.read('/proc/self/mountinfo')!));
     const dirs = v1DirsOf(layout, parseProcCgroup(oneShotReader.read('/proc/self/cgroup')!));
     const { ctx, errors } = diskContext();
