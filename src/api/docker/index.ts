@@ -14,7 +14,7 @@ import type { Handler, RequestContext, Router } from '../http.js';
 import { inspectJson, listContainers, parseListQuery } from './containers.js';
 import { eventFilter, eventJson, parseEventTime } from './events.js';
 import type { LifecycleEvent, LifecycleLog } from './lifecycle.js';
-import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, sendDocker } from './reply.js';
+import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, queryFlag, sendDocker } from './reply.js';
 import { dockerStats } from './stats.js';
 import { infoJson, versionJson, type SystemFacts } from './system.js';
 
@@ -58,12 +58,6 @@ function checkVersion(v: string): void {
   if (older(v, MIN_API_VERSION)) {
     throw new DockerError(400, `client version ${v} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
   }
-}
-
-function flag(params: URLSearchParams, name: string, byDefault: boolean): boolean {
-  const v = params.get(name);
-  if (v === null || v === '') return byDefault;
-  return !(v === '0' || v.toLowerCase() === 'false');
 }
 
 /** Read when the module loads, before the collector holds its many descriptors open. */
@@ -172,8 +166,8 @@ export function registerDockerCompat(router: Router, deps: DockerCompatDeps): vo
     route('/containers/([^/]+)/stats'),
     docker(async ({ req, res, url, params }) => {
       const e = find(params[1]);
-      const stream = flag(url.searchParams, 'stream', true);
-      const oneShot = flag(url.searchParams, 'one-shot', false);
+      const stream = queryFlag(url.searchParams, 'stream', true);
+      const oneShot = queryFlag(url.searchParams, 'one-shot', false);
       if (stream && oneShot) throw new DockerError(400, 'cannot have stream=true and one-shot=true');
       if (!stream) {
         // Docker answers a non-streaming request after two samples (so precpu_stats is filled),
