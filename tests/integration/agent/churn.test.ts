@@ -1,5 +1,5 @@
 /**
- * Churn: 120 Docker containers, each living about three seconds, created and removed (`--rm`) by
+ * Churn: 120 Docker containers, each living about five seconds, created and removed (`--rm`) by
  * eight `docker run`s at a time (as fast as dockerd goes: several a second on a quiet host)
  * while a real agent samples at 250 ms. Every one of them
  * is listed by `?all=1` and has at least one sample in its history; once the removed ones have
@@ -68,7 +68,7 @@ describe('container churn', () => {
     const worker = async (): Promise<void> => {
       while (next < CONTAINERS) {
         const i = next++;
-        created.push(await dockerAsync('run', '-d', '--rm', '--network', 'none', '--name', `${NAME}-${i}`, '--label', 'cstats.test=1', IMAGE, 'sleep', '3'));
+        created.push(await dockerAsync('run', '-d', '--rm', '--network', 'none', '--name', `${NAME}-${i}`, '--label', 'cstats.test=1', IMAGE, 'sleep', '5'));
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));

@@ -135,6 +135,8 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
     ids.POD = run(dockerName('POD'), ['--cgroup-parent', PARENT, ...kubeletLabels('POD')], ['sleep', '100000']);
     const inPod = (c: string, args: string[]) => ['--cgroup-parent', PARENT, '--network', `container:${ids.POD}`, ...kubeletLabels(c), ...args];
     ids.loop = run(dockerName('loop'), inPod('loop', ['--cpus', '0.5']), ['sh', '-c', 'while :; do :; done']);
+    // Throttled in nearly every period whatever else the host runs: the alert's sure case.
+    ids.spin = run(dockerName('spin'), inPod('spin', ['--cpus', '0.1']), ['sh', '-c', 'while :; do :; done']);
     // 32 MiB in a tmpfs: shared memory, charged to the group and never inactive file cache.
     ids.fill = run(dockerName('fill'), inPod('fill', ['-m', '128m', '--tmpfs', '/fill:size=64m']), ['sh', '-c', 'dd if=/dev/zero of=/fill/blob bs=1M count=32 2>/dev/null; exec sleep 100000']);
     ids.web = run(dockerName('web'), inPod('web', []), ['sh', '-c', 'mkdir -p /www && dd if=/dev/zero of=/www/blob bs=1M count=4 2>/dev/null && exec busybox httpd -f -p 8080 -h /www']);
@@ -195,7 +197,7 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
   test('every mixin recording rule has a series for each of the pod\'s containers, joined to its node', async () => {
     for (const record of Object.keys(RECORDING)) {
       const v = await query(record);
-      for (const c of ['POD', 'loop', 'fill', 'web']) {
+      for (const c of ['POD', 'loop', 'spin', 'fill', 'web']) {
         const s = of(v, c);
         assert.ok(s, `${record}: no series for container ${c}: ${JSON.stringify(v)}\n${promLog.slice(-2000)}`);
         assert.equal(s.metric.node, NODE, record);
@@ -211,7 +213,8 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
     const agentCores = mean(h.series.cpu_cores);
     console.log(`consumers: ${SUM_IRATE}{container="loop"} = ${cores.toFixed(3)}; the agent's cpu_cores over the last 4 s ${agentCores.toFixed(3)}`);
     assert.ok(Math.abs(cores - agentCores) < 0.1, `Prometheus ${cores} vs agent ${agentCores}`);
-    assert.ok(cores > 0.3 && cores <= 0.56, `a --cpus 0.5 loop: ${cores} cores`);
+    // At most the quota; less when the shared host starves it (the agreement above is what counts).
+    assert.ok(cores > 0.1 && cores <= 0.56, `a --cpus 0.5 loop: ${cores} cores`);
     assert.ok(Number(of(v, 'fill')!.value[1]) < 0.05, 'the sleeping fill container uses next to no CPU');
   });
 
@@ -227,14 +230,21 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
     assert.ok(ws >= 32 * MiB && ws < 36 * MiB, `${ws} bytes for a 32 MiB fill`);
   });
 
-  test('CPUThrottlingHigh is pending for the loop (throttled in most periods) and for no other container', async () => {
-    const alerts = await waitFor('the alert pending', async () => {
+  test('CPUThrottlingHigh is pending for the --cpus 0.1 spinner, and for exactly the containers throttled in over 25 % of periods', async () => {
+    const alerts = await waitFor('the alert pending for the spinner', async () => {
       const v = await query('ALERTS{alertname="CPUThrottlingHigh"}');
-      return v.length > 0 ? v : undefined;
+      return v.some((a) => a.metric.container === 'spin') ? v : undefined;
     }, 20_000, 500);
-    assert.deepEqual(alerts.map((a) => [a.metric.container, a.metric.pod, a.metric.namespace, a.metric.alertstate]), [['loop', POD, NAMESPACE, 'pending']]);
-    const ratio = Number((await query(THROTTLING.replace(/\s*>\s*\( 25 \/ 100 \)$/, '')))[0].value[1]);
-    assert.ok(ratio > 0.5 && ratio <= 1, `throttled share of periods ${ratio}`);
+    for (const a of alerts) assert.deepEqual([a.metric.pod, a.metric.namespace, a.metric.alertstate], [POD, NAMESPACE, 'pending'], JSON.stringify(a.metric));
+    const shares = await query(THROTTLING.replace(/\s*>\s*\( 25 \/ 100 \)$/, ''));
+    const spin = Number(of(shares, 'spin')!.value[1]);
+    console.log(`consumers: throttled share of periods ${shares.map((s) => `${s.metric.container} ${Number(s.value[1]).toFixed(2)}`).join(', ')}`);
+    assert.ok(spin > 0.8 && spin <= 1, `the spinner was throttled in ${spin} of its periods`);
+    // The sleeping containers have no quota, hence no periods and no share; the alert's set is the set above 25 %.
+    assert.deepEqual(
+      alerts.map((a) => a.metric.container).sort(),
+      shares.filter((s) => Number(s.value[1]) > 0.25).map((s) => s.metric.container).sort(),
+    );
   });
 
   test('every dockprom panel query returns series; CPU and memory agree with the agent, network with a known 4 MiB download', async () => {
@@ -259,11 +269,12 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
     const cpus = Number((await query('count(node_cpu_seconds_total{mode="user"})'))[0].value[1]);
     assert.equal(Number((await query(DASHBOARD['CPU Cores']))[0].value[1]), cpus, 'machine_cpu_cores is the CPU count node_exporter sees');
     const cpuPanel = Number(of(await query(DASHBOARD['Container CPU Usage']), 'loop')!.value[1]);
-    const h = await agent.get<{ series: { cpu_percent: number[] } }>(`/api/v1/containers/${ids.loop}/history?metrics=cpu_percent&since=30s`);
+    // The panel's rate() spans the last minute: the agent's figures over the same minute.
+    const h = await agent.get<{ series: { cpu_percent: number[] } }>(`/api/v1/containers/${ids.loop}/history?metrics=cpu_percent&since=60s`);
     // The panel is % of the whole machine; the agent's (docker stats') % is of one CPU.
     const agentMachinePct = mean(h.series.cpu_percent) / cpus;
     console.log(`consumers: dockprom "Container CPU Usage" of the loop ${cpuPanel.toFixed(2)} %, the agent's ${agentMachinePct.toFixed(2)} % of ${cpus} CPUs`);
-    assert.ok(Math.abs(cpuPanel - agentMachinePct) < 3, `panel ${cpuPanel} vs agent ${agentMachinePct}`);
+    assert.ok(Math.abs(cpuPanel - agentMachinePct) < 2, `panel ${cpuPanel} vs agent ${agentMachinePct}`);
     const memPanel = Number(of(await query(DASHBOARD['Container Memory Usage']), 'fill')!.value[1]);
     const fill = await agent.get<any>(`/api/v1/containers/${ids.fill}`);
     assert.ok(Math.abs(memPanel - Number(fill.sample.memory.usageBytes)) <= 256 * 1024, `usage ${memPanel} vs agent ${fill.sample.memory.usageBytes}`);
