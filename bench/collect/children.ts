@@ -108,3 +108,29 @@ export function killRecorded(): number {
   rmSync(PID_LIST, { force: true });
   return killed;
 }
+
+/** A non-negative number from the environment, or `fallback` when unset. */
+export function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * On SIGINT or SIGTERM, runs `cleanup` once and exits with 130. Returns whether that happened,
+ * so that the normal path does not clean up a second time.
+ */
+export function cleanUpOnSignal(note: (msg: string) => void, cleanup: () => Promise<void>): () => boolean {
+  let interrupted = false;
+  const onSignal = (sig: string): void => {
+    if (interrupted) return;
+    interrupted = true;
+    note(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  return () => interrupted;
+}

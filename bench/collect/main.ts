@@ -18,7 +18,7 @@ import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
 import { BenchCgroups, busyCommand, busyFiles } from './cgroups.js';
 import { armBlkioAccounting } from '../../tests/integration/support.js';
 import { cpuDeltaNs, processProbe, residentOf, type CpuProbe, type CpuSnapshot, type Resident } from './cpu.js';
-import { PREFIX, STATE_DIR, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from './children.js';
+import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from './children.js';
 import { daemonsProbe, dockerAvailable, removeContainers, runningContainers, shimsProbe, startContainers } from './docker.js';
 import { cgroupsProbe, chartedCgroups, collectionsIn, collectorThreadProbe, startNetdata, type Netdata } from './netdata.js';
 import { health, historyLength, keptOpenFiles, openFilesLimit, ranOutOfDescriptors, startAgent, ticksIn, type Agent } from './agent.js';
@@ -28,13 +28,6 @@ import { formatFileCosts, measureFileCosts, type FileCost } from './filecost.js'
 
 // ---------------------------------------------------------------------------- settings
 
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const envFlag = (name: string, fallback: boolean): boolean => (process.env[name] === undefined ? fallback : /^(1|yes|true)$/i.test(process.env[name]!));
 
@@ -606,15 +599,7 @@ async function main(): Promise<number> {
 
   await cleanup(layout); // whatever an interrupted run left
   const run: Run = { layout, cgroups: new BenchCgroups(layout), busy: new BenchCgroups(layout, BUSY_SLICE, 'busy', busyCommand(PREFIX)), netdatas: [], live: new Set() };
-  let interrupted = false;
-  const onSignal = (sig: string): void => {
-    if (interrupted) return;
-    interrupted = true;
-    note(`${sig}: cleaning up`);
-    void cleanup(layout, run).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, run));
 
   try {
     const counts = [...SETTINGS.counts].sort((a, b) => b - a);
@@ -657,7 +642,7 @@ async function main(): Promise<number> {
     for (const nd of run.netdatas) await stopLive(run, nd.proc);
     process.stdout.write('\n' + report(rows, run, x));
   } finally {
-    if (!interrupted) {
+    if (!interrupted()) {
       note('cleaning up');
       await cleanup(layout, run);
       note('done');

@@ -12,21 +12,14 @@
  * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { readHostLayout } from '../../src/runtimes/layout.js';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
 import { BenchCgroups } from '../collect/cgroups.js';
 import { cpuDeltaNs, processProbe, residentOf } from '../collect/cpu.js';
-import { PREFIX, STATE_DIR, killRecorded, prepareStateDir, running, sleep, stop } from '../collect/children.js';
+import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, prepareStateDir, running, sleep, stop } from '../collect/children.js';
+import { freePort } from '../../tests/integration/support.js';
 import { health, startAgent, type Agent } from '../collect/agent.js';
 
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const SETTINGS = {
   containers: envNumber('BENCH_SOAK_N', 1000),
@@ -58,16 +51,6 @@ interface Point {
   cpuMsPerS: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const openDescriptors = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -151,15 +134,7 @@ async function main(): Promise<number> {
 
   const cgroups = new BenchCgroups(layout, SLICE);
   let agent: Agent | undefined;
-  let interrupted = false;
-  const onSignal = (sig: string): void => {
-    if (interrupted) return;
-    interrupted = true;
-    note(`${sig}: cleaning up`);
-    void cleanup(layout, agent).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, agent));
 
   try {
     note(`settings: ${JSON.stringify(SETTINGS)}; cgroups ${cgroups.describe()}; logs in ${STATE_DIR}`);
@@ -226,7 +201,7 @@ async function main(): Promise<number> {
       ].join('\n'),
     );
   } finally {
-    if (!interrupted) {
+    if (!interrupted()) {
       note('cleaning up');
       await cleanup(layout, agent);
     }
