@@ -139,7 +139,7 @@ const readList = (file: string): string[] => readFileSync(file, 'utf8').split('\
 
 /** The agent's figures at one N, or why there are none. */
 type AgentResult =
-  | { ok: true; containers: number; us: number; rounds: number[]; ticks: string; warmupUs: number; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
+  | { ok: true; containers: number; containersEnd?: number; us: number; rounds: number[]; ticks: string; warmupUs: number; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
   | { ok: false; expected: number; failure: string };
 
 /** idle: every bench cgroup sleeps; busy: a quarter of them run busyCommand (CPU, memory, block IO, network). */
@@ -313,7 +313,7 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
       ticks: tickCount(turns[0], ticks),
       warmupUs,
       memory: residentOf(agentProc.proc.pid),
-      tickMs: (await health(agentProc))?.durationMs ?? NaN,
+      ...(await health(agentProc).then((h) => ({ tickMs: h?.durationMs ?? NaN, containersEnd: h?.containers }))),
       files: keptOpenFiles(agentProc),
       fdLimit: openFilesLimit(agentProc),
       emfile: ranOutOfDescriptors(agentProc),
@@ -504,7 +504,9 @@ function report(rows: Row[], run: Run, x: Extras): string {
   );
   for (const r of rows) {
     if (!r.agent.ok) out.push(`FAILED N=${label(r)}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
-    else if (r.agent.emfile) out.push(`WARNING N=${label(r)}: the agent ran out of file descriptors (EMFILE in ${STATE_DIR}/agent-${r.n}.log): its figures are not valid.`);
+    else if (r.agent.containersEnd !== undefined && Math.abs(r.agent.containersEnd - r.agent.containers) > 0.05 * r.agent.containers) {
+      out.push(`WARNING N=${label(r)}: the agent sampled ${r.agent.containers} containers before its turns and ${r.agent.containersEnd} after: someone else made or removed containers meanwhile; its µs is not valid.`);
+    } else if (r.agent.emfile) out.push(`WARNING N=${label(r)}: the agent ran out of file descriptors (EMFILE in ${STATE_DIR}/agent-${r.n}.log): its figures are not valid.`);
   }
   out.push(
     'netdata    netdata 1.37 cgroups plugin at update every = 1: both "PLUGIN[cgroups]" threads (collector + discovery), divided by',
