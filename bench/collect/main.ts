@@ -304,6 +304,7 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
     await sleep(SETTLE_MS); // so that /healthz reports a regular tick, not the one owed
     // bench-0 (idle, the oldest) is there at every N and mix: one sample of it per tick.
     const ticks = await ticksIn(agentProc, 'bench-0', turns[0]);
+    const after = await health(agentProc);
     const t = turnsUs(turns[0], 0, containers, ticks);
     agent = {
       ok: true,
@@ -313,7 +314,8 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
       ticks: tickCount(turns[0], ticks),
       warmupUs,
       memory: residentOf(agentProc.proc.pid),
-      ...(await health(agentProc).then((h) => ({ tickMs: h?.durationMs ?? NaN, containersEnd: h?.containers }))),
+      tickMs: after?.durationMs ?? NaN,
+      containersEnd: after?.containers,
       files: keptOpenFiles(agentProc),
       fdLimit: openFilesLimit(agentProc),
       emfile: ranOutOfDescriptors(agentProc),
