@@ -195,8 +195,12 @@ describe('cAdvisor consumers on the agent: kubernetes-mixin rules and alert, doc
   });
 
   test('every mixin recording rule has a series for each of the pod\'s containers, joined to its node', async () => {
+    // On failure, say whether the scrapes failed (a 1 s interval leaves a 1 s scrape timeout) or the containers were gone.
+    const targets = await fetch(`http://127.0.0.1:${promPort}/api/v1/targets`).then((r) => r.json());
+    const running = docker('ps', '--filter', `name=${dockerName('')}`, '--format', '{{.Names}}');
     for (const record of Object.keys(RECORDING)) {
       const v = await query(record);
+      if (v.length === 0) assert.fail(`${record}: no series; targets ${JSON.stringify(targets.data.activeTargets.map((t: { labels: { job: string }; health: string; lastError: string }) => [t.labels.job, t.health, t.lastError]))}; pod containers running:\n${running}`);
       for (const c of ['POD', 'loop', 'spin', 'fill', 'web']) {
         const s = of(v, c);
         assert.ok(s, `${record}: no series for container ${c}: ${JSON.stringify(v)}\n${promLog.slice(-2000)}`);
