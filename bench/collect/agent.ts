@@ -90,3 +90,19 @@ export function openFilesLimit(agent: Agent): number | undefined {
 export function ranOutOfDescriptors(agent: Agent): boolean {
   return readFileSync(agent.proc.log, 'latin1').includes('EMFILE');
 }
+
+/**
+ * Ticks the agent took in each [fromMs, toMs] span: the samples the container named `name` got
+ * there (one a tick), from its history. Undefined when the agent did not answer.
+ */
+export async function ticksIn(agent: Agent, name: string, spans: { fromMs: number; toMs: number }[]): Promise<number[] | undefined> {
+  try {
+    const since = Math.min(...spans.map((s) => s.fromMs));
+    const res = await fetch(`http://127.0.0.1:${agent.port}/api/v1/containers/${encodeURIComponent(name)}/history?metrics=pids&since=${since}`, { signal: AbortSignal.timeout(20_000) });
+    if (!res.ok) return undefined;
+    const stamps = ((await res.json()) as { timestamps: number[] }).timestamps;
+    return spans.map((s) => stamps.filter((t) => t >= s.fromMs && t < s.toMs).length);
+  } catch {
+    return undefined;
+  }
+}

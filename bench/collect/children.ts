@@ -6,7 +6,14 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 
-export const STATE_DIR = '/tmp/cstats-bench-collect';
+/**
+ * What names everything a benchmark makes (cgroup slice, Docker containers and their label,
+ * the state directory), so that two benchmarks on one host (another engineer's, the soak beside
+ * bench/collect) neither collide nor clean up each other's things: BENCH_PREFIX.
+ */
+export const PREFIX = process.env.BENCH_PREFIX || 'cstats-bench';
+/** Logs, pid list and files of one benchmark: BENCH_STATE_DIR, else /tmp/<prefix>-collect. */
+export const STATE_DIR = process.env.BENCH_STATE_DIR || `/tmp/${PREFIX}-collect`;
 const PID_LIST = `${STATE_DIR}/pids`;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -100,4 +107,30 @@ export function killRecorded(): number {
   }
   rmSync(PID_LIST, { force: true });
   return killed;
+}
+
+/** A non-negative number from the environment, or `fallback` when unset. */
+export function envNumber(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * On SIGINT or SIGTERM, runs `cleanup` once and exits with 130. Returns whether that happened,
+ * so that the normal path does not clean up a second time.
+ */
+export function cleanUpOnSignal(note: (msg: string) => void, cleanup: () => Promise<void>): () => boolean {
+  let interrupted = false;
+  const onSignal = (sig: string): void => {
+    if (interrupted) return;
+    interrupted = true;
+    note(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  return () => interrupted;
 }

@@ -1,8 +1,9 @@
 /** The Docker side: idle benchmark containers, and the daemons that serve `docker stats`. */
 import { pidsByComm, processProbe, type CpuProbe } from './cpu.js';
-import { run } from './children.js';
+import { PREFIX, run } from './children.js';
 
-export const BENCH_LABEL = 'cstats.bench=1';
+/** Only this benchmark's containers: the label's value is the prefix. */
+export const BENCH_LABEL = `cstats.bench=${PREFIX}`;
 const IMAGE = 'busybox:local';
 const PARALLEL_RUNS = 8;
 
@@ -22,7 +23,7 @@ export async function startContainers(n: number): Promise<string[]> {
   const worker = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      const out = await run('docker', ['run', '-d', '--label', BENCH_LABEL, '--name', `cstats-bench-${i}`, IMAGE, 'sleep', '100000']);
+      const out = await run('docker', ['run', '-d', '--label', BENCH_LABEL, '--name', `${PREFIX}-${i}`, IMAGE, 'sleep', '100000']);
       ids.push(out.trim());
     }
   };

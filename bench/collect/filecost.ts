@@ -46,8 +46,21 @@ export function measureFileCosts(paths: string[]): FileCost[] {
         // gone since the agent opened it
       }
     }
+    // Warm-up (JIT, the kernel's seq buffers), which also drops files that stopped reading
+    // (ENODEV: a cgroup removed meanwhile, by anyone on a shared host).
+    const readable = fds.filter((fd) => {
+      try {
+        readAt0(fd);
+        return true;
+      } catch {
+        closeSync(fd);
+        return false;
+      }
+    });
+    fds.length = 0;
+    fds.push(...readable);
     if (fds.length === 0) continue;
-    cpuUsPerRead(fds, readAt0); // warm-up: JIT, page cache of the kernel's seq buffers
+    cpuUsPerRead(fds, readAt0);
     const bytes = fds.reduce((sum, fd) => sum + readOnce(fd).length, 0) / fds.length;
     out.push({ name, files: fds.length, bytes, untilEofUs: cpuUsPerRead(fds, readAt0), oneReadUs: cpuUsPerRead(fds, readOnce) });
     for (const fd of fds) closeSync(fd);

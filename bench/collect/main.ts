@@ -10,29 +10,24 @@
  * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
  */
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readHostLayout } from '../../src/runtimes/layout.js';
 import { historyMetricNames } from '../../src/store/store.js';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
-import { BenchCgroups } from './cgroups.js';
+import { BenchCgroups, busyCommand, busyFiles } from './cgroups.js';
+import { armBlkioAccounting } from '../../tests/integration/support.js';
 import { cpuDeltaNs, processProbe, residentOf, type CpuProbe, type CpuSnapshot, type Resident } from './cpu.js';
-import { STATE_DIR, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from './children.js';
+import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from './children.js';
 import { daemonsProbe, dockerAvailable, removeContainers, runningContainers, shimsProbe, startContainers } from './docker.js';
-import { cgroupsProbe, chartedCgroups, collectorThreadProbe, startNetdata, type Netdata } from './netdata.js';
-import { health, historyLength, keptOpenFiles, openFilesLimit, ranOutOfDescriptors, startAgent, type Agent } from './agent.js';
+import { cgroupsProbe, chartedCgroups, collectionsIn, collectorThreadProbe, startNetdata, type Netdata } from './netdata.js';
+import { health, historyLength, keptOpenFiles, openFilesLimit, ranOutOfDescriptors, startAgent, ticksIn, type Agent } from './agent.js';
 import { formatSummary, summarizeProfile } from './profile.js';
 import { BASELINE_MODES, type BaselineMode } from './baseline.js';
 import { formatFileCosts, measureFileCosts, type FileCost } from './filecost.js';
 
 // ---------------------------------------------------------------------------- settings
 
-function envNumber(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const envFlag = (name: string, fallback: boolean): boolean => (process.env[name] === undefined ? fallback : /^(1|yes|true)$/i.test(process.env[name]!));
 
@@ -63,10 +58,15 @@ const SETTINGS = {
   /** Measure docker stats at every N (it does not depend on N: by default only at the largest). */
   dockerEveryN: envFlag('BENCH_DOCKER_EVERY', false),
   profile: envFlag('BENCH_PROFILE', false),
+  /** The mixes measured at every N, in this order. */
+  mixes: (process.env.BENCH_MIX ?? 'idle busy').split(/[\s,]+/).filter((m): m is Mix => m === 'idle' || m === 'busy'),
   agentPort: envNumber('BENCH_AGENT_PORT', 17181),
   netdataPort: envNumber('BENCH_NETDATA_PORT', 19981),
 };
 const HISTORY_RUN_S = 205;
+const BUSY_SLICE = `${PREFIX}-busy.slice`;
+/** Where the busy cgroups' O_DIRECT writes go (busyFiles): its disk's blkio accounting is armed. */
+const BUSY_DISK_PATH = '/var/tmp';
 const HISTORY_INTERVAL = '200ms';
 const HISTORY_WINDOW = '180s';
 /** The raw samples scaled the same way: the default 2 minutes at 1 s are 120 samples, 24 s at 200 ms. */
@@ -99,16 +99,20 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 interface Window {
   seconds: number;
   ns: bigint[];
+  /** Wall-clock span, ms since the epoch: the collections taken in it are counted. */
+  fromMs: number;
+  toMs: number;
 }
 
 /** CPU ns of each probe over one window of wall time. */
 async function measure(probes: CpuProbe[], seconds: number): Promise<Window> {
   const before = probes.map((p) => p.snapshot());
   const start = process.hrtime.bigint();
+  const fromMs = Date.now();
   await sleep(seconds * 1000);
   const after = probes.map((p) => p.snapshot());
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  return { seconds: elapsed, ns: probes.map((_, i) => cpuDeltaNs(before[i], after[i])) };
+  return { seconds: elapsed, ns: probes.map((_, i) => cpuDeltaNs(before[i], after[i])), fromMs, toMs: Date.now() };
 }
 
 /** µs of CPU per container per sample, for a collector sampling every intervalS. */
@@ -135,13 +139,17 @@ const readList = (file: string): string[] => readFileSync(file, 'utf8').split('\
 
 /** The agent's figures at one N, or why there are none. */
 type AgentResult =
-  | { ok: true; containers: number; us: number; rounds: number[]; warmupUs: number; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
+  | { ok: true; containers: number; containersEnd?: number; us: number; rounds: number[]; ticks: string; warmupUs: number; memory?: Resident; tickMs: number; files: string[]; fdLimit?: number; emfile: boolean }
   | { ok: false; expected: number; failure: string };
+
+/** idle: every bench cgroup sleeps; busy: a quarter of them run busyCommand (CPU, memory, block IO, network). */
+type Mix = 'idle' | 'busy';
 
 interface Row {
   n: number;
+  mix: Mix;
   agent: AgentResult;
-  netdata: { mode: string; cgroups: number; us: number; rounds: number[]; collectorUs: number }[];
+  netdata: { mode: string; cgroups: number; us: number; rounds: number[]; collectorUs: number; ticks: string }[];
   docker?: { containers: number; daemonsUs: number; shimsUs: number };
   baselineUs?: Record<BaselineMode, number>;
   fileList?: string;
@@ -150,6 +158,8 @@ interface Row {
 interface Run {
   layout: CgroupLayout;
   cgroups: BenchCgroups;
+  /** The busy quarter of the busy mix. */
+  busy: BenchCgroups;
   netdatas: Netdata[];
   /** Everything started and not yet stopped, for cleanup. */
   live: Set<Started>;
@@ -227,10 +237,21 @@ async function inTurns(subjects: Subject[], rounds: number, windowS: number): Pr
 }
 
 /** Per-container-sample µs of probe `p` over all windows, and of each window. */
-function turnsUs(ws: Window[], p: number, containers: number): { us: number; rounds: number[] } {
+/**
+ * Per-container-sample µs of probe `p` over all windows, and of each window. `ticks`: the
+ * collections the subject actually took in each window; without them, one a second is assumed.
+ */
+function turnsUs(ws: Window[], p: number, containers: number, ticks?: number[]): { us: number; rounds: number[] } {
+  const samples = (w: Window, i: number): number => ticks?.[i] ?? w.seconds;
   const ns = ws.reduce((sum, w) => sum + w.ns[p], 0n);
+  const total = ws.reduce((sum, w, i) => sum + samples(w, i), 0);
+  return { us: perSampleUs(ns, total, 1, containers), rounds: ws.map((w, i) => perSampleUs(w.ns[p], samples(w, i), 1, containers)) };
+}
+
+/** Collections taken over the windows, and the seconds they spanned: "57 in 60 s". */
+function tickCount(ws: Window[], ticks: number[] | undefined): string {
   const seconds = ws.reduce((sum, w) => sum + w.seconds, 0);
-  return { us: perSampleUs(ns, seconds, 1, containers), rounds: ws.map((w) => perSampleUs(w.ns[p], w.seconds, 1, containers)) };
+  return ticks ? `${ticks.reduce((a, b) => a + b, 0)} in ${seconds.toFixed(0)} s` : `not counted (${seconds.toFixed(0)} s)`;
 }
 
 /**
@@ -238,7 +259,7 @@ function turnsUs(ws: Window[], p: number, containers: number): { us: number; rou
  * tenth of a second per new cgroup to take it on (it forks a helper for each), a minute or more
  * for 1000, but drops removed ones at its next rescan.
  */
-async function measureN(run: Run, n: number, first: boolean, measureDocker: boolean): Promise<Row> {
+async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDocker: boolean): Promise<Row> {
   // A lower bound: other people's containers come and go on a shared host.
   const expected = n + SETTINGS.dockerContainers;
   const netdatas: Subject = {
@@ -248,7 +269,9 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
   };
   netdatas.resume();
   if (first) {
-    note(`N=${n}: waiting for netdata to chart at least ${expected} cgroups (${n} plain + ${SETTINGS.dockerContainers} Docker)`);
+    // New busy cgroups replaced idle ones: the removed ones' charts go at netdata's next rescan.
+    if (mix === 'busy') await sleep((NETDATA_RESCAN_S + 2) * 1000);
+    note(`N=${n} ${mix}: waiting for netdata to chart at least ${expected} cgroups (${n} plain + ${SETTINGS.dockerContainers} Docker)`);
     await Promise.all(run.netdatas.map((nd) => waitFor(`netdata ${nd.mode} charts ${expected} cgroups`, DISCOVERY_TIMEOUT_S, () => chartedCgroups(nd), (c) => (c ?? 0) >= expected)));
   } else {
     note(`N=${n}: letting netdata rescan (every ${NETDATA_RESCAN_S} s) and drop the removed cgroups`);
@@ -279,15 +302,20 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
   if (agentRan) {
     resume(agentProc.proc);
     await sleep(SETTLE_MS); // so that /healthz reports a regular tick, not the one owed
-    const t = turnsUs(turns[0], 0, containers);
+    // bench-0 (idle, the oldest) is there at every N and mix: one sample of it per tick.
+    const ticks = await ticksIn(agentProc, 'bench-0', turns[0]);
+    const after = await health(agentProc);
+    const t = turnsUs(turns[0], 0, containers, ticks);
     agent = {
       ok: true,
       containers,
       us: t.us,
       rounds: t.rounds,
+      ticks: tickCount(turns[0], ticks),
       warmupUs,
       memory: residentOf(agentProc.proc.pid),
-      tickMs: (await health(agentProc))?.durationMs ?? NaN,
+      tickMs: after?.durationMs ?? NaN,
+      containersEnd: after?.containers,
       files: keptOpenFiles(agentProc),
       fdLimit: openFilesLimit(agentProc),
       emfile: ranOutOfDescriptors(agentProc),
@@ -300,13 +328,14 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
   // What netdata sampled (charts of removed cgroups are gone by now).
   netdatas.resume();
   const charted = await Promise.all(run.netdatas.map(chartedCgroups));
-  netdatas.pause();
   const nw = turns[turns.length - 1];
+  const collected = await Promise.all(run.netdatas.map((nd) => collectionsIn(nd, 'bench-0', nw)));
+  netdatas.pause();
   const k = run.netdatas.length;
   const netdata = run.netdatas.map((nd, i) => {
     const cgroups = Math.max(charted[i] ?? 0, 1);
-    const t = turnsUs(nw, i, cgroups);
-    return { mode: nd.mode, cgroups, us: t.us, rounds: t.rounds, collectorUs: turnsUs(nw, k + i, cgroups).us };
+    const t = turnsUs(nw, i, cgroups, collected[i]);
+    return { mode: nd.mode, cgroups, us: t.us, rounds: t.rounds, collectorUs: turnsUs(nw, k + i, cgroups, collected[i]).us, ticks: tickCount(nw, collected[i]) };
   });
 
   let dockerRow: Row['docker'];
@@ -321,7 +350,7 @@ async function measureN(run: Run, n: number, first: boolean, measureDocker: bool
     dockerRow = { containers: running, daemonsUs: perSampleUs(dw.ns[0], dw.seconds, 1, running), shimsUs: perSampleUs(dw.ns[1], dw.seconds, 1, running) };
   }
 
-  const row: Row = { n, agent, netdata, docker: dockerRow };
+  const row: Row = { n, mix, agent, netdata, docker: dockerRow };
   // The reference loops read what the agent kept open, so they need an agent that ran.
   if (agent.ok) {
     note(`N=${n}: node loops over the agent's ${agent.files.length} open files, ${SETTINGS.windowS} s`);
@@ -394,6 +423,8 @@ async function profileRun(run: Run, n: number): Promise<string> {
 
 // ---------------------------------------------------------------------------- report
 
+const label = (r: Row): string => (r.mix === 'idle' ? String(r.n) : `${r.n} busy`);
+
 function table(rows: Row[], modes: string[]): string[] {
   const docker = rows.find((r) => r.docker)?.docker;
   const head = ['N', 'cont', 'agent µs', 'RSS MB', 'tick ms', ...modes.map((m) => `netdata ${m} µs`), 'dockerd µs', ...BASELINE_MODES.map((m) => `node ${m} µs`), 'agent/netdata', 'agent/dockerd'];
@@ -402,7 +433,7 @@ function table(rows: Row[], modes: string[]): string[] {
     const nd = r.netdata.find((x) => x.mode === 'v1') ?? r.netdata[0];
     const d = r.docker ?? docker;
     return [
-      String(r.n),
+      label(r),
       a ? String(a.containers) : `(${r.agent.ok ? '' : r.agent.expected})`,
       a ? us(a.us) : 'FAILED',
       mb(a?.memory?.rssBytes),
@@ -442,17 +473,23 @@ function report(rows: Row[], run: Run, x: Extras): string {
   const out = table(rows, run.netdatas.map((nd) => nd.mode));
   out.push(
     '',
-    'µs = CPU time per container per sample: CPU ns over the window / (samples taken × containers sampled).',
+    'µs = CPU time per container per sample: CPU ns over the window / (samples taken × containers sampled). Samples taken are',
+    "counted, not assumed from elapsed seconds: the agent's from the history of bench-0 (one sample a tick), netdata's from the seconds",
+    "with a value in bench-0's cpu chart (a collection it skipped is a gap): " +
+      rows.map((r) => `N=${label(r)}: agent ${r.agent.ok ? r.agent.ticks : '-'}, ${r.netdata.map((y) => `netdata ${y.mode} ${y.ticks}`).join(', ')}`).join('; ') +
+      '.',
     `CPU from /proc/<pid>/task/*/schedstat (ns on CPU, all threads). Agent and netdata run in turns, one at a time (the other`,
     `paused with SIGSTOP), ${SETTINGS.rounds} turns of ${+(SETTINGS.windowS / SETTINGS.rounds).toFixed(1)} s each; docker stats and the node loops get one ${SETTINGS.windowS} s window.`,
     'cont = running containers the agent sampled (plain cgroups + every running container on the host, the benchmark\'s or not).',
-    `Plain cgroups: ${run.cgroups.describe()}, one sleep each.`,
+    `Plain cgroups: ${run.cgroups.describe()}, one sleep each. Busy mix ("N busy"): a quarter of the N are instead`,
+    `${run.busy.describe()}, each every second using a little CPU, rewriting a tmpfs file of a new size (memory that`,
+    'changes), writing 32 KiB with O_DIRECT (block IO, accounting armed) and pinging its own loopback (network namespace of its own).',
     '',
     'per-turn µs (min-max), the noise of this host: ' +
       rows
         .map((r) => {
           const spread = (xs: number[]): string => `${us(Math.min(...xs))}-${us(Math.max(...xs))}`;
-          return `N=${r.n}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
+          return `N=${label(r)}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
         })
         .join('; ') +
       '.',
@@ -468,20 +505,22 @@ function report(rows: Row[], run: Run, x: Extras): string {
       `; RLIMIT_NOFILE ${ran[0]?.a.fdLimit ?? '?'}.`,
   );
   for (const r of rows) {
-    if (!r.agent.ok) out.push(`FAILED N=${r.n}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
-    else if (r.agent.emfile) out.push(`WARNING N=${r.n}: the agent ran out of file descriptors (EMFILE in ${STATE_DIR}/agent-${r.n}.log): its figures are not valid.`);
+    if (!r.agent.ok) out.push(`FAILED N=${label(r)}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
+    else if (r.agent.containersEnd !== undefined && Math.abs(r.agent.containersEnd - r.agent.containers) > 0.05 * r.agent.containers) {
+      out.push(`WARNING N=${label(r)}: the agent sampled ${r.agent.containers} containers before its turns and ${r.agent.containersEnd} after: someone else made or removed containers meanwhile; its µs is not valid.`);
+    } else if (r.agent.emfile) out.push(`WARNING N=${label(r)}: the agent ran out of file descriptors (EMFILE in ${STATE_DIR}/agent-${r.n}.log): its figures are not valid.`);
   }
   out.push(
     'netdata    netdata 1.37 cgroups plugin at update every = 1: both "PLUGIN[cgroups]" threads (collector + discovery), divided by',
-    '           the cgroups it charted at the end of the window (' + rows.map((r) => `N=${r.n}: ${r.netdata.map((y) => `${y.mode} ${y.cgroups}`).join(', ')}`).join('; ') + ').',
+    '           the cgroups it charted at the end of the window (' + rows.map((r) => `N=${label(r)}: ${r.netdata.map((y) => `${y.mode} ${y.cgroups}`).join(', ')}`).join('; ') + ').',
     '           v1 = "use unified cgroups = no": the same v1 controllers the agent reads (cpuacct, cpu, memory, blkio, pids).',
     ...(run.netdatas.some((nd) => nd.mode === 'default')
       ? ["           default = netdata's own choice, which on a hybrid host is the controller-less cgroup2 tree: cpu.stat and PSI only."]
       : []),
-    '           collector thread alone (µs): ' + rows.map((r) => `N=${r.n}: ${r.netdata.map((y) => `${y.mode} ${us(y.collectorUs)}`).join(', ')}`).join('; ') + '.',
+    '           collector thread alone (µs): ' + rows.map((r) => `N=${label(r)}: ${r.netdata.map((y) => `${y.mode} ${us(y.collectorUs)}`).join(', ')}`).join('; ') + '.',
   );
   for (const r of rows) {
-    for (const y of r.netdata) if (y.cgroups < r.n) out.push(`WARNING N=${r.n}: netdata ${y.mode} took on only ${y.cgroups} cgroups in time; its µs is divided by that count.`);
+    for (const y of r.netdata) if (y.cgroups < r.n) out.push(`WARNING N=${label(r)}: netdata ${y.mode} took on only ${y.cgroups} cgroups in time; its µs is divided by that count.`);
   }
   if (docker) {
     out.push(
@@ -531,7 +570,7 @@ function report(rows: Row[], run: Run, x: Extras): string {
       '',
     );
   }
-  out.push("Targets (issue): agent µs at or below netdata's (agent/netdata <= 1); RSS under 150 MB at 1000 containers with 15 minutes of history.");
+  out.push("Targets (issue 17): agent/netdata <= 0.7, idle and busy, at N=50 and N=1000; RSS under 150 MB at 1000 containers with 15 minutes of history.");
   if (x.profile) out.push('', 'Agent CPU profile (node --cpu-prof):', x.profile);
   return out.join('\n') + '\n';
 }
@@ -545,6 +584,11 @@ async function cleanup(layout: CgroupLayout, run?: Run): Promise<void> {
   const removed = await removeContainers().catch(() => 0);
   if (removed > 0) note(`cleanup: removed ${removed} containers`);
   await BenchCgroups.destroy(layout);
+  await BenchCgroups.destroy(layout, BUSY_SLICE);
+  for (const stem of busyFiles(PREFIX)) {
+    const dir = dirname(stem);
+    for (const f of readdirSync(dir)) if (`${dir}/${f}`.startsWith(stem)) rmSync(`${dir}/${f}`, { force: true });
+  }
 }
 
 async function main(): Promise<number> {
@@ -558,16 +602,8 @@ async function main(): Promise<number> {
   if (!(await dockerAvailable())) throw new Error('docker does not answer: run scripts/testbed.sh first');
 
   await cleanup(layout); // whatever an interrupted run left
-  const run: Run = { layout, cgroups: new BenchCgroups(layout), netdatas: [], live: new Set() };
-  let interrupted = false;
-  const onSignal = (sig: string): void => {
-    if (interrupted) return;
-    interrupted = true;
-    note(`${sig}: cleaning up`);
-    void cleanup(layout, run).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const run: Run = { layout, cgroups: new BenchCgroups(layout), busy: new BenchCgroups(layout, BUSY_SLICE, 'busy', busyCommand(PREFIX)), netdatas: [], live: new Set() };
+  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, run));
 
   try {
     const counts = [...SETTINGS.counts].sort((a, b) => b - a);
@@ -584,21 +620,33 @@ async function main(): Promise<number> {
     await run.cgroups.grow(counts[0]);
     const rows: Row[] = [];
     const x: Extras = {};
+    if (SETTINGS.mixes.includes('busy')) armBlkioAccounting(BUSY_DISK_PATH);
     for (const [i, n] of counts.entries()) {
+      await run.busy.shrink(0);
       await run.cgroups.shrink(n);
-      const row = await measureN(run, n, i === 0, i === 0 || SETTINGS.dockerEveryN);
-      rows.unshift(row);
-      note('so far:\n' + table(rows, run.netdatas.map((nd) => nd.mode)).join('\n'));
-      // At the largest N where the agent ran, while its cgroups exist (netdata stays paused).
-      if (x.fileCosts || !row.agent.ok || !row.fileList) continue;
-      x.fileCosts = { n, containers: row.agent.containers, costs: measureFileCosts(readList(row.fileList)) };
-      if (SETTINGS.historyRun) x.hist = await historyRun(run, n).catch((err: Error) => err.message);
-      if (SETTINGS.profile) x.profile = await profileRun(run, n).catch((err: Error) => err.message);
+      const first = i === 0;
+      for (const mix of SETTINGS.mixes) {
+        if (mix === 'busy') {
+          // A quarter of the N busy: idle ones go, as many busy ones come (netdata takes those on at its rescans).
+          const busy = Math.round(n / 4);
+          await run.cgroups.shrink(n - busy);
+          note(`N=${n} busy: ${busy} busy cgroups beside ${n - busy} idle ones`);
+          await run.busy.grow(busy);
+        }
+        const row = await measureN(run, n, mix, first || mix === 'busy', (first && mix === SETTINGS.mixes[0]) || SETTINGS.dockerEveryN);
+        rows.unshift(row);
+        note('so far:\n' + table(rows, run.netdatas.map((nd) => nd.mode)).join('\n'));
+        // At the largest N where the agent ran, while its cgroups exist (netdata stays paused).
+        if (x.fileCosts || !row.agent.ok || !row.fileList) continue;
+        x.fileCosts = { n, containers: row.agent.containers, costs: measureFileCosts(readList(row.fileList)) };
+        if (SETTINGS.historyRun) x.hist = await historyRun(run, n).catch((err: Error) => err.message);
+        if (SETTINGS.profile) x.profile = await profileRun(run, n).catch((err: Error) => err.message);
+      }
     }
     for (const nd of run.netdatas) await stopLive(run, nd.proc);
     process.stdout.write('\n' + report(rows, run, x));
   } finally {
-    if (!interrupted) {
+    if (!interrupted()) {
       note('cleaning up');
       await cleanup(layout, run);
       note('done');

@@ -104,3 +104,31 @@ export async function chartedCgroups(nd: Netdata): Promise<number | undefined> {
     return undefined; // not answering yet
   }
 }
+
+/**
+ * Collections netdata made in each [fromMs, toMs] span: the seconds with a value in the cpu
+ * chart of the cgroup whose chart id contains `cgroup` (a paused collector leaves gaps, which
+ * the data API returns as null). Undefined when netdata does not answer or has no such chart.
+ */
+export async function collectionsIn(nd: Netdata, cgroup: string, spans: { fromMs: number; toMs: number }[]): Promise<number[] | undefined> {
+  try {
+    const base = `http://127.0.0.1:${nd.port}/api/v1`;
+    const charts = ((await (await fetch(`${base}/charts`, { signal: AbortSignal.timeout(20_000) })).json()) as { charts: Record<string, unknown> }).charts;
+    const chart = Object.keys(charts).find((id) => id.startsWith('cgroup_') && id.includes(cgroup) && id.endsWith('.cpu'));
+    if (!chart) return undefined;
+    const out: number[] = [];
+    for (const s of spans) {
+      // Whole seconds inside the span; points=0 asks for every stored point, unaggregated.
+      const after = Math.ceil(s.fromMs / 1000);
+      const before = Math.floor(s.toMs / 1000) - 1;
+      const url = `${base}/data?chart=${encodeURIComponent(chart)}&after=${after}&before=${before}&points=0&format=json&options=seconds`;
+      const body = (await (await fetch(url, { signal: AbortSignal.timeout(20_000) })).json()) as { data: Array<Array<number | null>> };
+      const collected = body.data.filter((row) => row.slice(1).some((v) => v !== null)).length;
+      // Scaled from the whole seconds looked at to the span measured.
+      out.push((collected / Math.max(1, before - after + 1)) * ((s.toMs - s.fromMs) / 1000));
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}

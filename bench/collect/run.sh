@@ -7,24 +7,14 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# A build of its own: the shared dist/ is rebuilt by others while the benchmark runs. It keeps
-# the tree's shape (package.json and bin/ beside dist/): the agent reads its version from the
-# first and is started through the second, as users start it.
-tree=/tmp/cstats-bench-collect/tree
-build=$tree/dist
-main=$build/bench/collect/main.js
+. "$root/bench/tree.sh"
+tree=/tmp/${BENCH_PREFIX:-cstats-bench}-collect/tree
+main=$tree/dist/bench/collect/main.js
 
 [ "$(id -u)" = 0 ] || { echo "bench/collect: run as root (it creates cgroups and containers)" >&2; exit 1; }
 
-cd "$root"
-rm -rf "$tree"
-mkdir -p "$tree"
-cp package.json "$tree/"
-cp -r bin "$tree/"
-# Work in progress elsewhere in the tree may not compile; what tsc emitted is used.
-npx tsc -p tsconfig.json --outDir "$build" >/tmp/bench-collect-build.log 2>&1 ||
-	echo "bench/collect: tsc reported errors (see /tmp/bench-collect-build.log); using what it emitted" >&2
-[ -f "$main" ] && [ -f "$build/src/cli/main.js" ] || { echo "bench/collect: the build produced no $main" >&2; exit 1; }
+build_tree "$tree"
+[ -f "$main" ] && [ -f "$tree/dist/src/cli/main.js" ] || { echo "bench/collect: the build produced no $main" >&2; exit 1; }
 
 docker version >/dev/null 2>&1 || "$root/scripts/testbed.sh"
 if ! command -v netdata >/dev/null; then
@@ -33,14 +23,7 @@ if ! command -v netdata >/dev/null; then
 		{ echo "bench/collect: apt-get install netdata failed, see /tmp/bench-collect-apt.log" >&2; exit 1; }
 fi
 
-# The agent keeps a dozen or more descriptors per container open: 1050 containers come close
-# to common limits. Raised when allowed (BENCH_NOFILE), else reported in the output.
-nofile=${BENCH_NOFILE:-262144}
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$nofile" ]; then
-	ulimit -Hn "$nofile" 2>/dev/null ||
-		echo "bench/collect: cannot raise RLIMIT_NOFILE above $(ulimit -Hn) here (no CAP_SYS_RESOURCE)" >&2
-fi
-ulimit -Sn "$(ulimit -Hn)"
+raise_nofile "${BENCH_NOFILE:-262144}"
 
 # main.js cleans up after itself, also on SIGINT/SIGTERM; this catches a hard kill of it.
 status=0

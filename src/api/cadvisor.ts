@@ -24,6 +24,7 @@ import { readMachineInventory } from '../collector/machine.js';
 import { GO_ZERO_TIME } from './go-format.js';
 import type { LifecycleLog } from '../store/lifecycle.js';
 import { cadvisorEvents } from './cadvisor-events.js';
+import { parseInteger, parseRfc3339 } from './params.js';
 
 export interface CadvisorDeps {
   store: Store;
@@ -130,23 +131,30 @@ function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
   });
 }
 
-function parseTime(text: string | undefined, what: string): number | undefined {
-  if (text === undefined || text === '' || text.startsWith('0001-01-01')) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new CadvisorError(`failed to parse ${what} ${JSON.stringify(text)}`);
+/** A time of the request body as Go's time.Time decodes it from JSON: an RFC 3339 string; the zero time is none. */
+function parseTime(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null || value === '' || (typeof value === 'string' && value.startsWith('0001-01-01'))) return undefined;
+  const ms = typeof value === 'string' ? parseRfc3339(value) : undefined;
+  if (ms === undefined) throw new CadvisorError(`unable to decode the json value: ${what}: not an RFC 3339 time: ${JSON.stringify(value)}`);
   return ms;
 }
 
 /** cAdvisor's ContainerInfoRequest (num_stats, start, end), from a POST body; 60 points by default. */
 function v1Window(body: string): Window {
   if (body.trim() === '') return { count: 60 };
-  let q: { num_stats?: number; start?: string; end?: string };
+  let q: { num_stats?: unknown; start?: unknown; end?: unknown } | null;
   try {
     q = JSON.parse(body);
   } catch (err) {
     throw new CadvisorError(`unable to decode the json value: ${(err as Error).message}`);
   }
-  return { count: q.num_stats || 60, startMs: parseTime(q.start, 'start'), endMs: parseTime(q.end, 'end') };
+  // As Go's decoder into the request struct: null leaves the defaults, anything but an object is refused.
+  if (q === null) return { count: 60 };
+  if (typeof q !== 'object' || Array.isArray(q)) throw new CadvisorError(`unable to decode the json value: expected an object, got ${body.trim().slice(0, 40)}`);
+  const n = q.num_stats ?? 0;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new CadvisorError(`unable to decode the json value: num_stats: not an integer: ${JSON.stringify(n)}`);
+  if (n < -1) throw new CadvisorError(`invalid num_stats ${n}: only -1 (all) and larger values allowed`);
+  return { count: n || 60, startMs: parseTime(q.start, 'start'), endMs: parseTime(q.end, 'end') };
 }
 
 interface V2Options {
@@ -162,8 +170,9 @@ function v2Options(params: URLSearchParams): V2Options {
   const countText = params.get('count');
   let count = 64;
   if (countText) {
-    count = Number(countText);
-    if (!Number.isInteger(count)) throw new CadvisorError(`failed to parse 'count' option: ${countText}`);
+    const n = parseInteger(countText);
+    if (n === undefined) throw new CadvisorError(`failed to parse 'count' option: ${countText}`);
+    count = n;
     if (count < -1) throw new CadvisorError(`invalid 'count' option: only -1 and larger values allowed, not ${count}`);
   }
   return { type, count, recursive: params.get('recursive') === 'true' };

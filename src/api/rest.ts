@@ -11,6 +11,7 @@ import { HttpError, sendJson, type Router } from './http.js';
 import { parseDuration } from '../config.js';
 import { OPENAPI } from './openapi.js';
 import { readProcessCounts } from './cadvisor-reads.js';
+import { parseRfc3339 } from './params.js';
 
 export interface RestDeps {
   store: Store;
@@ -95,8 +96,8 @@ export function parseTime(text: string | null, nowMs: number, name: string, abse
   if (text === null || text === '') return absent;
   if (/^\d{12,}$/.test(text)) return Number(text);
   if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(text)) return nowMs - parseDuration(text, name);
-  const t = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(t)) throw new HttpError(400, `${name}: expected an RFC 3339 time, epoch milliseconds or a duration like 5m, got ${JSON.stringify(text)}`);
+  const t = parseRfc3339(text);
+  if (t === undefined) throw new HttpError(400, `${name}: expected an RFC 3339 time, epoch milliseconds or a duration like 5m, got ${JSON.stringify(text)}`);
   return t;
 }
 
@@ -116,6 +117,7 @@ export function parseStep(text: string | null): number | undefined {
 export function parseMetrics(text: string | null): string[] {
   if (text === null || text === '') return historyMetricNames;
   const wanted = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (wanted.length === 0) throw new HttpError(400, `metrics: no metric named in ${JSON.stringify(text)}; known: ${historyMetricNames.join(', ')}`);
   const unknown = wanted.filter((m) => !historyMetricNames.includes(m));
   if (unknown.length > 0) throw new HttpError(400, `unknown metrics: ${unknown.join(', ')}; known: ${historyMetricNames.join(', ')}`);
   return wanted;
@@ -195,7 +197,8 @@ export function registerRest(router: Router, deps: RestDeps): void {
   router.get(/^\/healthz\/?$/, ({ res }) => {
     const sources = Object.fromEntries(deps.discoverers.map((d) => [d.name, d.health()]));
     const tick = deps.collector.lastTick;
-    const lastMs = store.host?.latest.timestampMs;
+    // A tick that fails part-way (after the host was read) is a stall too: judged by completed ticks.
+    const lastMs = deps.collector.lastTickMs;
     const stalled = lastMs === undefined || Date.now() - lastMs > deps.intervalMs * 5;
     const disk = store.persist?.health();
     const healthy = Object.values(sources).every((s) => s.up) && (disk === undefined || disk.ok);

@@ -76,6 +76,8 @@ export class Collector {
   /** Counts ticks and discovery syncs: what Tracked.tick holds. */
   private tickNo = 0;
   lastTick?: TickStats;
+  /** When the last tick that ran to its end started (ms since the epoch): what /healthz judges a stall by. */
+  lastTickMs?: number;
 
   constructor(
     private readonly store: Store,
@@ -193,6 +195,7 @@ export class Collector {
     this.store.prune(timestampMs);
     const tick = { containers: running.length, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
     this.lastTick = tick;
+    this.lastTickMs = timestampMs;
     for (const listener of this.tickListeners) {
       try {
         listener(tick);

@@ -165,6 +165,11 @@ export function containerFromInspect(inspect: InspectDetails, locate: LocateCgro
 export class DockerDiscoverer implements Discoverer {
   readonly name = 'docker';
   private readonly known = new Map<string, ContainerInfo>();
+  /**
+   * When a destroy event came, by id: an inspect sent before it and answered after it (a busy
+   * daemon takes seconds) describes a container that is gone and must not bring it back.
+   */
+  private readonly destroyed = new Map<string, number>();
   private readonly healthState = new HealthState();
   onChange?: () => void;
   private stopped = false;
@@ -237,6 +242,8 @@ export class DockerDiscoverer implements Discoverer {
   private async resync(): Promise<void> {
     const list = await this.client.listContainers(true);
     const seen = new Set(list.map((c) => c.Id));
+    // Long enough for any inspect in flight to have come back (five attempts, retryMs apart).
+    for (const [id, ms] of this.destroyed) if (Date.now() - ms > 60_000) this.destroyed.delete(id);
     for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id);
     await Promise.all(
       list
@@ -252,6 +259,7 @@ export class DockerDiscoverer implements Discoverer {
   private async refresh(id: string, attempt = 1): Promise<void> {
     try {
       const info = containerFromInspect(await this.client.inspect(id), this.locate);
+      if (this.destroyed.has(info.id)) return;
       this.known.set(info.id, info);
       this.onChange?.();
     } catch (err) {
@@ -269,6 +277,7 @@ export class DockerDiscoverer implements Discoverer {
     if (e.Type !== 'container' || !e.Actor?.ID) return;
     const action = e.Action.split(':')[0];
     if (action === 'destroy') {
+      this.destroyed.set(e.Actor.ID, Date.now());
       if (this.known.delete(e.Actor.ID)) this.onChange?.();
     } else if (REINSPECT.has(action)) void this.refresh(e.Actor.ID);
   }

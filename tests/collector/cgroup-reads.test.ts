@@ -15,6 +15,7 @@ import { KernelFile } from '../../src/kernel/kept-file.js';
 import { V1_READERS } from '../../src/kernel/cgroup/v1/index.js';
 import { V2_READERS } from '../../src/kernel/cgroup/v2/index.js';
 import type { V1Dirs } from '../../src/kernel/cgroup/v1/dirs.js';
+import { requires } from '../requires.js';
 
 const NO_FACTS: TickFacts = { noNewOomKills: false };
 
@@ -137,7 +138,7 @@ test('where the directory cannot be watched, settings are read every SETTINGS_EV
 });
 
 const V1_MEMORY = '/sys/fs/cgroup/memory';
-test('a real cgroup v1 memory limit written by someone else is read at the next read', { skip: !existsSync(`${V1_MEMORY}/memory.stat`) }, async () => {
+test('a real cgroup v1 memory limit written by someone else is read at the next read', { skip: requires(existsSync(`${V1_MEMORY}/memory.stat`), 'cgroup v1 memory hierarchy') }, async () => {
   const dir = `${V1_MEMORY}/cstats-test-watch-${process.pid}`;
   mkdirSync(dir);
   try {

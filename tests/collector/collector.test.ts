@@ -14,6 +14,7 @@ import { Store } from '../../src/store/store.js';
 import { readHostLayout, locationFromPath, walkRootOf } from '../../src/runtimes/layout.js';
 import type { Logger } from '../../src/log.js';
 import { createLogger } from '../../src/log.js';
+import { requires } from '../requires.js';
 
 function capturingLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -138,7 +139,7 @@ test('empty and truncated files: the rest of the sample survives', () => {
   assert.ok(lines.some((l) => l.includes('b.scope/cpu.stat')), lines.join('\n'));
 });
 
-test('a real v1 cgroup removed between ticks: no exception, the container leaves the live list', { skip: !existsSync('/sys/fs/cgroup/memory/cgroup.procs') && 'needs cgroup v1 (this CI host has it)' }, () => {
+test('a real v1 cgroup removed between ticks: no exception, the container leaves the live list', { skip: requires(existsSync('/sys/fs/cgroup/memory/cgroup.procs'), 'cgroup v1 (this CI host has it)') }, () => {
   const layout = readHostLayout();
   const rel = `/cstats-test-vanish.slice/v${process.pid}.scope`;
   const dirs = ['memory', 'cpu', 'cpuacct', 'pids', 'blkio'].map((c) => layout.v1.get(c)).filter((m): m is string => !!m).map((m) => m + rel);

@@ -12,6 +12,7 @@ import { StallGate } from '../../src/collector/stall-gate.js';
 import { parsePressure } from '../../src/kernel/cgroup/v2/pressure.js';
 import type { ContainerInfo } from '../../src/model.js';
 import { sleep } from '../integration/support.js';
+import { requires } from '../requires.js';
 
 const UNIFIED = '/sys/fs/cgroup/unified';
 const hybrid = existsSync(`${UNIFIED}/cgroup.procs`) && !existsSync(`${UNIFIED}/cpu.max`) && process.getuid?.() === 0;
@@ -34,7 +35,7 @@ function container(id: string, rel: string): ContainerInfo {
   };
 }
 
-describe('stall gate on the real cgroup2 tree', { skip: !hybrid && 'needs root and a hybrid host with an empty cgroup2 tree' }, () => {
+describe('stall gate on the real cgroup2 tree', { skip: requires(hybrid, 'root and a hybrid host with an empty cgroup2 tree') }, () => {
   const procs: ChildProcess[] = [];
   after(() => {
     for (const p of procs) p.kill('SIGKILL');

@@ -7,7 +7,8 @@ import type { ContainerInfo, MountSpec, PortSpec, Sample } from '../../model.js'
 import type { ContainerEntry } from '../../store/store.js';
 import { goTime } from '../go-format.js';
 import { commandText, statusText } from './format.js';
-import { DockerError } from './reply.js';
+import { DockerError, queryFlag } from './reply.js';
+import { parseInteger } from '../params.js';
 
 /** Running in Docker's sense (State.Running): paused and restarting containers are too. */
 function isRunning(info: ContainerInfo): boolean {
@@ -248,11 +249,10 @@ export interface ListQuery {
 }
 
 export function parseListQuery(params: URLSearchParams): ListQuery {
-  const flag = (v: string | null) => v !== null && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
   const limitText = params.get('limit');
-  const limit = limitText === null || limitText === '' ? undefined : Number(limitText);
-  if (limit !== undefined && !Number.isInteger(limit)) throw new DockerError(400, `invalid limit: ${limitText}`);
-  return { all: flag(params.get('all')), limit: limit !== undefined && limit > 0 ? limit : undefined, filters: parseFilters(params.get('filters'), LIST_FILTERS) };
+  const limit = limitText === null || limitText === '' ? undefined : parseInteger(limitText);
+  if (limit === undefined && limitText) throw new DockerError(400, `invalid limit: ${limitText}`);
+  return { all: queryFlag(params, 'all', false), limit: limit !== undefined && limit > 0 ? limit : undefined, filters: parseFilters(params.get('filters'), LIST_FILTERS) };
 }
 
 /** Docker's own containers that pass the query, newest first, as the daemon orders them. */

@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../store/lifecycle.js';
 import { DockerError } from './reply.js';
 import { labelsMatch, parseFilters } from './containers.js';
 import { goMap } from '../go-format.js';
+import { parseRfc3339 } from '../params.js';
 
 const EVENT_FILTERS = new Set(['type', 'event', 'container', 'label', 'image']);
 
@@ -53,13 +54,12 @@ export function eventFilter(text: string | null): EventFilter {
 }
 
 /**
- * A since/until value: Unix seconds with an optional fraction ("1700000000.5", what the CLI
- * sends), or an RFC 3339 time. Returns ms since the epoch.
+ * A since/until value: Unix seconds with an optional fraction ("1700000000.5"; the CLI sends
+ * "%d.%09d"), or an RFC 3339 time. Returns ms since the epoch.
  */
 export function parseEventTime(text: string | null, name: string): number | undefined {
   if (text === null || text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new DockerError(400, `invalid value for ${name}: ${text}`);
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : parseRfc3339(text);
+  if (ms === undefined || !Number.isFinite(ms)) throw new DockerError(400, `invalid value for ${name}: ${text}`);
   return ms;
 }

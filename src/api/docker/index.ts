@@ -15,7 +15,7 @@ import type { Handler, RequestContext, Router } from '../http.js';
 import { inspectJson, listContainers, parseListQuery } from './containers.js';
 import { eventFilter, eventJson, parseEventTime } from './events.js';
 import type { LifecycleEvent, LifecycleLog } from '../../store/lifecycle.js';
-import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, sendDocker } from './reply.js';
+import { API_VERSION, DockerError, MIN_API_VERSION, dockerHeaders, queryFlag, sendDocker } from './reply.js';
 import { dockerStats } from './stats.js';
 import { infoJson, versionJson, type InfoInputs, type SystemFacts } from './system.js';
 import { readHostInfoFacts, type HostInfoFacts } from '../../collector/machine.js';
@@ -65,12 +65,6 @@ function checkVersion(v: string): void {
   if (older(v, MIN_API_VERSION)) {
     throw new DockerError(400, `client version ${v} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
   }
-}
-
-function flag(params: URLSearchParams, name: string, byDefault: boolean): boolean {
-  const v = params.get(name);
-  if (v === null || v === '') return byDefault;
-  return !(v === '0' || v.toLowerCase() === 'false');
 }
 
 /** This build's version, as the Engine's "Version" ("0.1.0-cstats"); read at registration, not import. */
@@ -200,8 +194,8 @@ class DockerCompatApi {
 
   async stats({ req, res, url, params }: RequestContext): Promise<void> {
     const e = this.find(params[1]);
-    const stream = flag(url.searchParams, 'stream', true);
-    const oneShot = flag(url.searchParams, 'one-shot', false);
+    const stream = queryFlag(url.searchParams, 'stream', true);
+    const oneShot = queryFlag(url.searchParams, 'one-shot', false);
     if (stream && oneShot) throw new DockerError(400, 'cannot have stream=true and one-shot=true');
     if (!stream) return this.statsOnce(res, e, oneShot);
     startStream(res, this.headers);

@@ -19,6 +19,16 @@ export class DockerError extends Error {
   }
 }
 
+/**
+ * A boolean query parameter as dockerd reads it (httputils.BoolValueOrDefault): absent is the
+ * default; present, it is false when empty, "0", "no", "false" or "none" (any case), else true.
+ */
+export function queryFlag(params: URLSearchParams, name: string, byDefault: boolean): boolean {
+  const v = params.get(name);
+  if (v === null) return byDefault;
+  return !['', '0', 'no', 'false', 'none'].includes(v.trim().toLowerCase());
+}
+
 /** Headers on every answer, as dockerd's version middleware sets them. */
 export function dockerHeaders(serverVersion: string): Record<string, string> {
   return {

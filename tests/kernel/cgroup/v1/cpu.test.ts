@@ -6,6 +6,7 @@ import { parseCfsQuota, parseCpuacctStat, parseCpuStatV1, statCpu } from '../../
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { parseU64List } from '../../../../src/kernel/parse.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';
+import { requires } from '../../../requires.js';
 
 // Real files of a cgroup with --cpus 0.5 and shares 512 on kernel 6.18 (separate cpu / cpuacct mounts).
 const FIXTURE = 'tests/fixtures/kernel/cgroup1-6.18';
@@ -88,7 +89,7 @@ describe('v1 statCpu', () => {
     assert.deepEqual(errors, []);
   });
 
-  it("reads this machine's root cpuacct: the per-CPU sum is the total", { skip: !existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage') }, () => {
+  it("reads this machine's root cpuacct: the per-CPU sum is the total", { skip: requires(existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage'), 'cgroup v1 cpuacct hierarchy') }, () => {
     const { ctx, errors } = diskContext();
     const stats: CgroupStats = {};
     statCpu(ctx, { cpu: '/sys/fs/cgroup/cpu', cpuacct: '/sys/fs/cgroup/cpuacct' }, stats);

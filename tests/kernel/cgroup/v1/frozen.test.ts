@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseKeyValues } from '../../../../src/kernel/parse.js';
 import { sleep, waitFor } from '../../../integration/support.js';
+import { requires } from '../../../requires.js';
 
 const CPU = '/sys/fs/cgroup/cpu';
 const MEMORY = '/sys/fs/cgroup/memory';
@@ -35,7 +36,7 @@ function removeTree(root: string): void {
   }
 }
 
-describe('cgroup v1 counters that stand still', { skip: !v1 && 'needs root and cgroup v1 cpu and memory hierarchies' }, () => {
+describe('cgroup v1 counters that stand still', { skip: requires(v1, 'root and cgroup v1 cpu and memory hierarchies') }, () => {
   after(() => {
     removeTree(`${CPU}/${TOP}`);
     removeTree(`${MEMORY}/${TOP}`);

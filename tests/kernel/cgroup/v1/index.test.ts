@@ -6,6 +6,7 @@ import { statCgroupV1 } from '../../../../src/kernel/cgroup/v1/index.js';
 import { oneShotReader } from '../../../../src/kernel/kept-file.js';
 import { parseMountInfo } from '../../../../src/kernel/proc/mountinfo.js';
 import { diskContext } from '../../context.js';
+import { requires } from '../../../requires.js';
 
 const FIXTURE = 'tests/fixtures/kernel/cgroup1-6.18';
 
@@ -35,7 +36,7 @@ describe('statCgroupV1', () => {
     assert.deepEqual(Object.keys(stats), ['pressure']);
   });
 
-  it("reads this process's own cgroup on this machine", { skip: !existsSync('/sys/fs/cgroup/memory') }, () => {
+  it("reads this process's own cgroup on this machine", { skip: requires(existsSync('/sys/fs/cgroup/memory'), 'cgroup v1 memory hierarchy') }, () => {
     const layout = detectLayout(parseMountInfo(oneShotReader.read('/proc/self/mountinfo')!));
     const dirs = v1DirsOf(layout, parseProcCgroup(oneShotReader.read('/proc/self/cgroup')!));
     const { ctx, errors } = diskContext();

@@ -11,6 +11,7 @@ import { parseMemoryStatV1, parseOomKills, parseV1Limit, statMemory } from '../.
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { parseKeyValueRecord } from '../../../../src/kernel/parse.js';
 import { diskContext, memoryContext, U64_MAX } from '../../context.js';
+import { requires } from '../../../requires.js';
 
 // Real files of a cgroup with -m 64m --memory-swap 128m that had one OOM kill, kernel 6.18.
 const DIR = 'tests/fixtures/kernel/cgroup1-6.18/memory/kt';
@@ -130,7 +131,7 @@ describe('v1 statMemory', () => {
     assert.equal(errors.length, 1);
   });
 
-  it("reads this machine's root memory cgroup consistently", { skip: !existsSync('/sys/fs/cgroup/memory/memory.stat') }, () => {
+  it("reads this machine's root memory cgroup consistently", { skip: requires(existsSync('/sys/fs/cgroup/memory/memory.stat'), 'cgroup v1 memory hierarchy') }, () => {
     const { ctx, errors } = diskContext();
     const stats: CgroupStats = {};
     statMemory(ctx, { memory: '/sys/fs/cgroup/memory' }, stats);

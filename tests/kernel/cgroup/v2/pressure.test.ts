@@ -5,6 +5,7 @@ import type { CgroupStats } from '../../../../src/kernel/types.js';
 import { parsePressure, parsePressureLine, statPressure } from '../../../../src/kernel/cgroup/v2/pressure.js';
 import { ParseError } from '../../../../src/kernel/errors.js';
 import { diskContext, errno, memoryContext, U64_MAX } from '../../context.js';
+import { requires } from '../../../requires.js';
 
 // /sys/fs/cgroup/unified/cpu.pressure on this machine (kernel 6.18).
 const CPU_6_18 = 'some avg10=2.18 avg60=6.65 avg300=4.19 total=18274570\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n';
@@ -72,7 +73,7 @@ describe('statPressure', () => {
     assert.equal(errors.length, 1);
   });
 
-  it("parses this machine's /proc/pressure files and cgroup2 root", { skip: !existsSync('/proc/pressure/cpu') }, () => {
+  it("parses this machine's /proc/pressure files and cgroup2 root", { skip: requires(existsSync('/proc/pressure/cpu'), 'PSI (/proc/pressure, kernel >= 4.20 with psi=1)') }, () => {
     for (const r of ['cpu', 'memory', 'io']) {
       const p = parsePressure(readFileSync(`/proc/pressure/${r}`, 'latin1'), `/proc/pressure/${r}`);
       assert.ok(p.some && p.some.avg10 >= 0 && p.some.avg10 <= 100, r);

@@ -1,0 +1,218 @@
+/**
+ * bench/soak: the agent for an hour at 1000 containers, its resident memory and open descriptors
+ * over time. The in-memory history fills for the first 15 minutes (`--history 15m`), so memory
+ * grows then by design; after that a steady agent stays flat, and what it still gains is a leak.
+ * Prints one line per sample and, at the end, the growth from minute 15 to the end. Asserts
+ * nothing; not run in CI.
+ *
+ * The containers are plain cgroups with a `sleep` each (bench/collect/cgroups.ts), a few of them
+ * replaced every so often (new names, so new containers: the agent must also forget the ones
+ * that left), as on a real host.
+ *
+ * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { readHostLayout } from '../../src/runtimes/layout.js';
+import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
+import { BenchCgroups } from '../collect/cgroups.js';
+import { cpuDeltaNs, processProbe, residentOf } from '../collect/cpu.js';
+import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, prepareStateDir, running, sleep, stop } from '../collect/children.js';
+import { freePort } from '../../tests/integration/support.js';
+import { health, startAgent, type Agent } from '../collect/agent.js';
+
+
+const SETTINGS = {
+  containers: envNumber('BENCH_SOAK_N', 1000),
+  durationS: envNumber('BENCH_SOAK_S', 3600),
+  /** Seconds between samples of RSS and descriptors. */
+  everyS: envNumber('BENCH_SOAK_EVERY', 30),
+  /** Growth is measured from here on: the history window (15 min) is full by then. */
+  settledS: envNumber('BENCH_SOAK_SETTLED', 900),
+  /** Containers replaced every churn period (0: none). */
+  churn: envNumber('BENCH_SOAK_CHURN', 2),
+  churnEveryS: envNumber('BENCH_SOAK_CHURN_EVERY', 20),
+};
+const SLICE = `${PREFIX}-soak.slice`;
+/** Mean over this many seconds at the start and at the end of the settled part: GC makes RSS saw. */
+const MEAN_OVER_S = 300;
+
+const t0 = Date.now();
+const note = (msg: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${msg}\n`);
+
+interface Point {
+  s: number;
+  rssMb: number;
+  anonMb: number;
+  fds: number;
+  containers: number;
+  historyKb: number;
+  rawKb: number;
+  tickMs: number;
+  cpuMsPerS: number;
+}
+
+
+const openDescriptors = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+async function historyOf(agent: Agent): Promise<{ bytes: number; raw: number } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${agent.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    const h = (await res.json()) as { history?: { bytes: number; raw?: { bytes: number } } };
+    return h.history ? { bytes: h.history.bytes, raw: h.history.raw?.bytes ?? NaN } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den > 0 ? num / den : NaN;
+}
+
+const meanOf = (ps: Point[], key: keyof Point): number => ps.reduce((a, p) => a + p[key], 0) / ps.length;
+
+const HEADER = '   min  containers  RSS MB  anon MB    fds   history KB  raw KB  tick ms  CPU ms/s';
+const line = (p: Point): string =>
+  [
+    (p.s / 60).toFixed(1).padStart(6),
+    String(p.containers).padStart(11),
+    p.rssMb.toFixed(1).padStart(7),
+    p.anonMb.toFixed(1).padStart(8),
+    String(p.fds).padStart(7),
+    p.historyKb.toFixed(0).padStart(12),
+    p.rawKb.toFixed(0).padStart(7),
+    p.tickMs.toFixed(1).padStart(8),
+    p.cpuMsPerS.toFixed(1).padStart(9),
+  ].join('');
+
+/** Growth of each figure from the start of the settled part to the end, and its trend there. */
+function summary(points: Point[]): string[] {
+  const settled = points.filter((p) => p.s >= SETTINGS.settledS);
+  if (settled.length < 4) return [`too short to tell growth: fewer than 4 samples after ${SETTINGS.settledS} s`];
+  const early = settled.filter((p) => p.s < settled[0].s + MEAN_OVER_S);
+  const late = settled.filter((p) => p.s > settled[settled.length - 1].s - MEAN_OVER_S);
+  const out = [
+    `From ${(settled[0].s / 60).toFixed(1)} to ${(settled[settled.length - 1].s / 60).toFixed(1)} min (means over the first and last ${MEAN_OVER_S / 60} min of that span; trend: least squares over all of it):`,
+  ];
+  for (const [key, label] of [
+    ['rssMb', 'RSS MB'],
+    ['anonMb', 'anon MB'],
+    ['fds', 'descriptors'],
+    ['historyKb', 'history KB'],
+  ] as const) {
+    const a = meanOf(early, key);
+    const b = meanOf(late, key);
+    const perHour = slope(settled.map((p) => p.s / 3600), settled.map((p) => p[key]));
+    out.push(
+      `  ${label.padEnd(12)} ${a.toFixed(1).padStart(9)} -> ${b.toFixed(1).padStart(9)}  growth ${(((b - a) / a) * 100).toFixed(2).padStart(6)} %   trend ${((perHour / a) * 100).toFixed(2).padStart(6)} %/h`,
+    );
+  }
+  return out;
+}
+
+async function cleanup(layout: CgroupLayout, agent?: Agent): Promise<void> {
+  if (agent) await stop(agent.proc, 3000).catch(() => undefined);
+  const killed = killRecorded();
+  if (killed > 0) note(`cleanup: ended ${killed} leftover processes`);
+  await BenchCgroups.destroy(layout, SLICE);
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: it creates cgroups');
+  const layout = readHostLayout();
+  prepareStateDir();
+  await cleanup(layout); // whatever an interrupted run left
+  if (process.argv[2] === 'cleanup') return 0;
+
+  const cgroups = new BenchCgroups(layout, SLICE);
+  let agent: Agent | undefined;
+  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, agent));
+
+  try {
+    note(`settings: ${JSON.stringify(SETTINGS)}; cgroups ${cgroups.describe()}; logs in ${STATE_DIR}`);
+    note(`creating ${SETTINGS.containers} plain cgroups`);
+    await cgroups.grow(SETTINGS.containers);
+    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s' });
+    const a = agent;
+    for (let waited = 0; ; waited++) {
+      const h = await health(a);
+      if (h && h.containers >= SETTINGS.containers) break;
+      if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
+      if (waited > 300) throw new Error(`the agent does not see ${SETTINGS.containers} containers after 300 s`);
+      await sleep(1000);
+    }
+    note(`the agent sees them all; sampling every ${SETTINGS.everyS} s for ${SETTINGS.durationS} s`);
+    const start = Date.now();
+    const cpu = processProbe('agent', () => [a.proc.pid]);
+    let cpuBefore = cpu.snapshot();
+    let lastCpuMs = Date.now();
+    let nextChurn = start + SETTINGS.churnEveryS * 1000;
+    let replaced = 0;
+    const points: Point[] = [];
+    process.stdout.write(HEADER + '\n');
+    for (let k = 1; Date.now() - start < SETTINGS.durationS * 1000; k++) {
+      const due = start + k * SETTINGS.everyS * 1000;
+      while (Date.now() < due) {
+        if (SETTINGS.churn > 0 && Date.now() >= nextChurn) {
+          await cgroups.replaceOldest(SETTINGS.churn);
+          replaced += SETTINGS.churn;
+          nextChurn += SETTINGS.churnEveryS * 1000;
+        }
+        await sleep(Math.max(0, Math.min(due, SETTINGS.churn > 0 ? nextChurn : due) - Date.now()));
+      }
+      if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
+      const mem = residentOf(a.proc.pid);
+      const h = await health(a);
+      const hist = await historyOf(a);
+      const cpuNow = cpu.snapshot();
+      const now = Date.now();
+      const p: Point = {
+        s: (now - start) / 1000,
+        rssMb: (mem?.rssBytes ?? NaN) / 2 ** 20,
+        anonMb: (mem?.anonBytes ?? NaN) / 2 ** 20,
+        fds: openDescriptors(a.proc.pid),
+        containers: h?.containers ?? NaN,
+        historyKb: (hist?.bytes ?? NaN) / 1024,
+        rawKb: (hist?.raw ?? NaN) / 1024,
+        tickMs: h?.durationMs ?? NaN,
+        cpuMsPerS: Number(cpuDeltaNs(cpuBefore, cpuNow)) / 1e6 / ((now - lastCpuMs) / 1000),
+      };
+      cpuBefore = cpuNow;
+      lastCpuMs = now;
+      points.push(p);
+      process.stdout.write(line(p) + '\n');
+    }
+    const warnings = readFileSync(a.proc.log, 'utf8').split('\n').filter((l) => /warn|error/i.test(l));
+    process.stdout.write(
+      [
+        '',
+        `Soak: ${SETTINGS.containers} plain cgroups for ${(SETTINGS.durationS / 60).toFixed(0)} min, ${replaced} of them replaced along the way (${SETTINGS.churn} every ${SETTINGS.churnEveryS} s); agent at --interval 1s, default history (15m) and raw history (2m).`,
+        ...summary(points),
+        `Agent log: ${warnings.length} warning or error lines${warnings.length ? ` (first: ${warnings[0]})` : ''}; ${a.proc.log}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    if (!interrupted()) {
+      note('cleaning up');
+      await cleanup(layout, agent);
+    }
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench/soak: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,25 @@
+# Sourced by the benchmarks' run.sh: build_tree DIR builds the project into DIR/dist, with
+# package.json and bin/ beside it (the agent reads its version from the first and is started
+# through the second, as users start it). A build of its own, because the shared dist/ is
+# rebuilt by others while a benchmark runs. Work in progress elsewhere in the tree may not
+# compile: what tsc emitted is used.
+build_tree() {
+	local tree=$1 root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	cp "$root/package.json" "$tree/"
+	cp -r "$root/bin" "$tree/"
+	(cd "$root" && npx tsc -p tsconfig.json --outDir "$tree/dist") >"$tree.build.log" 2>&1 ||
+		echo "tsc reported errors (see $tree.build.log); using what it emitted" >&2
+}
+
+# Raises RLIMIT_NOFILE to $1 where allowed: the agent keeps a dozen or more descriptors per
+# container open, and 1000 containers come close to common limits.
+raise_nofile() {
+	if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$1" ]; then
+		ulimit -Hn "$1" 2>/dev/null ||
+			echo "cannot raise RLIMIT_NOFILE above $(ulimit -Hn) here (no CAP_SYS_RESOURCE)" >&2
+	fi
+	ulimit -Sn "$(ulimit -Hn)"
+}
