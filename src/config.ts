@@ -21,6 +21,12 @@ export interface Config {
   docker: boolean;
   /** Discover plain cgroups (systemd scopes, LXC, podman, kubepods). */
   cgroups: boolean;
+  /** Podman graph roots whose state database names podman's containers; [] turns podman discovery off. */
+  podmanRoots: string[];
+  /** containerd sockets asked over CRI for Kubernetes pods and containers; [] turns it off. */
+  criSockets: string[];
+  /** LXC's container directories (lxcpath), for names and configured limits; [] turns it off. */
+  lxcPaths: string[];
   quiet: boolean;
   /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
   procfs: boolean;
@@ -59,6 +65,9 @@ export const DEFAULTS: Config = {
   dockerSocket: '/var/run/docker.sock',
   docker: true,
   cgroups: true,
+  podmanRoots: ['/var/lib/containers/storage'],
+  criSockets: ['/run/containerd/containerd.sock'],
+  lxcPaths: ['/var/lib/lxc'],
   quiet: false,
   procfs: false,
   procfsMountpoint: '/var/lib/cstats/procfs',
@@ -109,6 +118,9 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET' },
   docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER' },
   cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS' },
+  podmanRoots: { kind: 'list', flag: 'podman-roots', env: 'CSTATS_PODMAN_ROOTS' },
+  criSockets: { kind: 'list', flag: 'cri-sockets', env: 'CSTATS_CRI_SOCKETS' },
+  lxcPaths: { kind: 'list', flag: 'lxc-paths', env: 'CSTATS_LXC_PATHS' },
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
   procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS' },
   procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT' },

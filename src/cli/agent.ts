@@ -7,6 +7,7 @@ import { Collector } from '../collector/collector.js';
 import { DockerClient } from '../runtimes/docker-client.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
+import { PodmanDiscoverer } from '../runtimes/podman.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
@@ -40,6 +41,8 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --docker-socket PATH   Docker Engine socket           (CSTATS_DOCKER_SOCKET, default /var/run/docker.sock)
   --no-docker            do not discover Docker containers
   --no-cgroups           do not discover plain cgroups (systemd scopes, LXC, podman, kubepods)
+  --podman-roots D1,D2   podman graph roots whose libpod/bolt_state.db names podman's containers
+                         (CSTATS_PODMAN_ROOTS, default /var/lib/containers/storage; "" for none)
   --quiet                log warnings only
   --procfs               also mount the container-aware /proc files (see 'cstats procfs --help');
                          the FUSE server outlives agent restarts (CSTATS_PROCFS)
@@ -77,11 +80,15 @@ export async function runAgent(argv: string[]): Promise<number> {
   const layout = readHostLayout();
   log.info('agent', `cgroup layout: ${layout.mode}${layout.v2Root ? `, cgroup2 at ${layout.v2Root}` : ''}`);
   const discoverers: Discoverer[] = [];
+  const locate = (pid: number) => locationFromPid(layout, pid);
   let docker: DockerDiscoverer | undefined;
   if (config.docker) {
-    docker = new DockerDiscoverer(new DockerClient(config.dockerSocket), (pid) => locationFromPid(layout, pid), log);
+    docker = new DockerDiscoverer(new DockerClient(config.dockerSocket), locate, log);
     discoverers.push(docker);
   }
+  // Runtimes that name their containers come before the cgroup walk, which finds the same ids
+  // by path: the collector keeps the first discoverer's answer for an id.
+  if (config.podmanRoots.length > 0) discoverers.push(new PodmanDiscoverer({ roots: config.podmanRoots, locate }, log));
   if (config.cgroups) {
     discoverers.push(
       new CgroupfsDiscoverer(
