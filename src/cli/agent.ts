@@ -8,6 +8,7 @@ import { DockerClient } from '../runtimes/docker-client.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
 import { PodmanDiscoverer } from '../runtimes/podman.js';
+import { ContainerdDiscoverer } from '../runtimes/cri/containerd.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
@@ -43,6 +44,8 @@ Options (flag > CSTATS_* environment > --config JSON file > default):
   --no-cgroups           do not discover plain cgroups (systemd scopes, LXC, podman, kubepods)
   --podman-roots D1,D2   podman graph roots whose libpod/bolt_state.db names podman's containers
                          (CSTATS_PODMAN_ROOTS, default /var/lib/containers/storage; "" for none)
+  --cri-sockets S1,S2    containerd sockets asked over CRI for Kubernetes pods and containers
+                         (CSTATS_CRI_SOCKETS, default /run/containerd/containerd.sock; "" for none)
   --quiet                log warnings only
   --procfs               also mount the container-aware /proc files (see 'cstats procfs --help');
                          the FUSE server outlives agent restarts (CSTATS_PROCFS)
@@ -89,6 +92,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   // Runtimes that name their containers come before the cgroup walk, which finds the same ids
   // by path: the collector keeps the first discoverer's answer for an id.
   if (config.podmanRoots.length > 0) discoverers.push(new PodmanDiscoverer({ roots: config.podmanRoots, locate }, log));
+  for (const socketPath of config.criSockets) discoverers.push(new ContainerdDiscoverer({ socketPath, locate }, log));
   if (config.cgroups) {
     discoverers.push(
       new CgroupfsDiscoverer(
