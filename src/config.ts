@@ -25,8 +25,6 @@ export interface Config {
   podmanRoots: string[];
   /** containerd sockets asked over CRI for Kubernetes pods and containers; [] turns it off. */
   criSockets: string[];
-  /** LXC's container directories (lxcpath), for names and configured limits; [] turns it off. */
-  lxcPaths: string[];
   quiet: boolean;
   /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
   procfs: boolean;
@@ -67,7 +65,6 @@ export const DEFAULTS: Config = {
   cgroups: true,
   podmanRoots: ['/var/lib/containers/storage'],
   criSockets: ['/run/containerd/containerd.sock'],
-  lxcPaths: ['/var/lib/lxc'],
   quiet: false,
   procfs: false,
   procfsMountpoint: '/var/lib/cstats/procfs',
@@ -120,7 +117,6 @@ const KEYS: Record<keyof Config, { kind: Kind; flag: string; env: string }> = {
   cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS' },
   podmanRoots: { kind: 'list', flag: 'podman-roots', env: 'CSTATS_PODMAN_ROOTS' },
   criSockets: { kind: 'list', flag: 'cri-sockets', env: 'CSTATS_CRI_SOCKETS' },
-  lxcPaths: { kind: 'list', flag: 'lxc-paths', env: 'CSTATS_LXC_PATHS' },
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET' },
   procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS' },
   procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT' },

@@ -94,20 +94,30 @@ describe('LXC containers', () => {
     assert.equal(d.limits.cpus, 0.5);
     assert.equal(d.network.kind, 'own');
 
-    await sleep(3000);
+    // Cumulative CPU and memory, read from both at nearly the same instant.
+    const x0 = await agent.get<Detail & { sample: { timestamp: string } }>(`/api/v1/containers/${NAME}`);
+    const i0 = { ...lxcInfo(), ms: Date.now() };
+    // The agent's sample is up to a tick older than lxc-info's answer (plus the time lxc-info
+    // takes to start): at half a CPU, lxc-info is ahead by up to half a CPU-second of that.
+    const ageMs = i0.ms - Date.parse(x0.sample.timestamp);
+    const aheadNs = i0.cpuNs - x0.sample!.cpu.usageNs;
+    assert.ok(aheadNs >= 0 && aheadNs <= 0.55e6 * ageMs + 50e6, `lxc-info CPU ${i0.cpuNs} ns, cstats ${x0.sample!.cpu.usageNs} ns ${ageMs} ms earlier`);
+    assert.ok(Math.abs(i0.memoryBytes - x0.sample!.memory.usageBytes) < 2 ** 20, `lxc-info memory ${i0.memoryBytes} B, cstats ${x0.sample!.memory.usageBytes} B`);
+    assert.ok(x0.sample!.memory.usageBytes >= 20 * 2 ** 20);
+
+    // The loop's CPU rate over 4 s, by each: the same, and within the configured half CPU.
     const cpuPercents: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const x = await agent.get<Detail>(`/api/v1/containers/${NAME}`);
-      const info = lxcInfo();
-      cpuPercents.push(x.derived!.cpuPercent);
-      // The agent's sample is at most a tick old: at half a CPU, lxc-info can be half a second ahead.
-      const aheadNs = info.cpuNs - x.sample!.cpu.usageNs;
-      assert.ok(aheadNs >= 0 && aheadNs < 0.6e9, `lxc-info CPU ${info.cpuNs} ns, cstats ${x.sample!.cpu.usageNs} ns`);
-      assert.ok(Math.abs(info.memoryBytes - x.sample!.memory.usageBytes) < 2 ** 20, `lxc-info memory ${info.memoryBytes} B, cstats ${x.sample!.memory.usageBytes} B`);
-      assert.ok(x.sample!.memory.usageBytes >= 20 * 2 ** 20);
+    for (let i = 0; i < 4; i++) {
       await sleep(1000);
+      cpuPercents.push((await agent.get<Detail>(`/api/v1/containers/${NAME}`)).derived!.cpuPercent);
     }
+    const x1 = await agent.get<Detail & { sample: { timestamp: string } }>(`/api/v1/containers/${NAME}`);
+    const i1 = { ...lxcInfo(), ms: Date.now() };
+    const oursCores = (x1.sample!.cpu.usageNs - x0.sample!.cpu.usageNs) / 1e6 / (Date.parse(x1.sample.timestamp) - Date.parse(x0.sample.timestamp));
+    const theirsCores = (i1.cpuNs - i0.cpuNs) / 1e6 / (i1.ms - i0.ms);
+    assert.ok(theirsCores > 0.1, `the loop runs: ${theirsCores.toFixed(2)} CPUs by lxc-info`);
+    assert.ok(Math.abs(oursCores - theirsCores) < 0.05, `cstats ${oursCores.toFixed(3)} CPUs, lxc-info ${theirsCores.toFixed(3)} CPUs`);
     const cpu = mean(cpuPercents);
-    assert.ok(cpu >= 45 && cpu <= 55, `cstats CPU ${cpu.toFixed(1)} % for a loop under a 0.5-CPU quota`);
+    assert.ok(cpu <= 55 && Math.abs(cpu / 100 - theirsCores) < 0.1, `cstats CPU ${cpu.toFixed(1)} % under a 0.5-CPU quota, lxc-info ${(theirsCores * 100).toFixed(1)} %`);
   });
 });
