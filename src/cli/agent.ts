@@ -9,6 +9,7 @@ import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
 import { PodmanDiscoverer } from '../runtimes/podman.js';
 import { ContainerdDiscoverer } from '../runtimes/cri/containerd.js';
+import { MachinedDiscoverer } from '../runtimes/machined.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
@@ -93,6 +94,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   // by path: the collector keeps the first discoverer's answer for an id.
   if (config.podmanRoots.length > 0) discoverers.push(new PodmanDiscoverer({ roots: config.podmanRoots, locate }, log));
   for (const socketPath of config.criSockets) discoverers.push(new ContainerdDiscoverer({ socketPath, locate }, log));
+  // systemd-nspawn machines by name (machined's own files), before the walk that finds their scopes.
+  if (config.cgroups) discoverers.push(new MachinedDiscoverer(locate, log));
   if (config.cgroups) {
     discoverers.push(
       new CgroupfsDiscoverer(
