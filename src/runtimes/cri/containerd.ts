@@ -14,7 +14,7 @@ import type { ContainerInfo, NetworkSource } from '../../model.js';
 import { HealthState, type Discoverer, type LocateCgroup } from '../types.js';
 import { netnsInode } from '../cgroupfs.js';
 import type { Logger } from '../../log.js';
-import { GrpcClient, GrpcError, GRPC_NOT_FOUND } from './grpc.js';
+import { GrpcClient, GrpcError, GRPC_NOT_FOUND, GRPC_UNIMPLEMENTED } from './grpc.js';
 import { decode, encode, int, msg, msgs, str, strMap, type Message } from './protobuf.js';
 
 const RUNTIME = '/runtime.v1.RuntimeService/';
@@ -178,6 +178,14 @@ export class ContainerdDiscoverer implements Discoverer {
       if (this.healthState.set(true, `connected to ${this.opts.socketPath} (CRI)`)) this.log.info('containerd', `connected to ${this.opts.socketPath} (CRI)`);
     } catch (err) {
       this.cancelEvents();
+      if (err instanceof GrpcError && err.code === GRPC_UNIMPLEMENTED) {
+        // A containerd serving Docker alone (its CRI plugin disabled): Docker's discovery names those.
+        this.healthState.set(true, `${this.opts.socketPath} has no CRI plugin`);
+        this.client.close();
+        this.setList([]);
+        this.retry(this.opts.resyncMs ?? 10_000);
+        return;
+      }
       this.down((err as Error).message);
     }
   }
@@ -190,9 +198,9 @@ export class ContainerdDiscoverer implements Discoverer {
     this.retry();
   }
 
-  private retry(): void {
+  private retry(afterMs = this.opts.retryMs ?? 2000): void {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), this.opts.retryMs ?? 2000);
+    this.retryTimer = setTimeout(() => void this.connect(), afterMs);
     this.retryTimer.unref();
   }
 
