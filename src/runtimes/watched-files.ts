@@ -4,9 +4,9 @@
  * start, within `debounceMs` of inotify reporting a change in one of the watched directories,
  * and every `rescanMs` in any case (a directory created after start, a missed event).
  */
-import { watch, type FSWatcher } from 'node:fs';
 import type { ContainerInfo } from '../model.js';
 import { HealthState, type Discoverer } from './types.js';
+import { DirWatchers } from './dir-watchers.js';
 import type { Logger } from '../log.js';
 
 export interface WatchedFilesOptions {
@@ -21,7 +21,7 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
   onChange?: () => void;
   private list: ContainerInfo[] = [];
   private readonly healthState = new HealthState();
-  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly watchers = new DirWatchers(() => this.schedule());
   private rescanTimer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
 
@@ -45,8 +45,7 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
   stop(): void {
     clearInterval(this.rescanTimer);
     clearTimeout(this.debounce);
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
+    this.watchers.closeAll();
   }
 
   containers(): ContainerInfo[] {
@@ -59,7 +58,8 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
 
   /** Reads the files again; tells the collector when the list changed. */
   reload(): void {
-    this.watchDirs();
+    // A directory created since (podman's first run) is watched from the next reload.
+    for (const dir of this.watched.dirs) this.watchers.add(dir, dir);
     let loaded;
     try {
       loaded = this.load();
@@ -73,22 +73,6 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
     if (JSON.stringify(loaded.containers) === JSON.stringify(this.list)) return;
     this.list = loaded.containers;
     this.onChange?.();
-  }
-
-  private watchDirs(): void {
-    for (const dir of this.watched.dirs) {
-      if (this.watchers.has(dir)) continue;
-      try {
-        const w = watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', () => {
-          w.close();
-          this.watchers.delete(dir);
-        });
-        this.watchers.set(dir, w);
-      } catch {
-        // Not there (yet), or no inotify watch left: the periodic reload covers it.
-      }
-    }
   }
 
   /** Coalesces a burst of writes (a database transaction, a container start) into one reload. */
