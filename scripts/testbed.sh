@@ -8,7 +8,7 @@ set -eEuo pipefail
 PACKAGES=(docker.io iptables busybox-static qemu-system-x86 linux-image-cloud-amd64 cpio
 	procps prometheus lxcfs fuse binutils chromium tmux podman lxc containerd runc
 	containernetworking-plugins prometheus-alertmanager systemd e2fsprogs util-linux iproute2
-	prometheus-node-exporter)
+	prometheus-node-exporter catatonit)
 IMAGE=busybox:local
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid
@@ -105,9 +105,27 @@ image() {
 	outcome="$IMAGE built"
 }
 
+podman_limits() {
+	# Podman's default rlimits (nofile 1048576) exceed the hard limits a container host may
+	# give root (20000 here, without CAP_SYS_RESOURCE): "error setting rlimit type 7" at run.
+	local conf=/etc/containers/containers.conf
+	if grep -qs '^default_ulimits' "$conf"; then
+		outcome="$conf has default_ulimits"
+		return
+	fi
+	mkdir -p /etc/containers
+	if grep -qs '^\[containers\]' "$conf"; then
+		sed -i '/^\[containers\]/a default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]' "$conf"
+	else
+		printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' >>"$conf"
+	fi
+	outcome="default_ulimits set in $conf"
+}
+
 [ "$(id -u)" = 0 ] || die "must run as root"
 t_start=$(date +%s%N)
 step packages packages
 step dockerd docker_daemon
 step image image
+step podman podman_limits
 printf 'testbed: %-9s %-44s %6d ms\n' ready "" $((($(date +%s%N) - t_start) / 1000000))

@@ -23,6 +23,10 @@ export interface Config {
   docker: boolean;
   /** Discover plain cgroups (systemd scopes, LXC, podman, kubepods). */
   cgroups: boolean;
+  /** Podman graph roots whose state database names podman's containers; [] turns podman discovery off. */
+  podmanRoots: string[];
+  /** containerd sockets asked over CRI for Kubernetes pods and containers; [] turns it off. */
+  criSockets: string[];
   quiet: boolean;
   /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
   procfs: boolean;
@@ -61,6 +65,8 @@ export const DEFAULTS: Config = {
   dockerSocket: '/var/run/docker.sock',
   docker: true,
   cgroups: true,
+  podmanRoots: ['/var/lib/containers/storage'],
+  criSockets: ['/run/containerd/containerd.sock'],
   quiet: false,
   procfs: false,
   procfsMountpoint: '/var/lib/cstats/procfs',
@@ -127,6 +133,20 @@ const KEYS: Record<keyof Config, KeySpec> = {
   dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET', arg: 'PATH', help: 'Docker Engine socket' },
   docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER', help: 'discover Docker containers' },
   cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS', help: 'discover plain cgroups (systemd scopes, LXC, podman, kubepods)' },
+  podmanRoots: {
+    kind: 'list',
+    flag: 'podman-roots',
+    env: 'CSTATS_PODMAN_ROOTS',
+    arg: 'D1,D2',
+    help: 'podman graph roots whose libpod/bolt_state.db names podman\'s containers and pods ("" for none)',
+  },
+  criSockets: {
+    kind: 'list',
+    flag: 'cri-sockets',
+    env: 'CSTATS_CRI_SOCKETS',
+    arg: 'S1,S2',
+    help: 'containerd sockets asked over CRI for Kubernetes pods and containers ("" for none)',
+  },
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET', help: 'log warnings only' },
   procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS', help: "also mount the container-aware /proc files (see 'cstats procfs --help')" },
   procfsMountpoint: { kind: 'string', flag: 'procfs-mountpoint', env: 'CSTATS_PROCFS_MOUNTPOINT', arg: 'DIR', help: 'where to mount them' },

@@ -122,10 +122,10 @@ export interface ContainerInfo {
   id: string;
   /** Docker name without the leading '/', or a name derived from the cgroup path. */
   name: string;
-  /** Which discoverer found it. */
-  runtime: 'docker' | 'cgroupfs';
-  /** For plain cgroups: what kind of unit the path looks like. */
-  kind?: 'docker' | 'systemd' | 'lxc' | 'podman' | 'kubepods' | 'cgroup';
+  /** Which discoverer found it: a runtime that named it, or the cgroup tree alone. */
+  runtime: 'docker' | 'podman' | 'containerd' | 'lxc' | 'nspawn' | 'cgroupfs';
+  /** What kind of unit it is (for plain cgroups: what the path looks like). */
+  kind?: 'docker' | 'systemd' | 'lxc' | 'podman' | 'kubepods' | 'containerd' | 'nspawn' | 'cgroup';
   image: string;
   labels: Record<string, string>;
   state: 'running' | 'paused' | 'restarting' | 'exited' | 'created' | 'dead' | 'removing';
@@ -141,7 +141,11 @@ export interface ContainerInfo {
   /** Docker's directory of the container (<data-root>/containers/<id>: its json log, hostname, hosts, resolv.conf). */
   containerDir?: string;
   mounts: MountSpec[];
-  /** Kubernetes identity, from kubelet's Docker labels or the kubepods cgroup path. */
+  /**
+   * Pod identity: Kubernetes' (kubelet's Docker labels, containerd's CRI, or the kubepods cgroup
+   * path) or podman's pods (no namespace). The sandbox (pause or infra container) owns the
+   * pod's network namespace.
+   */
   pod?: { name?: string; namespace?: string; uid?: string; container?: string; sandbox: boolean };
   /** Docker containers only: what `docker ps` and `docker inspect` show beyond the above. */
   docker?: DockerDetails;

@@ -130,7 +130,7 @@ export const OPENAPI = {
         properties: {
           id: { type: 'string' },
           name: { type: 'string' },
-          runtime: { type: 'string', enum: ['docker', 'cgroupfs'] },
+          runtime: { type: 'string', enum: ['docker', 'podman', 'containerd', 'lxc', 'nspawn', 'cgroupfs'] },
           kind: { type: 'string' },
           image: { type: 'string' },
           state: { type: 'string' },

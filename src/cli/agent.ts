@@ -9,6 +9,9 @@ import { readHostInfoFacts } from '../collector/machine.js';
 import { ProcessCountLog } from '../collector/process-counts.js';
 import { DockerDiscoverer } from '../runtimes/docker.js';
 import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
+import { PodmanDiscoverer } from '../runtimes/podman.js';
+import { ContainerdDiscoverer } from '../runtimes/cri/containerd.js';
+import { MachinedDiscoverer } from '../runtimes/machined.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
@@ -50,11 +53,18 @@ export async function runAgent(argv: string[]): Promise<number> {
   const layout = readHostLayout();
   log.info('agent', `cgroup layout: ${layout.mode}${layout.v2Root ? `, cgroup2 at ${layout.v2Root}` : ''}`);
   const discoverers: Discoverer[] = [];
+  const locate = (pid: number) => locationFromPid(layout, pid);
   let docker: DockerDiscoverer | undefined;
   if (config.docker) {
-    docker = new DockerDiscoverer(new DockerClient(config.dockerSocket), (pid) => locationFromPid(layout, pid), log);
+    docker = new DockerDiscoverer(new DockerClient(config.dockerSocket), locate, log);
     discoverers.push(docker);
   }
+  // Runtimes that name their containers come before the cgroup walk, which finds the same ids
+  // by path: the collector keeps the first discoverer's answer for an id.
+  if (config.podmanRoots.length > 0) discoverers.push(new PodmanDiscoverer({ roots: config.podmanRoots, locate }, log));
+  for (const socketPath of config.criSockets) discoverers.push(new ContainerdDiscoverer({ socketPath, locate }, log));
+  // systemd-nspawn machines by name (machined's own files), before the walk that finds their scopes.
+  if (config.cgroups) discoverers.push(new MachinedDiscoverer(locate, log));
   if (config.cgroups) {
     discoverers.push(
       new CgroupfsDiscoverer(

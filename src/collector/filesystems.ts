@@ -1,9 +1,13 @@
 /**
  * Filesystem usage by statfs. The mount table is re-read on every filesystem pass and parsed
  * again only when its text changed, so a disk mounted or a volume attached after start-up is
- * measured from the next pass on (cAdvisor builds its list once and misses them).
+ * measured from the next pass on (cAdvisor builds its list once and misses them). A container
+ * in a mount namespace of its own is measured by what is mounted there now (its process's
+ * mountinfo), not only by what its runtime declared when it was created: a mount made later
+ * inside it, or propagated into it through a shared or slave volume, is measured from the next
+ * pass, and one unmounted is gone from it.
  */
-import { statfsSync } from 'node:fs';
+import { lstatSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneShotReader } from '../kernel/kept-file.js';
 import { parseMountInfo } from '../kernel/proc/mountinfo.js';
@@ -133,18 +137,70 @@ export function statFs(path: string, mount: MountInfo | undefined, role: FsStats
   };
 }
 
-/** The writable layer and every volume or bind mount of a container. */
+/** Kernel and runtime plumbing, never a container's data. */
+const PSEUDO_FS = new Set([
+  'proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'devtmpfs', 'mqueue', 'securityfs', 'debugfs', 'tracefs', 'bpf', 'fusectl',
+  'configfs', 'pstore', 'hugetlbfs', 'nsfs', 'autofs', 'binfmt_misc', 'rpc_pipefs', 'efivarfs', 'selinuxfs',
+]);
+
+/** Mounts below these are the container's view of the kernel (/dev/shm, masked /proc files), not its data. */
+function underSystemDir(mountpoint: string): boolean {
+  return /^\/(proc|sys|dev)(\/|$)/.test(mountpoint);
+}
+
+function inode(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+const ownMountNs = inode('/proc/self/ns/mnt');
+
+/**
+ * What is mounted in the container's own mount namespace now, beyond what its runtime declared:
+ * directories only (a runtime binds files such as /etc/hosts and resolv.conf), statfs'ed through
+ * /proc/<pid>/root, which reaches into the namespace. Its root too when no writable layer is
+ * known (LXC, containerd). Nothing for a process in the agent's own namespace: its mounts are the host's.
+ */
+export function namespaceFilesystems(pid: number, declared: ReadonlySet<string>, withRoot: boolean, mountinfoPath = `/proc/${pid}/mountinfo`): FsStats[] {
+  const ns = inode(`/proc/${pid}/ns/mnt`);
+  if (ns === undefined || ns === ownMountNs) return [];
+  const text = oneShotReader.read(mountinfoPath);
+  if (text === undefined) return []; // the process is gone
+  const out: FsStats[] = [];
+  const seen = new Set<string>();
+  // A later mount over the same point hides the earlier: the last line for a mount point is what is there.
+  for (const m of parseMountInfo(text, mountinfoPath).reverse()) {
+    const dest = m.mountpoint;
+    if (seen.has(dest)) continue;
+    seen.add(dest);
+    if (declared.has(dest) || PSEUDO_FS.has(m.fsType) || underSystemDir(dest) || (dest === '/' && !withRoot)) continue;
+    const path = `/proc/${pid}/root${dest === '/' ? '' : dest}`;
+    if (dest !== '/' && !lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) continue;
+    const fs = statFs(path, m, dest === '/' ? 'rootfs' : 'volume', dest);
+    if (fs) out.push(fs);
+  }
+  return out.reverse();
+}
+
+/** The writable layer, every volume or bind mount the runtime declared, and what else is mounted in the container now. */
 export function containerFilesystems(info: ContainerInfo, table: MountTable): FsStats[] {
   const out: FsStats[] = [];
+  const declared = new Set<string>();
   if (info.rootfsPath) {
+    declared.add('/');
     const fs = statFs(info.rootfsPath, table.mountOf(info.rootfsPath), 'rootfs', '/', table.reach(info.rootfsPath));
     if (fs) out.push(fs);
   }
   for (const m of info.mounts) {
     if (m.type !== 'volume' && m.type !== 'bind') continue;
+    declared.add(m.destination);
     const fs = statFs(m.source, table.mountOf(m.source), 'volume', m.destination, table.reach(m.source));
     if (fs) out.push(fs);
   }
+  if (info.pid !== undefined) out.push(...namespaceFilesystems(info.pid, declared, !info.rootfsPath));
   return out;
 }
 

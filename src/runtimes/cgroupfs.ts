@@ -4,11 +4,12 @@
  * is seen at once. A full rescan every `rescanMs` repairs anything a watch missed (inotify
  * queue overflow, a hierarchy remounted).
  */
-import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { CgroupLocation, ContainerInfo } from '../model.js';
 import { oneShotReader } from '../kernel/kept-file.js';
 import { classifyCgroup, type CgroupClass } from './classify.js';
 import { HealthState, type Discoverer } from './types.js';
+import { DirWatchers } from './dir-watchers.js';
 import type { Logger } from '../log.js';
 
 const MAX_DEPTH = 8;
@@ -51,7 +52,7 @@ function commOf(pid: number): string | undefined {
 export class CgroupfsDiscoverer implements Discoverer {
   readonly name = 'cgroupfs';
   private readonly found = new Map<string, ContainerInfo>();
-  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly watchers = new DirWatchers((rel) => this.schedule(rel));
   private readonly healthState = new HealthState();
   onChange?: () => void;
   private readonly pending = new Set<string>();
@@ -77,8 +78,7 @@ export class CgroupfsDiscoverer implements Discoverer {
   stop(): void {
     clearInterval(this.rescanTimer);
     clearTimeout(this.debounce);
-    for (const w of this.watchers.values()) w.close();
-    this.watchers.clear();
+    this.watchers.closeAll();
   }
 
   /**
@@ -144,7 +144,7 @@ export class CgroupfsDiscoverer implements Discoverer {
     for (const path of this.netnsSeen.keys()) if (!this.found.has(path)) this.netnsSeen.delete(path);
     // The process a container was known by may have exited while others remain, or moved to another namespace.
     for (const [rel, c] of this.found) if (c.pid !== undefined && (!existsSync(`/proc/${c.pid}`) || this.movedNetns(rel, c))) this.resolvePid(rel, c);
-    for (const [dir, w] of this.watchers) if (!seen.has(dir)) (w.close(), this.watchers.delete(dir));
+    this.watchers.prune((dir) => seen.has(dir));
     this.attributeSharedNetworks();
   }
 
@@ -152,7 +152,7 @@ export class CgroupfsDiscoverer implements Discoverer {
   private scan(rel: string, depth: number, seen: Set<string>): void {
     const abs = this.opts.walkRoot + rel;
     seen.add(rel);
-    this.watchDir(rel, abs);
+    this.watchers.add(rel, abs);
     let entries;
     try {
       entries = readdirSync(abs, { withFileTypes: true });
@@ -170,20 +170,6 @@ export class CgroupfsDiscoverer implements Discoverer {
       } else if (depth < MAX_DEPTH) {
         this.scan(childRel, depth + 1, seen);
       }
-    }
-  }
-
-  private watchDir(rel: string, abs: string): void {
-    if (this.watchers.has(rel)) return;
-    try {
-      const w = watch(abs, { persistent: false }, () => this.schedule(rel));
-      w.on('error', () => {
-        w.close();
-        this.watchers.delete(rel);
-      });
-      this.watchers.set(rel, w);
-    } catch {
-      // inotify limit reached or directory gone: the periodic rescan still covers it
     }
   }
 
@@ -208,7 +194,7 @@ export class CgroupfsDiscoverer implements Discoverer {
     this.scan(rel, depth, seen);
     const prefix = rel + '/';
     for (const path of this.found.keys()) if (path.startsWith(prefix) && !seen.has(path)) this.found.delete(path);
-    for (const [dir, w] of this.watchers) if (dir.startsWith(prefix) && !seen.has(dir)) (w.close(), this.watchers.delete(dir));
+    this.watchers.prune((dir) => !dir.startsWith(prefix) || seen.has(dir));
   }
 
   private add(rel: string, cls: CgroupClass): void {

@@ -1,10 +1,10 @@
-/** The mount table: which mount a container's layer or volume lives on. */
+/** The mount table: which mount a container's layer or volume lives on; the mounts of its own namespace. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MountTable } from '../../src/collector/filesystems.js';
+import { MountTable, namespaceFilesystems } from '../../src/collector/filesystems.js';
 
 test('mountOf: the longest mountpoint that holds the path, never a sibling that only shares its first letters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cstats-mounts-'));
@@ -72,4 +72,10 @@ test('reach: host paths through the agent\'s own mounts when it runs in a contai
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('namespaceFilesystems: a process in the agent\'s own mount namespace has none of its own (a systemd scope, a plain cgroup)', () => {
+  assert.deepEqual(namespaceFilesystems(process.pid, new Set(), true), []);
+  // A process that is gone: nothing, no error.
+  assert.deepEqual(namespaceFilesystems(2 ** 22 + 1, new Set(), true), []);
 });
