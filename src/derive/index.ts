@@ -8,6 +8,7 @@ import type { NetInterfaceStats } from '../kernel/types.js';
 import { ratePerSecond, sumBig } from './counters.js';
 import {
   blockTotals,
+  cpuLimitCores,
   cpuPercent,
   memoryLimit,
   memoryPercent,
@@ -26,6 +27,7 @@ const COUNTERS: Record<string, Counter> = {
   'cpu.userNs': (s) => s.cgroup.cpu?.userNs,
   'cpu.systemNs': (s) => s.cgroup.cpu?.systemNs,
   'cpu.throttledNs': (s) => s.cgroup.cpu?.throttledNs,
+  'cpu.periods': (s) => s.cgroup.cpu?.periods,
   'cpu.throttledPeriods': (s) => s.cgroup.cpu?.throttledPeriods,
   'memory.failcnt': (s) => s.cgroup.memory?.failcnt,
   'memory.oomKills': (s) => s.cgroup.memory?.oomKills,
@@ -111,6 +113,18 @@ function interfaceRates(prev: readonly NetInterfaceStats[] | undefined, cur: rea
   return signature;
 }
 
+/**
+ * Share of the CFS periods that elapsed this tick in which the group was throttled
+ * (Δnr_throttled / Δnr_periods), for a group with a quota; 0 when no period elapsed (the group
+ * did not run, so it was not throttled); undefined without a quota or without the counters.
+ */
+function throttledPercent(rates: Record<string, number>, limitCores: number | undefined): number | undefined {
+  const periods = rates['cpu.periods'];
+  const throttled = rates['cpu.throttledPeriods'];
+  if (limitCores === undefined || periods === undefined || throttled === undefined) return undefined;
+  return periods === 0 ? 0 : (throttled / periods) * 100;
+}
+
 /** No counter can have moved from `a` to `b`: a sampler handed out the same figures again. */
 const sameCounters = (a: Sample, b: Sample): boolean => a.cgroup === b.cgroup && a.network === b.network;
 
@@ -130,6 +144,8 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
   let rates: Record<string, number> = {};
   let cpuPct = 0;
   let cores = 0;
+  let throttledPct: number | undefined;
+  const limitCores = cpuLimitCores(cur.cgroup.cpu);
   if (prev) {
     const seconds = Number(cur.monoNs - prev.monoNs) / 1e9;
     values.length = 0;
@@ -144,14 +160,18 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
     rates = makerFor(mask + interfaceRates(prev.network, cur.network, seconds))(values);
     cpuPct = cpuPercent(prev.cgroup.cpu?.usageNs, cur.cgroup.cpu?.usageNs, prev.systemCpuNs, cur.systemCpuNs, cur.onlineCpus);
     cores = (rates['cpu.usageNs'] ?? 0) / 1e9;
+    throttledPct = throttledPercent(rates, limitCores);
   }
   return {
     cpuPercent: cpuPct,
     cpuCores: cores,
+    cpuLimitPercent: limitCores === undefined ? undefined : (cores / limitCores) * 100,
+    throttledPercent: throttledPct,
     memoryUsageBytes: Number(usage),
     memoryLimitBytes: Number(limit),
     memoryPercent: memoryPercent(usage, limit),
     workingSetBytes: Number(workingSet(mem)),
+    memoryCacheBytes: mem?.cacheBytes === undefined ? undefined : Number(mem.cacheBytes),
     netRxBytes: Number(networkTotal(cur.network, 'rxBytes')),
     netTxBytes: Number(networkTotal(cur.network, 'txBytes')),
     blockReadBytes: Number(block.read),
