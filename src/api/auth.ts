@@ -11,8 +11,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, type Guard } from './http.js';
 
-/** Paths answered without a token: the liveness probe and the login form's target. */
-const OPEN_PATHS = /^\/(healthz\/?|login)$/;
+/** Paths answered without a token: the liveness probe, the login form's target and its stylesheet. */
+const OPEN_PATHS = /^\/(healthz\/?|login|ui\/app\.css)$/;
 
 export const SESSION_COOKIE = 'cstats_session';
 

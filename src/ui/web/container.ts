@@ -80,6 +80,17 @@ function fmt(unit: ChartDef['unit'], v: number | null | undefined): string {
   return unit === 'cores' ? `${v.toFixed(3)} cores` : formatValue(unit, v);
 }
 
+/** An axis tick: shorter than a legend value (cores without the word). */
+function tick(unit: ChartDef['unit'], v: number): string {
+  return unit === 'cores' ? String(Number(v.toFixed(3))) : formatValue(unit, v);
+}
+
+/** Axis steps for whole units (bytes, B/s, PIDs): 1, 2, 5, 10, ... and powers of 1024 for sizes. */
+const WHOLE_STEPS = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+const SIZE_STEPS = [...Array.from({ length: 6 }, (_, e) => [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].map((m) => m * 1024 ** e)).flat()];
+
+const timeOfDay = (t: number): string => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+
 function chartDefs(d: Detail): ChartDef[] {
   const ifaces = (d.sample?.network ?? []).filter((i) => i.name !== 'lo');
   return [
@@ -102,7 +113,8 @@ function chartDefs(d: Detail): ChartDef[] {
         { label: 'usage', metric: M.usage, color: COLORS[0] },
         { label: 'working set', metric: M.workingSet, color: COLORS[2] },
         { label: 'cache', metric: M.cache, color: COLORS[3] },
-        { label: 'limit', metric: M.limit, color: COLORS[1], dash: true },
+        // The limit line when the container has one of its own (otherwise it is the host's memory, far above).
+        ...(d.limits.memoryLimitBytes !== null ? [{ label: 'limit', metric: M.limit, color: COLORS[1], dash: true }] : []),
       ],
     },
     {
@@ -211,8 +223,8 @@ export class ContainerView {
 
   private width(): number {
     const w = this.chartsEl.clientWidth;
-    // Two charts a row on a wide screen, one on a narrow one.
-    return w >= 900 ? Math.floor((w - 16) / 2) : w;
+    // Two charts a row on a wide screen, one on a narrow one (less the figure's 1 px borders).
+    return (w >= 900 ? Math.floor((w - 16) / 2) : w) - 2;
   }
 
   private fit(): void {
@@ -228,9 +240,10 @@ export class ContainerView {
       else if (s.constant !== undefined) data.push(new Array(n).fill(s.constant));
       else data.push(new Array(n).fill(null));
     }
-    const box = h('figure', { class: 'chart', 'data-chart': def.key, tabindex: '0', 'aria-label': `${def.title} chart; arrow keys pan, + and − zoom, 0 shows the whole window` }, h('figcaption', {}, def.title));
+    const box = h('figure', { class: 'chart', 'data-chart': def.key, tabindex: '0', 'aria-label': `${def.title} chart; arrow keys pan, + and − zoom, 0 shows the whole window` }, h('figcaption', {}, def.unit === 'cores' ? `${def.title} (cores)` : def.title));
     this.chartsEl.append(box);
-    const unitOf = (v: number) => fmt(def.unit, v);
+    const unitOf = (v: number) => tick(def.unit, v);
+    const incrs = def.unit === 'bytes' ? SIZE_STEPS : def.unit === 'bytesPerSecond' || def.unit === 'count' ? WHOLE_STEPS : undefined;
     // A canvas takes colours, not CSS variables: the theme's, read now.
     const style = getComputedStyle(document.documentElement);
     const fg = style.getPropertyValue('--fg2').trim() || '#555';
@@ -242,12 +255,12 @@ export class ContainerView {
       legend: { live: true },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] }, '%': { range: [0, 100] } },
       axes: [
-        { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid } },
-        { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, size: 76, values: (_u, vals) => vals.map(unitOf) },
+        { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, space: 80, values: (_u, vals) => vals.map(timeOfDay) },
+        { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, size: 72, incrs, values: (_u, vals) => vals.map(unitOf) },
         ...(def.percentAxis ? [{ scale: '%', side: 1, stroke: fg, grid: { show: false }, size: 48, values: (_u: uPlot, vals: number[]) => vals.map((v) => `${v}%`) }] : []),
       ],
       series: [
-        { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleTimeString()) },
+        { label: 'Time', value: (_u, v) => (v === null ? '–' : timeOfDay(v)) },
         ...def.series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -372,7 +385,7 @@ export class ContainerView {
       ['pids', 'PIDs', formatValue('count', d?.pids)],
     ];
     if (this.figuresEl.childElementCount !== items.length * 2) {
-      this.figuresEl.replaceChildren(...items.flatMap(([key, label]) => [h('dt', {}, label), h('dd', { 'data-fig': key })]));
+      this.figuresEl.replaceChildren(...items.map(([key, label]) => h('div', {}, h('dt', {}, label), h('dd', { 'data-fig': key }))));
     }
     for (const [key, , text] of items) setText(this.figuresEl.querySelector(`[data-fig="${key}"]`)!, text);
     this.figuresEl.dataset.tick = c.sampledAt ?? '';
