@@ -16,7 +16,7 @@ Options:
       --url URL        agent address (CSTATS_URL, default http://127.0.0.1:7070)
 `;
 
-interface Summary {
+export interface Summary {
   id: string;
   name: string;
   state: string;
@@ -46,7 +46,7 @@ async function fetchJson<T>(url: string): Promise<T> {
 }
 
 /** A row as docker shows it; a container that is not running shows zeros, as in docker. */
-function toRow({ ref, c }: Selected): StatsRow {
+export function toRow({ ref, c }: Selected): StatsRow {
   const d = c.state === 'running' || c.state === 'paused' ? c.derived : undefined;
   return {
     id: c.id,
@@ -65,7 +65,7 @@ function toRow({ ref, c }: Selected): StatsRow {
   };
 }
 
-interface Selected {
+export interface Selected {
   ref?: string;
   c: Summary;
 }

@@ -113,7 +113,7 @@ export const COLUMNS: readonly Column[] = [
 export const columnByKey = (key: string): Column | undefined => COLUMNS.find((c) => c.key === key);
 
 export type Grouping = 'none' | 'compose' | 'pod' | 'runtime';
-export const GROUPINGS: readonly Grouping[] = ['none', 'compose', 'pod', 'runtime'];
+export const GROUPINGS: readonly Grouping[] = ['none', 'pod', 'compose', 'runtime'];
 
 /**
  * The group a container belongs to, as a label, or undefined for none. "pod": a Kubernetes pod
