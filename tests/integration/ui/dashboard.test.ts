@@ -189,7 +189,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
   });
 
   test('a container\'s view draws its history and live figures in synchronised charts', async () => {
-    await page.click(`tr[data-id="${ids.busy}"] td[data-col=name] a`);
+    // By keyboard: rows sorted by CPU % may move under a mouse between ticks.
+    await page.focus(`tr[data-id="${ids.busy}"] td[data-col=name] a`);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/#/c/${ids.busy}`);
     await page.waitForSelector('figure.chart[data-chart=cpu] canvas');
     const charts = () =>
       page.evaluate(() => {
