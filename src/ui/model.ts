@@ -4,26 +4,11 @@
  * figures each column shows, picked from the agent's derived figures. Pure: no DOM, no Node.
  */
 
-/** The agent's derived figures of one container (GET /api/v1/containers, the stream). */
-export interface Derived {
-  cpuPercent: number;
-  cpuCores: number;
-  cpuLimitPercent?: number;
-  throttledPercent?: number;
-  memoryUsageBytes: number;
-  memoryLimitBytes: number;
-  memoryPercent: number;
-  workingSetBytes: number;
-  memoryCacheBytes?: number;
-  netRxBytes: number;
-  netTxBytes: number;
-  blockReadBytes: number;
-  blockWriteBytes: number;
-  pids: number;
-  rates: Record<string, number>;
-}
-
-export type NetworkSource = { kind: 'own'; pid: number } | { kind: 'shared'; withId: string } | { kind: 'host' } | { kind: 'unknown' };
+/** The agent's derived figures of one container and of the host, as they go on the wire (all numbers). */
+export type { Derived, NetworkSource } from '../model.js';
+export type { HostDerived } from '../derive/host.js';
+import type { Derived, NetworkSource } from '../model.js';
+import type { HostDerived } from '../derive/host.js';
 
 /** One entry of GET /api/v1/containers?all=1. */
 export interface Summary {
@@ -41,18 +26,6 @@ export interface Summary {
   removedAt?: string;
   sampledAt?: string;
   derived?: Derived;
-}
-
-/** The host's derived figures (GET /api/v1/machine `derived`, the stream's `host`). */
-export interface HostDerived {
-  cpuPercent?: number;
-  cpuBusyCores?: number;
-  onlineCpus: number;
-  memoryTotalBytes?: number;
-  memoryAvailableBytes?: number;
-  memoryUsedBytes?: number;
-  disks: { name: string; readBytesPerSecond?: number; writeBytesPerSecond?: number }[];
-  networks: { name: string; rxBytesPerSecond?: number; txBytesPerSecond?: number }[];
 }
 
 /** One `tick` event of GET /api/v1/stream. */
