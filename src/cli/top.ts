@@ -150,7 +150,6 @@ const styled = (color: boolean): Style =>
 /** A screen that writes only the lines that differ from what it wrote last. */
 export class Screen {
   private shown: string[] = [];
-  bytes = 0;
 
   constructor(private readonly write: (s: string) => void) {}
 
@@ -166,10 +165,7 @@ export class Screen {
       out += `${ESC}${i + 1};1H${line}${ESC}K`;
     }
     this.shown = lines.slice(0, rows);
-    if (out !== '') {
-      this.bytes += Buffer.byteLength(out);
-      this.write(out);
-    }
+    if (out !== '') this.write(out);
   }
 }
 
