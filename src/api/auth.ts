@@ -63,7 +63,9 @@ export function bearerGuard(token: string, opts: GuardOptions = {}): Guard {
     if (OPEN_PATHS.test(url.pathname)) return true;
     const given = bearerToken(req);
     if (given !== undefined && sameSecret(given, expected)) return true;
-    const session = cookieOf(req, SESSION_COOKIE);
+    // The session only reads (and logs out): a write to the API (alarms) needs the bearer token,
+    // so a page can never be made to change anything with a browser's cookie.
+    const session = req.method === 'GET' || req.method === 'HEAD' || url.pathname === '/logout' ? cookieOf(req, SESSION_COOKIE) : undefined;
     if (given === undefined && session !== undefined && sameSecret(session, expectedSession)) return true;
     if (given === undefined && url.pathname === '/' && opts.loginPage) {
       opts.loginPage(req, res);

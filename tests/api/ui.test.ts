@@ -54,6 +54,8 @@ describe('dashboard serving and login (in-process server, a made-up page)', () =
     assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/);
     assert.equal((await fetch(`${base}/api/v1/x`, { headers: { Cookie: session } })).status, 200);
     assert.equal((await fetch(`${base}/api/v1/x`, { headers: { Cookie: 'cstats_session=forged' } })).status, 401);
+    // The session cookie reads only: a write needs the bearer token.
+    assert.equal((await fetch(`${base}/api/v1/x`, { method: 'POST', headers: { Cookie: session } })).status, 401);
     // A bearer token still works for scripts; a wrong one is refused even with a good cookie.
     assert.equal((await fetch(`${base}/api/v1/x`, { headers: { Authorization: 'Bearer s3cret' } })).status, 200);
     assert.equal((await fetch(`${base}/api/v1/x`, { headers: { Authorization: 'Bearer bad', Cookie: session } })).status, 401);
