@@ -200,6 +200,10 @@ export interface Derived {
   cpuPercent: number;
   /** CPU in cores (Δusage / Δwall). */
   cpuCores: number;
+  /** CPU as a share of the group's own CFS quota (cpuCores / (quota / period) × 100); absent without a quota. */
+  cpuLimitPercent?: number;
+  /** Share of this tick's CFS periods in which the group was throttled; absent without a quota. */
+  throttledPercent?: number;
   /** docker stats' memory usage: usage − inactive file. */
   memoryUsageBytes: number;
   /** Limit as docker stats shows it: the cgroup limit, capped at host memory. */
@@ -207,6 +211,8 @@ export interface Derived {
   memoryPercent: number;
   /** cAdvisor's working set: usage − inactive file, floored at 0. */
   workingSetBytes: number;
+  /** Page cache (v1 total_cache, v2 file); absent when memory.stat was not read. */
+  memoryCacheBytes?: number;
   netRxBytes: number;
   netTxBytes: number;
   blockReadBytes: number;
@@ -222,6 +228,7 @@ export interface CounterRates {
   cpuUserNs?: number;
   cpuSystemNs?: number;
   cpuThrottledNs?: number;
+  cpuPeriods?: number;
   cpuThrottledPeriods?: number;
   memoryFailcnt?: number;
   memoryOomKills?: number;
@@ -248,3 +255,6 @@ export interface Rates extends CounterRates {
   /** The wire form: one object by public name ("cpu.usageNs", "net.eth0.rxBytes"). */
   toJSON(): Record<string, number>;
 }
+
+/** Derived figures as the REST API and the stream write them: rates keyed by public name ("net.rxBytes", "net.eth0.rxBytes"). */
+export type DerivedJson = Omit<Derived, 'rates'> & { rates: Record<string, number> };

@@ -97,7 +97,7 @@ export const OPENAPI = {
         responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },
     },
-    '/api/v1/machine': { get: { summary: 'Host CPU, memory, load, disks, networks, filesystems', responses: { 200: json({ type: 'object' }, 'Machine') } } },
+    '/api/v1/machine': { get: { summary: 'Host CPU, memory, load, disks, networks, filesystems; derived: busy %, memory in use, per-second disk and network rates', responses: { 200: json({ type: 'object' }, 'Machine') } } },
     '/healthz': {
       get: {
         summary: 'Which sources are up; 503 when sampling has stalled',
@@ -113,10 +113,13 @@ export const OPENAPI = {
         properties: {
           cpuPercent: { type: 'number', description: 'docker stats CPU %' },
           cpuCores: { type: 'number' },
+          cpuLimitPercent: { type: 'number', description: 'CPU as % of the group CFS quota; absent without a quota' },
+          throttledPercent: { type: 'number', description: "% of this tick's CFS periods that were throttled; absent without a quota" },
           memoryUsageBytes: { type: 'number', description: 'usage − inactive file, as docker stats' },
           memoryLimitBytes: { type: 'number' },
           memoryPercent: { type: 'number' },
           workingSetBytes: { type: 'number' },
+          memoryCacheBytes: { type: 'number', description: 'page cache (v1 total_cache, v2 file)' },
           netRxBytes: { type: 'number' },
           netTxBytes: { type: 'number' },
           blockReadBytes: { type: 'number' },
@@ -141,6 +144,7 @@ export const OPENAPI = {
           endedAt: { type: 'string', format: 'date-time', description: 'Exited or removed: when it ended (Docker FinishedAt, else when it was last seen)' },
           exitCode: { type: 'integer', nullable: true, description: 'Exited or removed: null when no exit was seen (removed while running, plain cgroups)' },
           oomKilled: { type: 'boolean', nullable: true, description: "Exited or removed: Docker's OOMKilled, else whether the cgroup's OOM-kill counter was above 0; null when unknown" },
+          sampledAt: { type: 'string', format: 'date-time', description: 'when the sample behind the figures was taken (the stream event and history timestamp)' },
           derived: { $ref: '#/components/schemas/Derived' },
         },
       },

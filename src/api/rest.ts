@@ -12,6 +12,7 @@ import { parseDuration } from '../config.js';
 import { OPENAPI } from './openapi.js';
 import { readProcessCounts } from './cadvisor-reads.js';
 import { parseRfc3339 } from './params.js';
+import { deriveHost } from '../derive/host.js';
 
 export interface RestDeps {
   store: Store;
@@ -50,12 +51,15 @@ export function containerSummary(e: ContainerEntry) {
     state: e.removedMs !== undefined ? 'removed' : i.state,
     labels: i.labels,
     pod: i.pod,
+    network: i.network,
     createdAt: new Date(i.createdMs).toISOString(),
     startedAt: i.startedMs !== undefined ? new Date(i.startedMs).toISOString() : undefined,
     removedAt: e.removedMs !== undefined ? new Date(e.removedMs).toISOString() : undefined,
     endedAt: ended && new Date(ended.atMs).toISOString(),
     exitCode: ended?.exitCode,
     oomKilled: ended?.oomKilled,
+    /** When the sample the figures come from was taken: the tick's time in the stream and the history. */
+    sampledAt: e.latest !== undefined ? new Date(e.latest.timestampMs).toISOString() : undefined,
     derived: e.derived,
   };
 }
@@ -69,7 +73,6 @@ export function containerDetail(e: ContainerEntry, processes?: bigint) {
     processes,
     cgroup: { version: i.cgroup.version, path: i.cgroup.path },
     pid: i.pid,
-    network: i.network,
     mounts: i.mounts,
     limits: limitsOf(e),
     sample: s && {
@@ -148,6 +151,7 @@ export function machineView(store: Store) {
     disks: h.disks,
     networks: h.network,
     filesystems: h.filesystems,
+    derived: deriveHost(store.host?.previous, h),
   };
 }
 

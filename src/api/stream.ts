@@ -1,6 +1,6 @@
 /**
- * GET /api/v1/stream: Server-Sent Events, one `tick` event per collector tick with every running
- * container's derived figures (or only those named in `?container=a,b`: ids, id prefixes or
+ * GET /api/v1/stream: Server-Sent Events, one `tick` event per collector tick with the host's
+ * derived figures and every running container's (or only those named in `?container=a,b`: ids, id prefixes or
  * names, as the REST API resolves them).
  *
  * An event is serialized once per tick per distinct filter and the same bytes are written to
@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { HttpError, type Router } from './http.js';
+import { deriveHost } from '../derive/host.js';
 
 export interface TickSource {
   /** Calls `listener` after every tick; returns the function that unsubscribes it. */
@@ -120,7 +121,7 @@ export class StreamHub {
     let chunk: Buffer | undefined;
     if (host) {
       const containers = this.selected(c.refs).map((e) => ({ id: e.info.id, name: e.info.name, derived: e.derived }));
-      const data = JSON.stringify({ timestamp: new Date(host.timestampMs).toISOString(), containers });
+      const data = JSON.stringify({ timestamp: new Date(host.timestampMs).toISOString(), host: deriveHost(this.store.host?.previous, host), containers });
       chunk = Buffer.from(`event: tick\nid: ${host.timestampMs}\ndata: ${data}\n\n`, 'utf8');
     }
     built.set(c.key, chunk);

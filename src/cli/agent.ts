@@ -17,6 +17,7 @@ import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
 import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
+import { registerUi, type Ui } from '../api/ui.js';
 import { registerPrometheus } from '../api/prometheus.js';
 import { registerStream } from '../api/stream.js';
 import { LifecycleLog } from '../store/lifecycle.js';
@@ -123,7 +124,11 @@ export async function runAgent(argv: string[]): Promise<number> {
   });
   if (rules) log.info('alarms', `${config.rules}: ${alarms.list().length} rules loaded (built-in lifecycle alarms included), ${rules.errors.length} refused`);
 
-  const router = new Router(config.authToken !== undefined ? bearerGuard(config.authToken) : undefined);
+  let ui: Ui | undefined;
+  // Without credentials, the dashboard's page answers 401 with its login form.
+  const guard = config.authToken !== undefined ? bearerGuard(config.authToken, { loginPage: (req, res) => ui?.loginPage(req, res) }) : undefined;
+  const router = new Router(guard);
+  ui = registerUi(router, { authToken: config.authToken });
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms });
   registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() });
   registerStream(router, store, collector);

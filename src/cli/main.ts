@@ -8,6 +8,7 @@ const HELP = `Usage: cstats COMMAND [options]
 Commands:
   agent     sample every container on this host and serve the figures (HTTP API)
   stats     show container resource usage, as docker stats does, from a running agent
+  top       a live full-screen view of every container, from a running agent
   procfs    container-aware /proc files over FUSE (start, stop, status, reload, docker-args)
   version   print the version (also: cstats --version)
 
@@ -23,6 +24,7 @@ interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: () => import('./agent.js').then((m) => ({ run: m.runAgent, help: m.AGENT_HELP })),
   stats: () => import('./stats.js').then((m) => ({ run: m.runStats, help: m.STATS_HELP })),
+  top: () => import('./top.js').then((m) => ({ run: m.runTop, help: m.TOP_HELP })),
   procfs: () => import('./procfs.js').then((m) => ({ run: m.runProcfsCommand, help: m.PROCFS_HELP })),
   version: async () => ({ run: printVersion, help: 'Usage: cstats version\n\nPrints the version of cstats and of the Node.js that runs it.\n' }),
 };

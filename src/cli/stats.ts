@@ -17,7 +17,7 @@ Options:
 
 ${CLIENT_HELP}`;
 
-interface Summary {
+export interface Summary {
   id: string;
   name: string;
   state: string;
@@ -35,7 +35,7 @@ interface Summary {
 }
 
 /** A row as docker shows it; a container that is not running shows zeros, as in docker. */
-function toRow({ ref, c }: Selected): StatsRow {
+export function toRow({ ref, c }: Selected): StatsRow {
   const d = c.state === 'running' || c.state === 'paused' ? c.derived : undefined;
   return {
     id: c.id,
@@ -54,7 +54,7 @@ function toRow({ ref, c }: Selected): StatsRow {
   };
 }
 
-interface Selected {
+export interface Selected {
   ref?: string;
   c: Summary;
 }

@@ -2,7 +2,7 @@
  * The figures `docker stats` shows, computed the way docker/cli computes them
  * (cli/command/container/stats_helpers.go), so that cstats and docker stats agree.
  */
-import type { BlkioStats, MemoryStats, NetInterfaceStats } from '../kernel/types.js';
+import type { BlkioStats, CpuStats, MemoryStats, NetInterfaceStats } from '../kernel/types.js';
 import { counterDelta, sumBig } from './counters.js';
 
 /**
@@ -68,4 +68,16 @@ export function networkTotal(ifaces: readonly NetInterfaceStats[] | undefined, f
 export function blockTotals(blkio: BlkioStats | undefined): { read: bigint; write: bigint } {
   const devices = blkio?.devices ?? [];
   return { read: sumBig(devices, (d) => d.readBytes), write: sumBig(devices, (d) => d.writeBytes) };
+}
+
+/**
+ * The CPU limit in cores: CFS quota / period (`--cpus`), or undefined when the group has no
+ * quota of its own (v1 cpu.cfs_quota_us -1, v2 cpu.max "max"). Not a docker stats figure: the
+ * base of cstats' "CPU % of limit".
+ */
+export function cpuLimitCores(cpu: CpuStats | undefined): number | undefined {
+  const quota = cpu?.quotaUs;
+  const period = cpu?.periodUs;
+  if (quota === undefined || quota === null || period === undefined || period === 0n) return undefined;
+  return Number(quota) / Number(period);
 }

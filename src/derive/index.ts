@@ -4,8 +4,20 @@
  * as docker stats shows for a container's first tick.
  */
 import type { Derived, Rates, Sample } from '../model.js';
-import { blockTotals, cpuPercent, memoryLimit, memoryPercent, memoryUsageNoCache, networkTotal, workingSet } from './docker.js';
+import { blockTotals, cpuLimitCores, cpuPercent, memoryLimit, memoryPercent, memoryUsageNoCache, networkTotal, workingSet } from './docker.js';
 import { counterRates, noRates } from './rates.js';
+
+/**
+ * Share of the CFS periods that elapsed this tick in which the group was throttled
+ * (Δnr_throttled / Δnr_periods), for a group with a quota; 0 when no period elapsed (the group
+ * did not run, so it was not throttled); undefined without a quota or without the counters.
+ */
+function throttledPercent(rates: Rates, limitCores: number | undefined): number | undefined {
+  const periods = rates.cpuPeriods;
+  const throttled = rates.cpuThrottledPeriods;
+  if (limitCores === undefined || periods === undefined || throttled === undefined) return undefined;
+  return periods === 0 ? 0 : (throttled / periods) * 100;
+}
 
 /** No counter can have moved from `a` to `b`: a sampler handed out the same figures again. */
 const sameCounters = (a: Sample, b: Sample): boolean => a.cgroup === b.cgroup && a.network === b.network;
@@ -26,20 +38,26 @@ export function derive(prev: Sample | undefined, cur: Sample, hostMemoryBytes: b
   let rates: Rates;
   let cpuPct = 0;
   let cores = 0;
+  let throttledPct: number | undefined;
+  const limitCores = cpuLimitCores(cur.cgroup.cpu);
   if (prev) {
     rates = counterRates(prev, cur, Number(cur.monoNs - prev.monoNs) / 1e9);
     cpuPct = cpuPercent(prev.cgroup.cpu?.usageNs, cur.cgroup.cpu?.usageNs, prev.systemCpuNs, cur.systemCpuNs, cur.onlineCpus);
     cores = (rates.cpuUsageNs ?? 0) / 1e9;
+    throttledPct = throttledPercent(rates, limitCores);
   } else {
     rates = noRates();
   }
   return {
     cpuPercent: cpuPct,
     cpuCores: cores,
+    cpuLimitPercent: limitCores === undefined ? undefined : (cores / limitCores) * 100,
+    throttledPercent: throttledPct,
     memoryUsageBytes: Number(usage),
     memoryLimitBytes: Number(limit),
     memoryPercent: memoryPercent(usage, limit),
     workingSetBytes: Number(workingSet(mem)),
+    memoryCacheBytes: mem?.cacheBytes === undefined ? undefined : Number(mem.cacheBytes),
     netRxBytes: Number(networkTotal(cur.network, 'rxBytes')),
     netTxBytes: Number(networkTotal(cur.network, 'txBytes')),
     blockReadBytes: Number(block.read),

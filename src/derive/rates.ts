@@ -16,6 +16,7 @@ const PUBLIC_NAMES: Readonly<Record<keyof CounterRates, string>> = {
   cpuUserNs: 'cpu.userNs',
   cpuSystemNs: 'cpu.systemNs',
   cpuThrottledNs: 'cpu.throttledNs',
+  cpuPeriods: 'cpu.periods',
   cpuThrottledPeriods: 'cpu.throttledPeriods',
   memoryFailcnt: 'memory.failcnt',
   memoryOomKills: 'memory.oomKills',
@@ -44,6 +45,7 @@ class ContainerRates implements Rates {
   cpuUserNs?: number = undefined;
   cpuSystemNs?: number = undefined;
   cpuThrottledNs?: number = undefined;
+  cpuPeriods?: number = undefined;
   cpuThrottledPeriods?: number = undefined;
   memoryFailcnt?: number = undefined;
   memoryOomKills?: number = undefined;
@@ -95,6 +97,7 @@ export function counterRates(prev: Sample, cur: Sample, seconds: number): Rates 
   r.cpuUserNs = rate(c0?.userNs, c1?.userNs);
   r.cpuSystemNs = rate(c0?.systemNs, c1?.systemNs);
   r.cpuThrottledNs = rate(c0?.throttledNs, c1?.throttledNs);
+  r.cpuPeriods = rate(c0?.periods, c1?.periods);
   r.cpuThrottledPeriods = rate(c0?.throttledPeriods, c1?.throttledPeriods);
   const [m0, m1] = [prev.cgroup.memory, cur.cgroup.memory];
   r.memoryFailcnt = rate(m0?.failcnt, m1?.failcnt);

@@ -19,14 +19,20 @@ export const DEFAULT_RAW_SAMPLES = 121;
 export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
   cpu_percent: (d) => d.cpuPercent,
   cpu_cores: (d) => d.cpuCores,
+  cpu_throttled_percent: (d) => d.throttledPercent ?? NaN,
   memory_usage_bytes: (d) => d.memoryUsageBytes,
   memory_working_set_bytes: (d) => d.workingSetBytes,
   memory_limit_bytes: (d) => d.memoryLimitBytes,
+  memory_cache_bytes: (d) => d.memoryCacheBytes ?? NaN,
   network_rx_bytes_per_second: (d) => d.rates.netRxBytes ?? NaN,
   network_tx_bytes_per_second: (d) => d.rates.netTxBytes ?? NaN,
   block_read_bytes_per_second: (d) => d.rates.blkioReadBytes ?? NaN,
   block_write_bytes_per_second: (d) => d.rates.blkioWriteBytes ?? NaN,
   pids: (d) => d.pids,
+  // Share of the tick in which some task of the group stalled (PSI "some" total, µs per s / 1e4).
+  pressure_cpu_some_percent: (d) => (d.rates.pressureCpuSomeUs ?? NaN) / 1e4,
+  pressure_memory_some_percent: (d) => (d.rates.pressureMemorySomeUs ?? NaN) / 1e4,
+  pressure_io_some_percent: (d) => (d.rates.pressureIoSomeUs ?? NaN) / 1e4,
 };
 const METRIC_NAMES = Object.keys(HISTORY_METRICS);
 const METRIC_PICKERS = Object.values(HISTORY_METRICS);

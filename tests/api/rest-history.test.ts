@@ -36,7 +36,7 @@ test('history: malformed parameters are refused with a clear 400; good ones answ
       ['?step=-1s', /^step: expected a duration/],
       ['?step=400d', /^step: expected between 1ms and 366d/],
       ['?metrics=cpu_percent,nope', /^unknown metrics: nope; known: cpu_percent, /],
-      ['?metrics=%20,%2C', /^$/], // only separators: all metrics (not an error)
+      ['?metrics=%20,%2C', /^metrics: no metric named in " ,,"/], // only separators: names none (an empty ?metrics= means all)
     ];
     for (const [q, re] of bad) {
       const { status, body } = await get(q);

@@ -126,3 +126,23 @@ test('the same figures in three samples in a row: the previous tick\'s Derived, 
   assert.equal(fresh.rates.cpuUsageNs, 0);
   assert.equal(derive(s1, s2, 4096n, { sample: s0, derived: d1 }).memoryLimitBytes, 4096);
 });
+
+test('CPU % of limit and throttled %: from the group quota and nr_periods / nr_throttled; absent without a quota', () => {
+  const cpu = (usageNs: bigint, periods: bigint, throttledPeriods: bigint, quotaUs: bigint | null) => ({ usageNs, periods, throttledPeriods, quotaUs, periodUs: 100_000n });
+  // --cpus 0.5 (50 ms every 100 ms), 0.25 s of CPU in 1 s, 10 periods of which 4 throttled.
+  const prev = sample({ monoNs: 0n, cgroup: { cpu: cpu(0n, 100n, 10n, 50_000n) } });
+  const cur = sample({ monoNs: 1_000_000_000n, cgroup: { cpu: cpu(250_000_000n, 110n, 14n, 50_000n) } });
+  const d = derive(prev, cur, GiB);
+  assert.equal(d.cpuLimitPercent, 50);
+  assert.equal(d.throttledPercent, 40);
+  const free = derive(sample({ cgroup: { cpu: cpu(0n, 0n, 0n, null) } }), sample({ monoNs: 1_000_000_000n, cgroup: { cpu: cpu(1n, 0n, 0n, null) } }), GiB);
+  assert.equal(free.cpuLimitPercent, undefined);
+  assert.equal(free.throttledPercent, undefined);
+  // A quota but no period elapsed (the group did not run): not throttled.
+  assert.equal(derive(prev, sample({ monoNs: 1_000_000_000n, cgroup: { cpu: cpu(0n, 100n, 10n, 50_000n) } }), GiB).throttledPercent, 0);
+});
+
+test('memory cache: memory.stat cache as read; absent when not read', () => {
+  assert.equal(derive(undefined, sample({ cgroup: { memory: { usageBytes: 10n, cacheBytes: 4096n } } }), GiB).memoryCacheBytes, 4096);
+  assert.equal(derive(undefined, sample({ cgroup: { memory: { usageBytes: 10n } } }), GiB).memoryCacheBytes, undefined);
+});

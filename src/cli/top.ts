@@ -1,0 +1,512 @@
+/**
+ * `cstats top`: a full-screen terminal view of a running agent's figures. The docker stats
+ * columns are docker's own strings for the agent's derived figures (cli/format.ts, the same as
+ * `cstats stats`), plus CPU % of the container's limit, throttled % and memory PSI; nothing is
+ * recomputed here. Containers come from GET /api/v1/containers, each tick's figures from the
+ * stream, a container's 60-second sparklines from its history.
+ *
+ * Frames are diffed line by line against what the terminal shows: an idle host costs the clock
+ * and little else. Hand-written ANSI (VT100 cursor moves, SGR attributes, the alternate screen);
+ * NO_COLOR (no-color.org) turns every attribute off. When stdout is not a terminal the plain
+ * table is printed once.
+ */
+import { parseArgs, UsageError } from './args.js';
+import { formatStatsTable, statsColumns, type StatsRow } from './stats-table.js';
+import { toRow } from './stats.js';
+import { COLUMNS, compareBy, formatValue, groupOf, GROUPINGS, isLive, matcher, type Column, type Grouping, type Summary, type Tick } from '../ui/model.js';
+
+export const TOP_HELP = `Usage: cstats top [options]
+
+A live, full-screen view of every container's resource use, from a running agent.
+
+Options:
+      --url URL   agent address (CSTATS_URL, default http://127.0.0.1:7070)
+
+Keys:
+  ← →  sort column     r  reverse the order     ↑ ↓ PgUp PgDn  move
+  /    filter (a regular expression; Esc clears)  g  group: pod, Compose project, runtime, none
+  Enter  one container with 60-second sparklines (Esc goes back)
+  p    pause           ?  help                   q  quit
+
+When stdout is not a terminal, the table is printed once. NO_COLOR turns colours off.
+`;
+
+// ---- the agent ----
+
+/** The one place top talks HTTP to the agent: GET `path`, or a clear error naming the agent. */
+export async function agentGet(base: string, path: string, signal?: AbortSignal): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(base + path, { signal: signal ?? AbortSignal.timeout(5000) });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
+    throw new Error(`cannot reach the cstats agent at ${new URL(base).origin}: ${(err as Error).cause ?? (err as Error).message}. Is \`cstats agent\` running? (set --url or CSTATS_URL)`);
+  }
+  if (!res.ok) throw new Error(`${base}${path}: ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return res;
+}
+
+const getJson = async <T>(base: string, path: string): Promise<T> => (await (await agentGet(base, path)).json()) as T;
+
+/** Reads the agent's stream: calls `onTick` per `tick` event until `signal` aborts or the stream ends. */
+async function readStream(base: string, signal: AbortSignal, onTick: (t: Tick) => void): Promise<void> {
+  const res = await agentGet(base, '/api/v1/stream', signal);
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (!/^event: tick$/m.test(event)) continue;
+      const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      onTick(JSON.parse(data) as Tick);
+    }
+  }
+}
+
+// ---- what is shown ----
+
+/** A column of the table: a docker stats column (docker's strings) or one of the agent's extra figures. */
+interface TopColumn {
+  key: string;
+  header: string;
+  width: number;
+  right: boolean;
+  text(c: Summary, row: StatsRow): string;
+  /** Sort order: the overview's column of the same figure. */
+  sort: Column;
+}
+
+const col = (key: string): Column => COLUMNS.find((c) => c.key === key)!;
+const extra = (key: string, width: number): TopColumn => ({ key, header: col(key).short, width, right: true, text: (c) => formatValue(col(key).unit, col(key).value(c)), sort: col(key) });
+const idColumn: Column = { key: 'id', label: 'ID', short: 'CONTAINER ID', unit: 'text', value: (c) => c.id };
+const netColumn: Column = { ...col('netRx'), value: (c) => (isLive(c) ? c.derived?.netRxBytes : undefined) };
+const blockColumn: Column = { ...col('blockRead'), value: (c) => (isLive(c) ? c.derived?.blockReadBytes : undefined) };
+
+/** In the order they are dropped last-first when the terminal is narrow (see layout()). */
+const TOP_COLUMNS: TopColumn[] = [
+  { key: 'name', header: 'NAME', width: 20, right: false, text: (_c, r) => statsColumns(r).Name, sort: col('name') },
+  { key: 'cpu', header: 'CPU %', width: 8, right: true, text: (_c, r) => statsColumns(r).CPUPerc, sort: col('cpuPercent') },
+  { key: 'mem', header: 'MEM USAGE / LIMIT', width: 21, right: true, text: (_c, r) => statsColumns(r).MemUsage, sort: col('memoryUsageBytes') },
+  { key: 'memPerc', header: 'MEM %', width: 7, right: true, text: (_c, r) => statsColumns(r).MemPerc, sort: col('memoryPercent') },
+  extra('cpuLimitPercent', 8),
+  { key: 'net', header: 'NET I/O', width: 19, right: true, text: (_c, r) => statsColumns(r).NetIO, sort: netColumn },
+  { key: 'pids', header: 'PIDS', width: 5, right: true, text: (_c, r) => statsColumns(r).PIDs, sort: col('pids') },
+  extra('throttledPercent', 7),
+  extra('psiMemory', 7),
+  { key: 'block', header: 'BLOCK I/O', width: 19, right: true, text: (_c, r) => statsColumns(r).BlockIO, sort: blockColumn },
+  { key: 'id', header: 'CONTAINER ID', width: 12, right: false, text: (_c, r) => statsColumns(r).ID, sort: idColumn },
+];
+/** Left to right as docker stats orders them. */
+const DISPLAY_ORDER = ['id', 'name', 'cpu', 'cpuLimitPercent', 'throttledPercent', 'mem', 'memPerc', 'psiMemory', 'net', 'block', 'pids'];
+
+/** The columns that fit in `width` (NAME takes what is left, up to 30 characters). */
+export function layout(width: number): { columns: TopColumn[]; nameWidth: number } {
+  const chosen: TopColumn[] = [];
+  let used = 0;
+  for (const c of TOP_COLUMNS) {
+    const need = (c.key === 'name' ? 12 : c.width) + (chosen.length > 0 ? 2 : 0);
+    if (used + need > width) continue;
+    chosen.push(c);
+    used += need;
+  }
+  const nameWidth = Math.min(30, 12 + (width - used));
+  return { columns: DISPLAY_ORDER.map((k) => chosen.find((c) => c.key === k)).filter((c): c is TopColumn => c !== undefined), nameWidth };
+}
+
+const fit = (text: string, width: number, right: boolean): string => {
+  const t = text.length > width ? text.slice(0, Math.max(0, width - 1)) + '…' : text;
+  return right ? t.padStart(width) : t.padEnd(width);
+};
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A sparkline of the last `width` values, scaled from 0 (or the minimum, if negative) to the maximum. */
+export function sparkline(values: readonly (number | null)[], width: number): string {
+  const shown = values.slice(-width);
+  const nums = shown.filter((v): v is number => v !== null && !Number.isNaN(v));
+  const max = Math.max(0, ...nums);
+  const min = Math.min(0, ...nums);
+  return shown.map((v) => (v === null || Number.isNaN(v) ? ' ' : SPARKS[max === min ? 0 : Math.min(7, Math.floor(((v - min) / (max - min)) * 7.999))])).join('').padStart(width);
+}
+
+// ---- the screen ----
+
+const ESC = '\x1b[';
+
+interface Style {
+  bold: (s: string) => string;
+  inverse: (s: string) => string;
+  dim: (s: string) => string;
+}
+
+const styled = (color: boolean): Style =>
+  color
+    ? { bold: (s) => `${ESC}1m${s}${ESC}0m`, inverse: (s) => `${ESC}7m${s}${ESC}0m`, dim: (s) => `${ESC}2m${s}${ESC}0m` }
+    : { bold: (s) => s, inverse: (s) => s, dim: (s) => s };
+
+/** A screen that writes only the lines that differ from what it wrote last. */
+export class Screen {
+  private shown: string[] = [];
+
+  constructor(private readonly write: (s: string) => void) {}
+
+  invalidate(): void {
+    this.shown = [];
+  }
+
+  draw(lines: string[], rows: number): void {
+    let out = '';
+    for (let i = 0; i < rows; i++) {
+      const line = lines[i] ?? '';
+      if (this.shown[i] === line) continue;
+      out += `${ESC}${i + 1};1H${line}${ESC}K`;
+    }
+    this.shown = lines.slice(0, rows);
+    if (out !== '') this.write(out);
+  }
+}
+
+interface HistoryReply {
+  timestamps: number[];
+  series: Record<string, (number | null)[]>;
+}
+
+/** The sparklines of a container's view: a history column and the same figure from a tick. */
+const SPARK_METRICS: { label: string; history: string; unit: 'percent' | 'bytes' | 'bytesPerSecond' | 'count'; live: (c: Summary) => number | undefined }[] = [
+  { label: 'CPU %', history: 'cpu_percent', unit: 'percent', live: (c) => c.derived?.cpuPercent },
+  { label: 'Memory', history: 'memory_usage_bytes', unit: 'bytes', live: (c) => c.derived?.memoryUsageBytes },
+  { label: 'Net rx/s', history: 'network_rx_bytes_per_second', unit: 'bytesPerSecond', live: (c) => c.derived?.rates['net.rxBytes'] },
+  { label: 'Net tx/s', history: 'network_tx_bytes_per_second', unit: 'bytesPerSecond', live: (c) => c.derived?.rates['net.txBytes'] },
+  { label: 'Block read/s', history: 'block_read_bytes_per_second', unit: 'bytesPerSecond', live: (c) => c.derived?.rates['blkio.readBytes'] },
+  { label: 'Block write/s', history: 'block_write_bytes_per_second', unit: 'bytesPerSecond', live: (c) => c.derived?.rates['blkio.writeBytes'] },
+  { label: 'PIDs', history: 'pids', unit: 'count', live: (c) => c.derived?.pids },
+  { label: 'PSI mem %', history: 'pressure_memory_some_percent', unit: 'percent', live: (c) => col('psiMemory').value(c) as number | undefined },
+];
+
+const SPARK_SECONDS = 60;
+
+export class Top {
+  containers = new Map<string, Summary>();
+  tick?: string;
+  sortKey = 'cpu';
+  descending = true;
+  filter = '';
+  grouping: Grouping = 'none';
+  selected = 0;
+  offset = 0;
+  paused = false;
+  mode: 'list' | 'detail' | 'help' | 'filter' = 'list';
+  editing = '';
+  message = '';
+  detail?: { id: string; timestamps: number[]; series: (number | null)[][] };
+
+  constructor(
+    readonly base: string,
+    readonly style: Style,
+  ) {}
+
+  private rows(): { c: Summary; group?: string }[] {
+    const column = TOP_COLUMNS.find((c) => c.key === this.sortKey)!.sort;
+    const cmp = compareBy(column, this.descending);
+    const match = matcher(this.filter);
+    const shown = [...this.containers.values()].filter((c) => c.state !== 'removed' && match(c)).map((c) => ({ c, group: groupOf(c, this.grouping, this.containers) }));
+    return shown.sort((a, b) => {
+      if (this.grouping !== 'none' && a.group !== b.group) return a.group === undefined ? 1 : b.group === undefined ? -1 : a.group.localeCompare(b.group);
+      return Number(!isLive(a.c)) - Number(!isLive(b.c)) || cmp(a.c, b.c);
+    });
+  }
+
+  /** The frame for a terminal of `width` × `height`. */
+  frame(width: number, height: number): string[] {
+    if (this.mode === 'help') return this.helpFrame(width, height);
+    if (this.mode === 'detail' && this.detail) return this.detailFrame(width, height);
+    const { bold, inverse, dim } = this.style;
+    const rows = this.rows();
+    const running = [...this.containers.values()].filter(isLive).length;
+    const sortHeader = TOP_COLUMNS.find((c) => c.key === this.sortKey)!.header;
+    const status = [
+      `${running} running`,
+      `sort ${sortHeader} ${this.descending ? '▼' : '▲'}`,
+      this.filter ? `filter /${this.filter}/` : '',
+      this.grouping !== 'none' ? `group ${this.grouping}` : '',
+      this.paused ? 'PAUSED' : '',
+    ].filter((s) => s !== '');
+    const clock = this.tick ? new Date(this.tick).toLocaleTimeString() : 'waiting for the first tick';
+    const title = `cstats top · ${new URL(this.base).host} · ${clock}`;
+    const lines = [bold(fit(`${title}  ${status.join(' · ')}`, width, false))];
+    const { columns, nameWidth } = layout(width);
+    const widthOf = (c: TopColumn) => (c.key === 'name' ? nameWidth : c.width);
+    const header = columns.map((c) => fit(c.key === this.sortKey ? `${c.header}${this.descending ? '▼' : '▲'}` : c.header, widthOf(c), c.right)).join('  ');
+    lines.push(inverse(fit(header, width, false)));
+    const body: { text: string; index?: number }[] = [];
+    let group: string | undefined | null = null;
+    rows.forEach(({ c, group: g }, i) => {
+      if (this.grouping !== 'none' && g !== group) {
+        group = g;
+        body.push({ text: bold(fit(`▸ ${g ?? `no ${this.grouping}`}`, width, false)) });
+      }
+      const row = toRow({ c });
+      const text = fit(columns.map((col) => fit(col.text(c, row), widthOf(col), col.right)).join('  '), width, false);
+      body.push({ text: i === this.selected ? inverse(text) : isLive(c) ? text : dim(text), index: i });
+    });
+    if (rows.length === 0) body.push({ text: this.containers.size === 0 ? 'No containers.' : 'No container matches the filter.' });
+    this.selected = Math.max(0, Math.min(this.selected, rows.length - 1));
+    const room = Math.max(1, height - 3);
+    const selectedLine = body.findIndex((b) => b.index === this.selected);
+    if (selectedLine < this.offset) this.offset = selectedLine;
+    if (selectedLine >= this.offset + room) this.offset = selectedLine - room + 1;
+    this.offset = Math.max(0, Math.min(this.offset, body.length - room));
+    lines.push(...body.slice(this.offset, this.offset + room).map((b) => b.text));
+    while (lines.length < height - 1) lines.push('');
+    lines.push(this.footer(width));
+    return lines;
+  }
+
+  private footer(width: number): string {
+    if (this.mode === 'filter') return fit(`Filter (regular expression, Enter applies, Esc clears): /${this.editing}`, width, false);
+    return this.style.dim(fit(this.message || '←→ sort  r reverse  ↑↓ move  / filter  g group  Enter open  p pause  ? help  q quit', width, false));
+  }
+
+  private helpFrame(width: number, height: number): string[] {
+    const lines = [this.style.bold(fit('cstats top · help (any key returns)', width, false)), '', ...TOP_HELP.split('\n').slice(5)];
+    return [...lines.map((l) => fit(l, width, false)), ...new Array(Math.max(0, height - lines.length)).fill('')].slice(0, height);
+  }
+
+  private detailFrame(width: number, height: number): string[] {
+    const d = this.detail!;
+    const c = this.containers.get(d.id);
+    const { bold, dim } = this.style;
+    if (!c) return [bold(fit('The container is gone (Esc goes back).', width, false))];
+    const r = statsColumns(toRow({ c }));
+    const lines = [
+      bold(fit(`${c.name} · ${c.image} · ${c.state} · ${c.id.slice(0, 12)}`, width, false)),
+      fit(`CPU ${r.CPUPerc}  of limit ${formatValue('percent', col('cpuLimitPercent').value(c))}  throttled ${formatValue('percent', col('throttledPercent').value(c))}  MEM ${r.MemUsage} (${r.MemPerc})  PIDS ${r.PIDs}`, width, false),
+      fit(`NET I/O ${r.NetIO}  BLOCK I/O ${r.BlockIO}`, width, false),
+      '',
+      dim(fit(`Last ${SPARK_SECONDS} s (Esc goes back)`, width, false)),
+    ];
+    const sparkWidth = Math.max(10, Math.min(SPARK_SECONDS, width - 30));
+    SPARK_METRICS.forEach((m, i) => {
+      const values = d.series[i];
+      const latest = values[values.length - 1];
+      lines.push(fit(`${m.label.padEnd(14)}${sparkline(values, sparkWidth)}  ${formatValue(m.unit, latest ?? undefined)}`, width, false));
+    });
+    while (lines.length < height - 1) lines.push('');
+    lines.push(this.footer(width));
+    return lines.slice(0, height);
+  }
+
+  applyTick(t: Tick): boolean {
+    if (this.paused) return false;
+    this.tick = t.timestamp;
+    let unknown = false;
+    for (const c of t.containers) {
+      const s = this.containers.get(c.id);
+      if (s) (s.derived = c.derived), (s.sampledAt = t.timestamp);
+      else unknown = true;
+    }
+    const live = new Set(t.containers.map((c) => c.id));
+    for (const s of this.containers.values()) if (isLive(s) && !live.has(s.id)) unknown = true;
+    const d = this.detail;
+    const c = d && this.containers.get(d.id);
+    if (d && c && isLive(c) && Date.parse(t.timestamp) > (d.timestamps.at(-1) ?? 0)) {
+      d.timestamps.push(Date.parse(t.timestamp));
+      SPARK_METRICS.forEach((m, i) => d.series[i].push(m.live(c) ?? null));
+      const keep = d.timestamps.findIndex((x) => x > Date.parse(t.timestamp) - SPARK_SECONDS * 1000);
+      if (keep > 0) {
+        d.timestamps.splice(0, keep);
+        for (const s of d.series) s.splice(0, keep);
+      }
+    }
+    return unknown;
+  }
+
+  async refreshList(): Promise<void> {
+    const list = await getJson<Summary[]>(this.base, '/api/v1/containers?all=1');
+    this.containers = new Map(list.map((c) => [c.id, c]));
+  }
+
+  async open(): Promise<void> {
+    const row = this.rows()[this.selected];
+    if (!row) return;
+    const h = await getJson<HistoryReply>(this.base, `/api/v1/containers/${encodeURIComponent(row.c.id)}/history?since=${SPARK_SECONDS}s&metrics=${SPARK_METRICS.map((m) => m.history).join(',')}`);
+    this.detail = { id: row.c.id, timestamps: h.timestamps, series: SPARK_METRICS.map((m) => h.series[m.history] ?? []) };
+    this.mode = 'detail';
+  }
+
+  /** Handles one key; returns false to quit. */
+  async key(k: string): Promise<boolean> {
+    this.message = '';
+    if (this.mode === 'filter') {
+      if (k === '\r') (this.filter = this.editing), (this.mode = 'list'), (this.selected = 0);
+      else if (k === '\x1b') (this.filter = ''), (this.mode = 'list');
+      else if (k === '\x7f' || k === '\b') this.editing = this.editing.slice(0, -1);
+      else if (k >= ' ' && !k.startsWith('\x1b')) this.editing += k;
+      return true;
+    }
+    if (k === 'q' || k === '\x03') return false;
+    if (this.mode === 'help') {
+      this.mode = 'list';
+      return true;
+    }
+    if (this.mode === 'detail') {
+      if (k === '\x1b' || k === '\x7f' || k === '\r') (this.mode = 'list'), (this.detail = undefined);
+      else if (k === 'p') this.paused = !this.paused;
+      else if (k === '?') this.mode = 'help';
+      return true;
+    }
+    const order = TOP_COLUMNS.map((c) => c.key).sort((a, b) => DISPLAY_ORDER.indexOf(a) - DISPLAY_ORDER.indexOf(b));
+    const move = (by: number) => (this.selected = Math.max(0, this.selected + by));
+    switch (k) {
+      case '\x1b[C':
+      case '>':
+        this.sortKey = order[(order.indexOf(this.sortKey) + 1) % order.length];
+        break;
+      case '\x1b[D':
+      case '<':
+        this.sortKey = order[(order.indexOf(this.sortKey) + order.length - 1) % order.length];
+        break;
+      case 'r':
+        this.descending = !this.descending;
+        break;
+      case '\x1b[A':
+      case 'k':
+        move(-1);
+        break;
+      case '\x1b[B':
+      case 'j':
+        move(1);
+        break;
+      case '\x1b[5~':
+        move(-10);
+        break;
+      case '\x1b[6~':
+        move(10);
+        break;
+      case '/':
+        this.mode = 'filter';
+        this.editing = this.filter;
+        break;
+      case 'g':
+        this.grouping = GROUPINGS[(GROUPINGS.indexOf(this.grouping) + 1) % GROUPINGS.length];
+        break;
+      case 'p':
+        this.paused = !this.paused;
+        break;
+      case '?':
+        this.mode = 'help';
+        break;
+      case '\r':
+        try {
+          await this.open();
+        } catch (err) {
+          this.message = (err as Error).message;
+        }
+        break;
+      case '\x1b':
+        this.filter = '';
+        break;
+    }
+    return true;
+  }
+}
+
+/** Splits what a read returned into keys: escape sequences whole, other characters one by one. */
+export function splitKeys(data: string): string[] {
+  const keys: string[] = [];
+  const re = /\x1b\[[0-9;]*[~A-Za-z]|\x1bO[A-Za-z]|[\s\S]/gu;
+  for (const m of data.matchAll(re)) keys.push(m[0].replace(/^\x1bO/, '\x1b['));
+  return keys;
+}
+
+/** The plain table (not a terminal): docker's columns as `cstats stats --no-stream` prints them, then the extra figures. */
+export function plainTable(list: Summary[]): string {
+  const live = list.filter(isLive).sort((a, b) => a.name.localeCompare(b.name));
+  const table = formatStatsTable(live.map((c) => toRow({ c }))).split('\n');
+  const extras = ['cpuLimitPercent', 'throttledPercent', 'psiMemory'].map((k) => col(k));
+  const width = Math.max(...table.map((l) => l.length));
+  return table
+    .map((line, i) => {
+      if (line === '') return line;
+      const cells = i === 0 ? extras.map((e) => e.short) : extras.map((e) => formatValue(e.unit, e.value(live[i - 1])));
+      return `${line.padEnd(width)}   ${cells.map((c) => c.padStart(8)).join('   ')}`;
+    })
+    .join('\n');
+}
+
+export async function runTop(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, new Map([['url', 'string']]));
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const base = ((flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
+  const out = process.stdout;
+  if (!out.isTTY || !process.stdin.isTTY) {
+    out.write(plainTable(await getJson<Summary[]>(base, '/api/v1/containers')) + '\n');
+    return 0;
+  }
+  const color = process.env.NO_COLOR === undefined || process.env.NO_COLOR === '';
+  const top = new Top(base, styled(color));
+  await top.refreshList();
+  const screen = new Screen((s) => out.write(s));
+  const abort = new AbortController();
+  let dirty = true;
+  let refreshing = false;
+  const render = (): void => {
+    dirty = false;
+    screen.draw(top.frame(out.columns, out.rows), out.rows);
+  };
+  // One frame at most per event-loop turn, however many ticks and keys arrived.
+  const schedule = (): void => {
+    if (!dirty) (dirty = true), setImmediate(render);
+  };
+  out.write(`${ESC}?1049h${ESC}?25l${ESC}2J`);
+  const restore = (): void => void out.write(`${ESC}0m${ESC}?25h${ESC}?1049l`);
+  process.once('exit', restore);
+  out.on('resize', () => {
+    screen.invalidate();
+    out.write(`${ESC}2J`);
+    schedule();
+  });
+  render();
+
+  const stream = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        await readStream(base, abort.signal, (t) => {
+          if (top.applyTick(t) && !refreshing) {
+            refreshing = true;
+            void top.refreshList().catch((e) => (top.message = (e as Error).message)).finally(() => ((refreshing = false), schedule()));
+          }
+          schedule();
+        });
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        top.message = `${(err as Error).message} (retrying)`;
+        schedule();
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+
+  process.stdin.setRawMode(true);
+  process.stdin.setEncoding('utf8');
+  const done = new Promise<void>((resolve) => {
+    process.stdin.on('data', async (data: string) => {
+      for (const k of splitKeys(data)) {
+        if (!(await top.key(k))) return resolve();
+      }
+      schedule();
+    });
+    process.once('SIGTERM', () => resolve());
+  });
+  await done;
+  abort.abort();
+  process.stdin.setRawMode(false);
+  process.stdin.pause();
+  restore();
+  process.removeListener('exit', restore);
+  await stream.catch(() => undefined);
+  return 0;
+}

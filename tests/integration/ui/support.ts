@@ -1,0 +1,41 @@
+/**
+ * Browser and terminal tests' shared parts: Debian's Chromium driven by playwright-core (never
+ * a downloaded browser), where test output goes, and the issue's test containers (cs11-*).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { docker } from '../support.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Screenshots and captures: test-output/<name>/ under the working directory. */
+export function outputDir(name: string): string {
+  const dir = `test-output/${name}`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The flags every run takes: headless, and nothing that talks to other hosts in the background. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Headless Debian Chromium with a fresh profile (playwright's persistent context owns --user-data-dir). */
+export async function launchChromium(viewport = { width: 1280, height: 720 }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/testbed.sh)`);
+  const profile = mkdtempSync(`${tmpdir()}/cs11-chromium-`);
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes this issue's test containers (names cs11-*) and only those: other tests share the daemon. */
+export function removeCs11Containers(): void {
+  const ids = docker('ps', '-aq', '--filter', 'label=cstats.test=1', '--filter', 'name=^cs11-');
+  if (ids) docker('rm', '-f', ...ids.split('\n'));
+}
