@@ -174,7 +174,8 @@ export function registerRest(router: Router, deps: RestDeps): void {
     const now = Date.now();
     // Without since, the in-memory window's span, as before there was a disk.
     const since = parseTime(url.searchParams.get('since'), now, 'since', now - store.capacity * deps.intervalMs);
-    const until = parseTime(url.searchParams.get('until'), now, 'until', now);
+    // Without until, up to now; a since still to come then asks for nothing yet (an empty answer, as before there was a disk).
+    const until = parseTime(url.searchParams.get('until'), now, 'until', Math.max(now, since));
     if (until < since) throw new HttpError(400, `until (${new Date(until).toISOString()}) is before since (${new Date(since).toISOString()})`);
     const stepMs = parseStep(url.searchParams.get('step'));
     const metrics = parseMetrics(url.searchParams.get('metrics'));

@@ -166,7 +166,9 @@ test('alarms on real containers, Alertmanager, webhook and exec; agent restarts'
   // 4. OOM kill under -m 32m; 5. exit 3.
   run('cs13-oom', ['-m', '32m', '--memory-swap', '32m'], ['sh', '-c', 'x=aaaaaaaaaaaaaaaa; while :; do x="$x$x"; done']);
   run('cs13-exit3', [], ['sh', '-c', 'sleep 2; exit 3']);
-  const oom = await waitFor('ContainerOOMKilled', async () => (await alertsB()).find((x) => x.alarm === 'ContainerOOMKilled' && x.labels.name === 'cs13-oom'), 30_000, 200);
+  const oom = await waitFor('ContainerOOMKilled', async () => (await alertsB()).find((x) => x.alarm === 'ContainerOOMKilled' && x.labels.name === 'cs13-oom'), 60_000, 200).catch((err) => {
+    throw new Error(`${(err as Error).message}; cs13-oom: ${docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} OOMKilled={{.State.OOMKilled}}', 'cs13-oom')}\n${b.log().split('\n').slice(-15).join('\n')}`);
+  });
   assert.equal(oom.state, 'firing');
   assert.equal(docker('inspect', '-f', '{{.State.OOMKilled}}', 'cs13-oom'), 'true');
   const exit = await waitFor('ContainerExitedNonZero', async () => (await alertsB()).find((x) => x.alarm === 'ContainerExitedNonZero' && x.labels.name === 'cs13-exit3'), 30_000, 200);

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { docker, freePort, IMAGE, mean, run, sleep, startAgent, waitFor, type AgentProcess } from '../support.js';
 
 const TAG = 'cs18-cstats:test';
@@ -178,8 +178,13 @@ describe('the agent image, run with the README line, beside an agent on the host
     const args = adapt(kept, port).map((w) => (w === AGENT ? name : w));
     // No --procfs: the mountpoint option goes too, and the command is the image's default, `agent`.
     args.splice(args.indexOf('--procfs-mountpoint'), 2);
+    // Its history goes to a data directory that nobody may write, bound at the default place.
+    const data = `${STATE}-nobody`;
+    rmSync(data, { recursive: true, force: true });
+    mkdirSync(data, { recursive: true });
+    chownSync(data, 65534, 65534);
     const image = args.indexOf(TAG);
-    docker('run', '--group-add', gid, ...args.slice(0, image + 1), 'agent', ...args.slice(image + 1));
+    docker('run', '--group-add', gid, '-v', `${data}:/var/lib/cstats`, ...args.slice(0, image + 1), 'agent', ...args.slice(image + 1));
     try {
       assert.equal(docker('inspect', '-f', '{{.Config.User}}', name), '65534:65534');
       const c = await waitFor('the fill container, named, from the unprivileged agent', async () => {
@@ -190,8 +195,10 @@ describe('the agent image, run with the README line, beside an agent on the host
         throw new Error(`${(err as Error).message}\n${logsOf(name)}`);
       });
       assert.equal(c.derived!.memoryLimitBytes, 64 * MiB);
+      assert.ok(existsSync(`${data}/FORMAT`), 'the data directory taken (its FORMAT file written)');
     } finally {
       docker('rm', '-f', name);
+      rmSync(data, { recursive: true, force: true });
     }
   });
 
