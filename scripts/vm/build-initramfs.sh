@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the initramfs of the cstats test VM (see tests/integration/vm/harness.ts):
 # static busybox with its applet links, node (stripped) and the libraries ldd lists for it,
-# the compiled project (dist/ and package.json) in /cstats, the fuse and brd kernel modules,
+# the compiled project (dist/, package.json and the runtime dependencies) in /cstats, the fuse and brd kernel modules,
 # and scripts/vm/init as /init.
 # Usage: build-initramfs.sh OUT.cpio.gz   (run `npm run build` first)
 set -euo pipefail
@@ -52,6 +52,11 @@ for mod in kernel/fs/fuse/fuse.ko kernel/drivers/block/brd.ko; do
 done
 
 cp -r "$root/dist" "$root/package.json" "$stage/cstats/"
+# The agent's runtime dependencies (package.json "dependencies"; dev dependencies stay out).
+mkdir -p "$stage/cstats/node_modules"
+for dep in $(node -e 'console.log(Object.keys(require(process.argv[1]).dependencies ?? {}).join(" "))' "$root/package.json"); do
+	cp -r "$root/node_modules/$dep" "$stage/cstats/node_modules/"
+done
 install -m 0755 "$here/init" "$stage/init"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$stage/etc/passwd"
 echo 'root:x:0:' > "$stage/etc/group"
