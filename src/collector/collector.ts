@@ -242,8 +242,17 @@ export class Collector {
   private sampleContainers(running: ContainerInfo[], timestampMs: number, sysNs: bigint, onlineCpus: number): void {
     this.tickNo++;
     // Own-namespace containers first, so members of a shared namespace can take their sandbox's figures.
-    for (const info of running) if (info.network.kind !== 'shared') this.sampleContainer(info, timestampMs, sysNs, onlineCpus);
-    for (const info of running) if (info.network.kind === 'shared') this.sampleContainer(info, timestampMs, sysNs, onlineCpus);
+    for (const info of running) if (info.network.kind !== 'shared') this.sampleOne(info, timestampMs, sysNs, onlineCpus);
+    for (const info of running) if (info.network.kind === 'shared') this.sampleOne(info, timestampMs, sysNs, onlineCpus);
+  }
+
+  /** One container whose sampling throws misses this tick alone; the others are still sampled. */
+  private sampleOne(info: ContainerInfo, timestampMs: number, sysNs: bigint, onlineCpus: number): void {
+    try {
+      this.sampleContainer(info, timestampMs, sysNs, onlineCpus);
+    } catch (err) {
+      this.log.warnOnce(`sample:${(err as Error).message}`, 'collector', `sampling ${info.name || info.id} failed: ${(err as Error).stack ?? err}`);
+    }
   }
 
   private sampleContainer(info: ContainerInfo, timestampMs: number, sysNs: bigint, onlineCpus: number): void {

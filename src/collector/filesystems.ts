@@ -159,6 +159,19 @@ function inode(path: string): number | undefined {
 const ownMountNs = inode('/proc/self/ns/mnt');
 
 /**
+ * Whether the path is a directory, without following a last symlink. A mount that cannot be
+ * reached (ENOTCONN from a FUSE mount whose daemon has died, as a stopped LXCFS leaves behind;
+ * EACCES; ELOOP) is not one: it is skipped, and the container's other figures are still read.
+ */
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * What is mounted in the container's own mount namespace now, beyond what its runtime declared:
  * directories only (a runtime binds files such as /etc/hosts and resolv.conf), statfs'ed through
  * /proc/<pid>/root, which reaches into the namespace. Its root too when no writable layer is
@@ -178,7 +191,7 @@ export function namespaceFilesystems(pid: number, declared: ReadonlySet<string>,
     seen.add(dest);
     if (declared.has(dest) || PSEUDO_FS.has(m.fsType) || underSystemDir(dest) || (dest === '/' && !withRoot)) continue;
     const path = `/proc/${pid}/root${dest === '/' ? '' : dest}`;
-    if (dest !== '/' && !lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) continue;
+    if (dest !== '/' && !isDirectory(path)) continue;
     const fs = statFs(path, m, dest === '/' ? 'rootfs' : 'volume', dest);
     if (fs) out.push(fs);
   }

@@ -58,7 +58,7 @@ describe('agent with plain cgroups (v1 host)', () => {
   };
 
   before(async () => {
-    agent = await startAgent(['--quiet', '--no-docker']);
+    agent = await startAgent(['--quiet', '--no-docker', '--fs-interval', '2s']);
   });
   after(async () => {
     for (const p of procs) p.kill('SIGKILL');
@@ -66,6 +66,7 @@ describe('agent with plain cgroups (v1 host)', () => {
     await sleep(300);
     removeCgroup(`${SLICE}/load.scope`);
     removeCgroup(`${SLICE}/late.scope`);
+    removeCgroup(`${SLICE}/deadfuse.scope`);
     removeCgroup(`${POD}/${SANDBOX_ID}`);
     removeCgroup(`${POD}/${APP_ID}`);
     for (const ns of [NETNS, LATE_NETNS]) {
@@ -159,5 +160,43 @@ describe('agent with plain cgroups (v1 host)', () => {
       own.sample.network.map((i: { name: string }) => i.name),
       ['lo'],
     );
+  });
+
+  test('a scope whose mount namespace holds a FUSE mount with its daemon dead (ENOTCONN): left out, its other mounts and every container still sampled', async () => {
+    makeCgroup(`${SLICE}/deadfuse.scope`);
+    // LXCFS killed with SIGKILL leaves its mount behind, and every lstat under it fails with
+    // ENOTCONN; a stopped LXCFS on a host does the same in namespaces that copied its mount.
+    spawnIn(`${SLICE}/deadfuse.scope`, [
+      'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+      'mkdir -p /tmp/cs-deadfuse /tmp/cs-livetmpfs && mount -t tmpfs -o size=8m cs-live /tmp/cs-livetmpfs && ' +
+        '{ lxcfs -f /tmp/cs-deadfuse >/dev/null 2>&1 & p=$!; sleep 1; kill -9 $p; wait $p; exec sleep 1000; }',
+    ]);
+    const d = await waitFor(
+      'deadfuse.scope with its filesystems read',
+      async () => {
+        const c = await agent.get<any>('/api/v1/containers/deadfuse').catch(() => undefined);
+        return c?.sample?.filesystems?.some((f: { destination?: string }) => f.destination === '/tmp/cs-livetmpfs') ? c : undefined;
+      },
+      10_000,
+    );
+    // The first read may come while LXCFS still serves; once it is dead, a later read passes over it.
+    const dead = Date.now() + 1000;
+    const again = await waitFor(
+      'a filesystem read of deadfuse.scope after its FUSE daemon died',
+      async () => {
+        const c = await agent.get<any>('/api/v1/containers/deadfuse');
+        return Date.parse(c.sampledAt) > dead + 3500 ? c : undefined;
+      },
+      10_000,
+    );
+    const dests = again.sample.filesystems.map((f: { destination?: string }) => f.destination);
+    assert.ok(dests.includes('/tmp/cs-livetmpfs'), dests.join(' '));
+    assert.ok(!dests.includes('/tmp/cs-deadfuse'), dests.join(' '));
+    assert.equal(Number(again.sample.filesystems.find((f: { destination?: string }) => f.destination === '/tmp/cs-livetmpfs').totalBytes), 8 * 1024 * 1024);
+    assert.ok(Date.parse(again.sampledAt) > Date.parse(d.sampledAt));
+    // The other containers are sampled on every tick meanwhile.
+    const load = await agent.get<any>('/api/v1/containers/load');
+    const age = Date.now() - Date.parse(load.sampledAt);
+    assert.ok(age < 2000, `load.scope last sampled ${age} ms ago`);
   });
 });

@@ -219,6 +219,11 @@ describe('web dashboard', { timeout: 240_000 }, () => {
     assert.deepEqual((cpu.data[1] as number[]).slice(0, 3), h.series.cpu_cores.slice(j, j + 3));
     // Live: new ticks join.
     await waitFor('a live point', async () => ((await charts()).cpu.data[0].length > n ? true : undefined), 5000, 200);
+    // Zooming in halves the range down to 10 s: the charts need more than 20 s for it to show.
+    await waitFor('22 s of history in the charts', async () => {
+      const x = (await charts()).cpu.data[0] as number[];
+      return x[x.length - 1] - x[0] >= 22 ? true : undefined;
+    }, 30_000, 500);
     // Zoom one chart with the keyboard: every chart shows the same range.
     await page.focus('figure.chart[data-chart=memory]');
     await page.keyboard.press('+');
@@ -226,7 +231,10 @@ describe('web dashboard', { timeout: 240_000 }, () => {
     const zoomed = await charts();
     const ranges = Object.values(zoomed).map((c) => c.x.join());
     assert.equal(new Set(ranges).size, 1, `one x range: ${ranges}`);
-    assert.ok(zoomed.cpu.x[1]! - zoomed.cpu.x[0]! < (zoomed.cpu.data[0].at(-1) as number) - (zoomed.cpu.data[0][0] as number), 'zoomed in');
+    // '+' halves the range, down to 10 s at the least; a tick may have joined since (1 s more).
+    const extent = (zoomed.cpu.data[0].at(-1) as number) - (zoomed.cpu.data[0][0] as number);
+    const width = zoomed.cpu.x[1]! - zoomed.cpu.x[0]!;
+    assert.ok(Math.abs(width - Math.max(extent / 2, 10)) <= 1, `zoomed in: ${width} s of ${extent} s`);
     assert.equal(await page.getAttribute('.follow', 'aria-pressed'), 'false');
     await page.click('.follow');
     await page.screenshot({ path: `${OUT}/container-busy-1280x720.png`, fullPage: true });
