@@ -1,0 +1,50 @@
+/**
+ * What every exporter (remote_write, OTLP, Gnocchi) is made of: a Sink turns each tick into a
+ * payload, which is queued on disk (src/export/queue.ts) before anything is sent; a sender
+ * drains the queue oldest first through the sink's `send`, retrying what the receiver may
+ * take later. A payload is encoded once, at its tick, so that what is sent after an outage is
+ * what the agent measured then, not what it holds now.
+ */
+import type { ContainerEntry } from '../store/store.js';
+import type { HostSample } from '../model.js';
+
+/** One tick as the exporters see it. */
+export interface ExportTick {
+  /** When the tick ran (ms since the epoch). */
+  timestampMs: number;
+  /**
+   * Live containers whose latest sample (`e.latest`) was not handed to the exporters before:
+   * each sample is exported once, also one taken between ticks (a container sampled at its
+   * start event). Its own `e.latest.timestampMs` is the time to send.
+   */
+  containers: readonly ContainerEntry[];
+  /** Containers that left the live list since the previous tick: staleness markers, ends. */
+  gone: readonly ContainerEntry[];
+  /** The host's sample of this tick. */
+  host?: HostSample;
+}
+
+/** A send that failed: `retryable` (a network error, 5xx, 429) is tried again later; the rest are dropped and counted. */
+export class SendError extends Error {
+  override name = 'SendError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    /** What the receiver asked for (Retry-After), in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Sink {
+  /** Unique among the configured sinks; a file name and a label value: `remote_write-0`, `otlp-0`, `gnocchi-0`. */
+  readonly name: string;
+  /** The most queued payloads one `send` takes. */
+  readonly maxBatch: number;
+  /** The bytes one tick contributes, or undefined when it has nothing to send. */
+  encode(tick: ExportTick): Uint8Array | undefined;
+  /** Sends payloads (oldest first) as one request or several; resolves once the receiver took them all; throws SendError. */
+  send(payloads: readonly Uint8Array[]): Promise<void>;
+}
