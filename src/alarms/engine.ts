@@ -95,6 +95,12 @@ export class AlarmEngine {
   private readonly lookbackMs: number;
   /** Removed containers' id labels, and until when their alerts must not be raised again. */
   private readonly removed = new Map<string, number>();
+  /**
+   * Containers seen to stop, by id label: why. A container's series end when it stops, so the
+   * alerts it raised resolve; `docker rm -f` stops it before it is removed, and a tick may see the
+   * stop alone. The reason then says it stopped rather than that a condition changed.
+   */
+  private readonly stopped = new Map<string, string>();
   private readonly pendingEvents: LifecycleEvent[] = [];
   private retentionMs = 0;
   private started = false;
@@ -210,18 +216,24 @@ export class AlarmEngine {
     // Lifecycle events first: a removal ends that container's alerts in every rule, with the reason.
     for (const e of this.pendingEvents.splice(0)) {
       this.lifecycle.observe(e);
-      if (e.action !== 'destroy') continue;
       const id = e.cgroupPath || e.info.cgroup.path;
+      if (e.action === 'die') {
+        const code = e.info.docker?.exitCode;
+        this.stopped.set(id, code === undefined ? 'container stopped' : `container stopped (exit code ${code})`);
+      } else if (e.action === 'start') this.stopped.delete(id);
+      if (e.action !== 'destroy') continue;
+      this.stopped.delete(id);
       this.removed.set(id, nowMs + Math.max(this.retentionMs, this.opts.intervalMs) + this.opts.intervalMs);
       for (const l of this.loaded.values()) for (const a of l.rule.active.values()) if (a.labels.id === id) note(l, endAlert(a, nowMs, REMOVED_REASON));
     }
     this.lifecycle.advance(nowMs);
     for (const [id, until] of this.removed) if (until < nowMs) this.removed.delete(id);
     const skip = this.removed.size > 0 ? (labels: Labels) => labels.id !== undefined && this.removed.has(labels.id) : undefined;
+    const stopped = this.stopped.size > 0 ? (labels: Labels) => (labels.id === undefined ? undefined : this.stopped.get(labels.id)) : undefined;
     for (const l of this.loaded.values()) {
       if (l.threshold && !l.threshold.enabled) continue;
       if (l.window && !l.window.inside(nowMs)) continue;
-      for (const t of l.rule.eval({ db: this.db, t: nowMs, lookbackMs: this.lookbackMs }, skip)) note(l, t);
+      for (const t of l.rule.eval({ db: this.db, t: nowMs, lookbackMs: this.lookbackMs }, skip, stopped)) note(l, t);
       if (l.rule.lastError !== undefined) this.stats.evaluationFailures++;
     }
     this.notify(nowMs, transitions);

@@ -47,8 +47,11 @@ export interface EngineRule {
   readonly active: Map<string, Alert>;
   lastError?: string;
   lastEvalMs?: number;
-  /** Evaluates at ctx.t; `skip` names alerts (by their labels) that must not be raised again. */
-  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean): Transition[];
+  /**
+   * Evaluates at ctx.t; `skip` names alerts (by their labels) that must not be raised again;
+   * `stopped` says why an alert whose condition vanished ended, when its container stopped.
+   */
+  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean, stopped?: (labels: Labels) => string | undefined): Transition[];
   alerts(): Alert[];
 }
 
@@ -104,7 +107,7 @@ export class AlertingRule implements EngineRule {
   constructor(readonly spec: RuleSpec) {}
 
   /** Evaluates at ctx.t; returns the state changes. */
-  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean): Transition[] {
+  eval(ctx: EvalContext, skip?: (labels: Labels) => boolean, stopped?: (labels: Labels) => string | undefined): Transition[] {
     let result: Sample[];
     let present: Sample[] | undefined;
     try {
@@ -182,7 +185,7 @@ export class AlertingRule implements EngineRule {
           if (a.state === 'pending' || (a.resolvedAt !== undefined && ts - a.resolvedAt > RESOLVED_RETENTION_MS)) this.active.delete(key);
           if (a.state !== 'inactive' && !keepFiring) {
             a.resolvedAt = ts;
-            move(a, 'inactive', 'condition no longer met');
+            move(a, 'inactive', stopped?.(a.labels) ?? 'condition no longer met');
           }
           if (!keepFiring) continue;
         }

@@ -25,6 +25,12 @@ interface Seen {
   state: ContainerInfo['state'] | 'removed';
   startedMs?: number;
   oomKills: bigint;
+  /**
+   * Docker's State.OOMKilled. dockerd sets it on containerd's OOM event, which may come after the
+   * exit: the container is then seen to die first, and only a later inspect says the OOM killer
+   * took it (its cgroup, gone with it, never showed the count move to a tick).
+   */
+  oomKilled: boolean;
   cgroupPath?: string;
 }
 
@@ -40,9 +46,10 @@ function seenOf(e: ContainerEntry, before: Seen | undefined): Seen {
   const state = e.removedMs !== undefined ? 'removed' : e.info.state;
   const startedMs = e.info.startedMs;
   const oomKills = oomCount(e);
+  const oomKilled = e.info.docker?.oomKilled === true;
   const cgroupPath = e.info.cgroup.path || before?.cgroupPath;
-  if (before?.state === state && before.startedMs === startedMs && before.oomKills === oomKills && before.cgroupPath === cgroupPath) return before;
-  return { state, startedMs, oomKills, cgroupPath };
+  if (before?.state === state && before.startedMs === startedMs && before.oomKills === oomKills && before.oomKilled === oomKilled && before.cgroupPath === cgroupPath) return before;
+  return { state, startedMs, oomKills, oomKilled, cgroupPath };
 }
 
 /** The actions that lead from one observed state to the next. */
@@ -63,7 +70,7 @@ export function transitions(before: Seen | undefined, after: Seen): LifecycleAct
     if (after.state !== 'removed') return transitions(undefined, after);
     return out;
   }
-  if (after.oomKills > before.oomKills) out.push('oom');
+  if (after.oomKills > before.oomKills || (after.oomKilled && !before.oomKilled)) out.push('oom');
   const restarted = wasLive && isLive && after.startedMs !== before.startedMs;
   if (restarted) out.push('die', 'start');
   else if (!wasLive && isLive) out.push('start');

@@ -270,6 +270,23 @@ test('removal ends the container\'s alerts with a reason and they are not raised
   assert.equal(w.engine.alerts().length, 0);
 });
 
+test('a container seen stopped before it is removed: its alerts end saying so, then removal changes nothing', () => {
+  const w = new World({ groups: [{ name: 'g', rules: [{ alert: 'Big', expr: 'cstats_memory_usage_bytes > 500' }] }] }, undefined);
+  const T = 1_700_000_000_000;
+  w.tick(T, { 'web-1': 700 });
+  assert.equal(w.engine.alerts()[0].state, 'firing');
+  // `docker rm -f`: killed (die, exit 137) at one tick, its series gone; removed at the next.
+  const i = { ...w.store.get(info('web-1').id)!.info, state: 'exited' as const, docker: { exitCode: 137, oomKilled: false } as ContainerInfo['docker'] };
+  w.store.upsert(i);
+  w.engine.observe({ action: 'die', info: i, cgroupPath: i.cgroup.path, timeMs: T + 500, seq: 1 });
+  w.engine.evaluate(T + 1000);
+  assert.equal(w.engine.get('Big')!.instances[0].reason, 'container stopped (exit code 137)');
+  w.store.markRemoved(i.id, T + 1500);
+  w.engine.observe({ action: 'destroy', info: i, cgroupPath: i.cgroup.path, timeMs: T + 1500, seq: 2 });
+  w.engine.evaluate(T + 2000);
+  assert.deepEqual(w.engine.history('Big')!.map((h) => h.reason), ['condition met', 'container stopped (exit code 137)']);
+});
+
 test('lifecycle alarms: OOM (counter or Docker OOMKilled), non-zero exit until restarted, restart loop within its window', () => {
   const w = new World({ lifecycle: { restartLoop: { restarts: 3, window: '1m' }, oomHold: '30s' } }, undefined);
   const T = 1_700_000_000_000;

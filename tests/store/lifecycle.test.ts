@@ -5,7 +5,7 @@ import { LifecycleLog, transitions } from '../../src/store/lifecycle.js';
 import { Store } from '../../src/store/store.js';
 import type { ContainerInfo } from '../../src/model.js';
 
-const seen = (state: string, startedMs?: number, oomKills = 0n) => ({ state: state as ContainerInfo['state'], startedMs, oomKills });
+const seen = (state: string, startedMs?: number, oomKills = 0n, oomKilled = false) => ({ state: state as ContainerInfo['state'], startedMs, oomKills, oomKilled });
 
 test('transitions: Docker actions for every change of state', () => {
   assert.deepEqual(transitions(undefined, seen('running', 1)), ['create', 'start']);
@@ -22,6 +22,11 @@ test('transitions: Docker actions for every change of state', () => {
   assert.deepEqual(transitions(seen('removed', 1), seen('removed', 1)), []);
   assert.deepEqual(transitions(seen('running', 1, 0n), seen('running', 1, 1n)), ['oom']);
   assert.deepEqual(transitions(seen('running', 1), seen('running', 1)), []);
+  // dockerd may handle containerd's OOM event after the exit: OOMKilled turns true on a container
+  // already seen dead, whose cgroup is gone. That is the OOM kill, once.
+  assert.deepEqual(transitions(seen('exited', 1), seen('exited', 1, 0n, true)), ['oom']);
+  assert.deepEqual(transitions(seen('running', 1, 0n), seen('exited', 1, 1n, true)), ['oom', 'die'], 'the count and the flag are one kill');
+  assert.deepEqual(transitions(seen('exited', 1, 0n, true), seen('exited', 1, 0n, true)), []);
 });
 
 function info(id: string, state: ContainerInfo['state']): ContainerInfo {
