@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the initramfs of the cstats test VM (see tests/integration/vm/harness.ts):
-# static busybox with its applet links, node (stripped) and the libraries ldd lists for it,
+# static busybox with its applet links, node (stripped) and runc (for a container under a real
+# runtime, tests/integration/vm/agent-v2.test.ts) with the libraries ldd lists for them,
 # the compiled project (dist/, package.json and the runtime dependencies) in /cstats, the fuse and brd kernel modules,
 # and scripts/vm/init as /init.
 # Usage: build-initramfs.sh OUT.cpio.gz   (run `npm run build` first)
@@ -17,6 +18,7 @@ for tool in cpio gzip strip; do
   command -v "$tool" > /dev/null || die "$tool is not installed"
 done
 node=$(command -v node) || die "node is not installed"
+runc=$(PATH=$PATH:/usr/sbin:/sbin command -v runc) || die "runc is not installed (apt-get install runc)"
 busybox=$(command -v busybox) || die "busybox is not installed (apt-get install busybox-static)"
 if ldd "$busybox" > /dev/null 2>&1; then
   die "$busybox is dynamically linked (apt-get install busybox-static)"
@@ -36,8 +38,9 @@ for applet in $("$busybox" --list); do
 done
 
 strip -o "$stage/bin/node" "$node"
+cp "$runc" "$stage/bin/runc"
 # Every path ldd prints: the libraries after "=>" and the dynamic loader itself.
-for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
+for lib in $({ ldd "$node"; ldd "$runc"; } | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$stage$(dirname "$lib")"
   cp -L "$lib" "$stage$lib"
 done

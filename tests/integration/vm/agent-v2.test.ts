@@ -3,16 +3,66 @@
  * memory.max are discovered, sampled and served over the REST API; CPU %, limits and memory
  * usage are checked against the known loads. This host is cgroup v1, so this is where v2 is
  * proven end to end.
+ *
+ * The same run holds a container of a real OCI runtime: Debian's runc (copied into the image by
+ * scripts/vm/build-initramfs.sh) runs a busy loop from a busybox bundle in Docker's cgroupfs
+ * layout, /docker/<64-hex id>, under half a core of quota. With no dockerd in the VM the agent
+ * must find it from the cgroup tree alone, name it as Docker does (12-hex id prefix), read back
+ * the limits runc wrote and count its CPU as the cgroup's own cpu.stat does. One VM for both
+ * keeps the suite's time down: the runc part adds about a second to the run, a VM of its own
+ * cost 45 to 60 s on the loaded host (boot, node and agent start, the sampling window).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { runInVm, type VmResult } from './harness.js';
 
 const MiB = 1024 * 1024;
 const CG = '/sys/fs/cgroup/cstats-test.slice';
+const RUNC_ID = randomBytes(32).toString('hex');
+const RUNC_CG = `/sys/fs/cgroup/docker/${RUNC_ID}`;
 
-const COMMAND = `
+/**
+ * The bundle's config.json: `runc spec` (run on the host: the same runc as in the image) edited
+ * for a detached busy loop in /docker/<id> with a CPU quota and a memory limit.
+ */
+async function runcConfig(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cstats-runc-spec-'));
+  try {
+    await promisify(execFile)('runc', ['spec', '--bundle', dir], {
+      env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+    });
+    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    spec.process.terminal = false; // `runc run -d` refuses a terminal without a console socket
+    spec.process.args = ['sh', '-c', 'while :; do :; done'];
+    spec.hostname = 'cstats-runc';
+    spec.linux.cgroupsPath = `/docker/${RUNC_ID}`; // runc's cgroupfs driver: the path as dockerd gives it
+    spec.linux.resources.cpu = { quota: 50000, period: 100000 };
+    spec.linux.resources.memory = { limit: 64 * MiB };
+    return JSON.stringify(spec, null, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The VM's root is an initramfs, where pivot_root cannot work: hence `runc run --no-pivot`.
+const command = (runcSpec: string): string => `
 set -e
+mkdir -p /run /tmp/bundle/rootfs/bin
+cp /bin/busybox /tmp/bundle/rootfs/bin/busybox
+ln -s busybox /tmp/bundle/rootfs/bin/sh
+cat > /tmp/bundle/config.json <<'CSTATS_EOF'
+${runcSpec}
+CSTATS_EOF
+echo "== runc-start"
+cut -d' ' -f1 /proc/uptime
+runc run -d --no-pivot --bundle /tmp/bundle ${RUNC_ID} < /dev/null > /tmp/runc.log 2>&1 || { cat /tmp/runc.log; exit 4; }
+cut -d' ' -f1 /proc/uptime
 mkdir -p ${CG}/busy.scope ${CG}/mem.scope
 echo "+cpu +memory +io +pids" > ${CG}/cgroup.subtree_control
 echo "50000 100000" > ${CG}/busy.scope/cpu.max
@@ -27,10 +77,13 @@ i=0; until wget -qO /dev/null http://127.0.0.1:7070/healthz 2>/dev/null; do i=$(
 sleep 2
 echo "== t0"
 echo "$(date +%s) $(head -n1 /proc/stat) $(grep usage_usec ${CG}/busy.scope/cpu.stat)"
+echo "$(cut -d' ' -f1 /proc/uptime) $(grep usage_usec ${RUNC_CG}/cpu.stat)"
 sleep 7
 echo "== t1"
 echo "$(date +%s) $(head -n1 /proc/stat) $(grep usage_usec ${CG}/busy.scope/cpu.stat)"
-for path in /healthz /api/v1/containers/busy /api/v1/containers/mem "/api/v1/containers/busy/history?metrics=cpu_percent,cpu_cores" /api/v1/machine; do
+echo "$(cut -d' ' -f1 /proc/uptime) $(grep usage_usec ${RUNC_CG}/cpu.stat)"
+for path in /healthz /api/v1/containers /api/v1/containers/busy /api/v1/containers/mem "/api/v1/containers/busy/history?metrics=cpu_percent,cpu_cores" \
+  /api/v1/containers/${RUNC_ID.slice(0, 12)} "/api/v1/containers/${RUNC_ID.slice(0, 12)}/history?metrics=cpu_cores" /api/v1/machine; do
   echo "== $path"
   wget -qO- "http://127.0.0.1:7070$path"
   echo
@@ -38,6 +91,10 @@ done
 echo "== kernel"
 echo "memory.current=$(cat ${CG}/mem.scope/memory.current)"
 grep -E '^(inactive_file|shmem) ' ${CG}/mem.scope/memory.stat
+echo "== runc"
+runc state ${RUNC_ID}
+echo
+cat ${RUNC_CG}/cpu.max ${RUNC_CG}/memory.max
 `;
 
 describe('agent on a real cgroup v2 kernel', () => {
@@ -50,7 +107,7 @@ describe('agent on a real cgroup v2 kernel', () => {
   };
 
   before(async () => {
-    vm = await runInVm({ command: COMMAND, timeoutMs: 240_000 });
+    vm = await runInVm({ command: command(await runcConfig()), timeoutMs: 240_000 });
     for (const part of vm.output.split(/^== /m).slice(1)) {
       const nl = part.indexOf('\n');
       sections.set(part.slice(0, nl), part.slice(nl + 1).trim());
@@ -75,7 +132,7 @@ describe('agent on a real cgroup v2 kernel', () => {
     assert.ok(busy.sample.cpu.periods > 0 && busy.sample.cpu.throttledPeriods > 0, 'cpu.stat throttling figures present');
     // The docker formula recomputed from the kernel's own files at both ends of the window.
     const edge = (key: string) => {
-      const f = sections.get(key)!.split(/\s+/);
+      const f = sections.get(key)!.split('\n')[0].split(/\s+/);
       const ticks = f.slice(2, 9).reduce((a, b) => a + Number(b), 0); // user..softirq, as dockerd
       return { sec: Number(f[0]), systemNs: ticks * 1e7, usageNs: Number(f[f.length - 1]) * 1000 };
     };
@@ -113,6 +170,56 @@ describe('agent on a real cgroup v2 kernel', () => {
     assert.ok(mem.sample.memory.stat.shmem >= 32 * MiB, 'tmpfs pages are accounted as shmem');
     assert.equal(mem.sample.pids.current, 1);
     assert.ok(mem.sample.pressure?.memory?.some !== undefined, 'memory.pressure read');
+  });
+
+  it('runc runs a container in /docker/<id> with the limits of its config', () => {
+    const [start, started] = sections.get('runc-start')!.split('\n').map(Number);
+    console.log(`v2 VM: runc run -d took ${((started - start) * 1000).toFixed(0)} ms`);
+    // `runc state` prints its JSON, then cpu.max and memory.max follow on a line each.
+    const lines = sections.get('runc')!.split('\n');
+    const state = JSON.parse(lines.slice(0, -2).join('\n'));
+    assert.equal(state.id, RUNC_ID);
+    assert.equal(state.status, 'running');
+    assert.deepEqual(lines.slice(-2), ['50000 100000', String(64 * MiB)]);
+  });
+
+  it('the agent finds the runc container from the cgroup tree, names it as Docker does, limits read back', () => {
+    const list: any[] = json('/api/v1/containers');
+    const found = list.filter((c) => c.id === RUNC_ID);
+    assert.equal(found.length, 1, `container ${RUNC_ID} not listed: ${JSON.stringify(list.map((c) => [c.id, c.name]))}`);
+    assert.equal(found[0].name, RUNC_ID.slice(0, 12));
+    assert.equal(found[0].kind, 'docker');
+    const detail = json(`/api/v1/containers/${RUNC_ID.slice(0, 12)}`);
+    assert.equal(detail.id, RUNC_ID);
+    assert.equal(detail.cgroup.version, 2);
+    assert.equal(detail.cgroup.path, `/docker/${RUNC_ID}`);
+    assert.equal(detail.limits.cpuQuotaUs, 50000);
+    assert.equal(detail.limits.cpuPeriodUs, 100000);
+    assert.equal(detail.limits.memoryLimitBytes, 64 * MiB);
+    assert.equal(detail.sample.pids.current, 1, 'the one shell of the loop');
+  });
+
+  it("runc container's CPU: half a core, as its cgroup's own cpu.stat usage_usec counts it", () => {
+    // Reference: the usage_usec delta over the guest's uptime delta, both read by the same shell.
+    const edge = (key: string) => {
+      const [sec] = sections.get(key)!.split(/\s/);
+      const [uptime, , usage] = sections.get(key)!.split('\n')[1].split(/\s+/);
+      return { sec: Number(sec), uptimeS: Number(uptime), usageUs: Number(usage) };
+    };
+    const t0 = edge('t0');
+    const t1 = edge('t1');
+    const reference = ((t1.usageUs - t0.usageUs) / 1e6 / (t1.uptimeS - t0.uptimeS)) * 100;
+    const h = json(`/api/v1/containers/${RUNC_ID.slice(0, 12)}/history?metrics=cpu_cores`);
+    const inWindow = (i: number) => h.timestamps[i] > (t0.sec + 1) * 1000 && h.timestamps[i] <= (t1.sec + 1) * 1000;
+    const pct: number[] = h.series.cpu_cores.filter((_: number, i: number) => inWindow(i)).map((c: number) => c * 100);
+    const agent = pct.reduce((a, b) => a + b, 0) / pct.length;
+    console.log(
+      `v2 VM: runc container CPU % of one core ${pct.map((v) => v.toFixed(1)).join(' ')} (mean ${agent.toFixed(2)}; its cpu.stat over the window ${reference.toFixed(2)})`,
+    );
+    assert.ok(pct.length >= 4, `only ${pct.length} samples in the window`);
+    assert.ok(reference >= 40 && reference <= 55, `the quota does not hold in the VM: ${reference}`);
+    assert.ok(agent >= 40 && agent <= 55, `agent ${agent}`);
+    assert.ok(Math.abs(agent - reference) <= 3, `agent ${agent} vs cpu.stat ${reference}`);
   });
 
   it('machine view comes from the VM kernel', () => {
