@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import type { ServerResponse } from 'node:http';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
 import { readMachineIdentity, readProcessCounts, type MachineIdentity } from './cadvisor-reads.js';
+import { readMachineInventory, type MachineInventory } from '../collector/machine.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
 import { deviceNames } from '../kernel/proc/diskstats.js';
@@ -36,6 +37,8 @@ export interface PrometheusOptions {
   labelAllowlist: readonly string[];
   /** The machine's identity for the machine_* labels; read from the host's files when not given. */
   machine?: MachineIdentity;
+  /** The machine's cores and sockets; read from sysfs and cpuinfo when not given. */
+  hardware?: MachineHardware;
   /** More families (the agent's own, e.g. the alarm engine's), appended to each render. */
   tail?: () => string;
 }
@@ -382,14 +385,23 @@ const CONTAINER_FAMILIES: Family[] = [
   gauge('container_last_seen', 'Last time a container was seen by the exporter', (v) => seconds(v.sample.timestampMs)),
 ];
 
+/** The machine's hardware as machine families read it (collector/machine.ts), read once: it does not change while the agent runs. */
+export interface MachineHardware {
+  numPhysicalCores?: MachineInventory['numPhysicalCores'];
+  numSockets?: MachineInventory['numSockets'];
+}
+
 interface MachineFamily {
   name: string;
   help: string;
-  pick(h: HostSample): bigint | number | undefined;
+  pick(h: HostSample, hw: MachineHardware): bigint | number | undefined;
 }
 
 const MACHINE_FAMILIES: MachineFamily[] = [
   { name: 'machine_cpu_cores', help: 'Number of logical CPU cores.', pick: (h) => h.stat.perCpu.size },
+  // Absent where the host does not tell a CPU's core or package (no topology, no cpuinfo ids).
+  { name: 'machine_cpu_physical_cores', help: 'Number of physical CPU cores.', pick: (_h, hw) => hw.numPhysicalCores },
+  { name: 'machine_cpu_sockets', help: 'Number of CPU sockets.', pick: (_h, hw) => hw.numSockets },
   { name: 'machine_memory_bytes', help: 'Amount of memory installed on the machine.', pick: (h) => h.meminfo.get('MemTotal') },
   { name: 'machine_swap_bytes', help: 'Amount of swap memory available on the machine.', pick: (h) => h.meminfo.get('SwapTotal') },
 ];
@@ -483,6 +495,8 @@ export function forEachContainerSeries(
 export interface RenderExtras {
   processes?: ReadonlyMap<string, bigint>;
   machine?: Buffer;
+  /** Physical cores and sockets; without it their families are left out. */
+  hardware?: MachineHardware;
   /** Exposition text appended after the machine series. */
   tail?: string;
 }
@@ -512,7 +526,7 @@ export function renderMetrics(store: Store, labels: LabelRenderer, into?: Buffer
   if (host) {
     w.container(extras.machine ?? NO_BYTES);
     for (const f of MACHINE_FAMILIES) {
-      const x = f.pick(host);
+      const x = f.pick(host, extras.hardware ?? {});
       if (x === undefined) continue;
       w.begin(f.name, f.help, 'gauge');
       w.series(String(x));
@@ -546,6 +560,7 @@ export class MetricsEndpoint {
   private spare?: Buffer;
   private readonly labels: LabelRenderer;
   private readonly machine: Buffer;
+  private readonly hardware: MachineHardware;
   private readonly tail?: () => string;
 
   constructor(
@@ -554,6 +569,7 @@ export class MetricsEndpoint {
   ) {
     this.labels = new LabelRenderer(opts.labelAllowlist);
     this.machine = machineLabels(opts.machine ?? readMachineIdentity());
+    this.hardware = opts.hardware ?? readMachineInventory();
     this.tail = opts.tail;
   }
 
@@ -578,7 +594,7 @@ export class MetricsEndpoint {
     const into = this.spare ?? (old ? Buffer.allocUnsafe(Math.ceil(old.body.length * 1.1)) : undefined);
     this.spare = undefined;
     const key = this.store.host?.latest;
-    this.cached = { key, ...renderMetrics(this.store, this.labels, into, { processes, machine: this.machine, tail: this.tail?.() }), readers: 0, retired: false };
+    this.cached = { key, ...renderMetrics(this.store, this.labels, into, { processes, machine: this.machine, hardware: this.hardware, tail: this.tail?.() }), readers: 0, retired: false };
     if (old) {
       old.retired = true;
       this.release(old, 0);

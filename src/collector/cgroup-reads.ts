@@ -392,6 +392,20 @@ export class CgroupReads implements StatReader {
     for (const files of this.dirs.values()) for (const e of files.values()) if (e.setting) e.age = MUST_REREAD;
   }
 
+  /**
+   * Closes and forgets the files kept in `dir`: a directory that will not be read again (the
+   * network namespace's `/proc/<pid>/net` of a process that was replaced by a restart), whose
+   * descriptors would otherwise stay open for as long as the container runs.
+   */
+  forget(dir: string): void {
+    const files = this.dirs.get(dir);
+    if (!files) return;
+    for (const e of files.values()) e.file.close();
+    this.dirs.delete(dir);
+    this.watchers.get(dir)?.close();
+    this.watchers.delete(dir);
+  }
+
   close(): void {
     for (const files of this.dirs.values()) for (const e of files.values()) e.file.close();
     this.dirs.clear();

@@ -44,7 +44,7 @@ interface Tracked {
   netCtx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
-  /** `/proc/<pid>/net` of the process whose namespace it reads, made when the pid changes. */
+  /** `/proc/<pid>/net` of the process whose namespace it reads, made when the pid changes (the old one's files closed). */
   netDir?: { pid: number; dir: string };
   /** Its interfaces as read in tick `tick`: members of its namespace take them in the same tick. */
   network?: readonly NetInterfaceStats[];
@@ -295,6 +295,11 @@ export class Collector {
    */
   private readNetwork(info: ContainerInfo, t: Tracked): readonly NetInterfaceStats[] | undefined {
     const net = info.network;
+    // A restarted container has a new process (and namespace): the old one's net/dev is closed.
+    if (t.netDir && (net.kind !== 'own' || net.pid !== t.netDir.pid)) {
+      t.files.forget(t.netDir.dir);
+      t.netDir = undefined;
+    }
     switch (net.kind) {
       case 'host':
         return NO_INTERFACES;
@@ -307,7 +312,7 @@ export class Collector {
         return (sandbox?.tick === this.tickNo ? sandbox.network : undefined) ?? target.latest?.network;
       }
       case 'own':
-        if (t.netDir?.pid !== net.pid) t.netDir = { pid: net.pid, dir: `/proc/${net.pid}/net` };
+        t.netDir ??= { pid: net.pid, dir: `/proc/${net.pid}/net` };
         return readParsed(t.netCtx, t.netDir.dir, 'dev', parseNetDev);
     }
   }

@@ -205,13 +205,21 @@ describe('layer usage, processes and the machine identity', () => {
   });
 
   it('container_processes from the counts of the render; machine series with cAdvisor\'s identity labels', () => {
-    const out = lines(renderMetrics(store(), new LabelRenderer([]), undefined, { processes: new Map([[ID_A, 3n]]), machine: machineLabels(identity) }).body.toString());
+    const out = lines(renderMetrics(store(), new LabelRenderer([]), undefined, { processes: new Map([[ID_A, 3n]]), machine: machineLabels(identity), hardware: { numPhysicalCores: 4, numSockets: 2 } }).body.toString());
     assert.ok(out.includes(`container_processes{${a}} 3`));
     assert.ok(!out.some((l) => l.startsWith(`container_processes{${b}`)));
     // The empty system_uuid is left out, which Prometheus reads as the empty value cAdvisor writes.
     assert.ok(out.includes('machine_cpu_cores{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 2'));
     assert.ok(out.includes('machine_memory_bytes{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 8323743744'));
+    assert.ok(out.includes('machine_cpu_physical_cores{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 4'));
+    assert.ok(out.includes('machine_cpu_sockets{boot_id="142d2da4-8efb-4f99-bc32-a1bce85c5067",machine_id="3d1219c7c4c5404aaa1f6d2a48adfda4"} 2'));
     assert.equal(machineLabels({ machineId: 'm', systemUuid: 'u', bootId: 'b' }).toString(), 'boot_id="b",machine_id="m",system_uuid="u"');
+  });
+
+  it('physical cores and sockets the host does not tell: their families are left out, not 0', () => {
+    const out = lines(renderMetrics(store(), new LabelRenderer([]), undefined, { machine: machineLabels(identity), hardware: { numPhysicalCores: undefined, numSockets: undefined } }).body.toString());
+    assert.ok(out.some((l) => l.startsWith('machine_cpu_cores{')));
+    assert.ok(!out.some((l) => l.includes('machine_cpu_physical_cores') || l.includes('machine_cpu_sockets')), out.filter((l) => l.startsWith('machine_')).join('\n'));
   });
 
   it('the endpoint reads each container\'s cgroup.procs tree for the render', async () => {
@@ -279,7 +287,8 @@ describe('MetricsEndpoint', () => {
     const store = fixtureStore();
     const router = new Router();
     const machine = { machineId: 'm', systemUuid: 'u', bootId: 'b' };
-    registerPrometheus(router, store, { labelAllowlist: ['com.example.team'], machine });
+    const hardware = { numPhysicalCores: 4, numSockets: 2 };
+    registerPrometheus(router, store, { labelAllowlist: ['com.example.team'], machine, hardware });
     const server = await startServer(router, '127.0.0.1:0');
     const port = (server.address() as AddressInfo).port;
     const get = (headers: Record<string, string>) =>
@@ -299,7 +308,7 @@ describe('MetricsEndpoint', () => {
       assert.equal(plain.headers['content-encoding'], undefined);
       // The fixture cgroup has no task: no process, counted without a read; B has no pids figures.
       const processes = new Map([[ID_A, 0n]]);
-      assert.equal(plain.body.toString(), renderMetrics(store, new LabelRenderer(['com.example.team']), undefined, { processes, machine: machineLabels(machine) }).body.toString());
+      assert.equal(plain.body.toString(), renderMetrics(store, new LabelRenderer(['com.example.team']), undefined, { processes, machine: machineLabels(machine), hardware }).body.toString());
       const gz = await get({ 'Accept-Encoding': 'deflate, gzip;q=0.8' });
       assert.equal(gz.headers['content-encoding'], 'gzip');
       assert.equal(Number(gz.headers['content-length']), gz.body.length);

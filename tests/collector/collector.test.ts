@@ -5,7 +5,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync, rmdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Collector } from '../../src/collector/collector.js';
@@ -13,6 +14,7 @@ import { CgroupfsDiscoverer } from '../../src/runtimes/cgroupfs.js';
 import { Store } from '../../src/store/store.js';
 import { readHostLayout, locationFromPath, walkRootOf } from '../../src/runtimes/layout.js';
 import type { Logger } from '../../src/log.js';
+import type { ContainerInfo } from '../../src/model.js';
 import { createLogger } from '../../src/log.js';
 import { requires } from '../requires.js';
 
@@ -120,6 +122,48 @@ test('a host-network container that did not move keeps the previous tick\'s figu
   assert.deepEqual(e.latest!.network, [], 'the host\'s interfaces are not reported as its own');
   assert.equal(e.latest!.network, e.previous!.network);
   assert.equal(e.derived, derived, 'three samples alike: the same Derived');
+});
+
+/** The files this process holds open, by the path their descriptor names. */
+function openPaths(): string[] {
+  return readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ''; // the directory's own descriptor, closed by now
+    }
+  });
+}
+
+test('a container whose process changed (a restart): the old process\'s net/dev is closed, the new one\'s read', async () => {
+  const dir = join(root, 'test.slice', 'restarted.scope');
+  writeCgroup(dir, GOOD);
+  const { log } = capturingLogger();
+  const store = new Store(10, 60_000);
+  const info: ContainerInfo = {
+    id: 'restarted', name: 'restarted', runtime: 'cgroupfs', image: '', labels: {}, state: 'running', mounts: [], createdMs: Date.now(),
+    cgroup: { version: 2, path: '/test.slice/restarted.scope', dir }, network: { kind: 'unknown' },
+  };
+  const discoverer = { name: 'fixed', start: async () => {}, stop: () => {}, containers: () => [info], health: () => ({ up: true, detail: '', sinceMs: 0 }) };
+  const collector = new Collector(store, [discoverer], { intervalMs: 1000, fsIntervalMs: 10_000 }, log);
+  // Real processes, one after the other: each restart of a container gives it a new one.
+  const children = [0, 1, 2].map(() => spawn('sleep', ['100'], { stdio: 'ignore' }));
+  try {
+    for (const child of children) {
+      info.network = { kind: 'own', pid: child.pid! };
+      collector.tick();
+      collector.tick();
+      const netDevs = openPaths().filter((p) => children.some((c) => p === `/proc/${c.pid}/net/dev`));
+      assert.deepEqual(netDevs, [`/proc/${child.pid}/net/dev`], 'only the current process\'s net/dev is open');
+      assert.ok(store.find('restarted')!.latest!.network!.some((i) => i.name === 'lo'));
+    }
+    info.network = { kind: 'host' };
+    collector.tick();
+    assert.deepEqual(openPaths().filter((p) => children.some((c) => p.startsWith(`/proc/${c.pid}/`))), [], 'nothing of it open once it has no namespace of its own');
+  } finally {
+    collector.stop();
+    for (const c of children) c.kill();
+  }
 });
 
 test('empty and truncated files: the rest of the sample survives', () => {

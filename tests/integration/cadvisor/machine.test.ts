@@ -61,3 +61,21 @@ test('MachineInfo: CPUs, sockets, physical cores, clock, disks and NICs as lscpu
   assert.ok(nics.some((n) => n.name === 'eth0' || byName.has(n.name)), 'the host\'s NICs are there');
   assert.equal(mi.nvm, undefined, 'never read, so never written');
 });
+
+test('/metrics: machine_cpu_physical_cores and machine_cpu_sockets as `lscpu -p=CORE,SOCKET` counts them', async () => {
+  const rows = run('lscpu', '-p=CORE,SOCKET').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const cores = new Set(rows.map((r) => r.split(',').reverse().join(':'))).size;
+  const sockets = new Set(rows.map((r) => r.split(',')[1])).size;
+  const text = await waitFor('machine series', async () => {
+    const body = await (await fetch(`${agent.url}/metrics`)).text();
+    return body.includes('machine_cpu_cores{') ? body : undefined;
+  });
+  const value = (name: string): number | undefined => {
+    const m = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  console.log(`/metrics: ${value('machine_cpu_physical_cores')} physical cores, ${value('machine_cpu_sockets')} socket(s); lscpu -p: ${cores} cores, ${sockets} socket(s)`);
+  assert.equal(value('machine_cpu_physical_cores'), cores);
+  assert.equal(value('machine_cpu_sockets'), sockets);
+  assert.equal(value('machine_cpu_cores'), rows.length);
+});
