@@ -306,7 +306,8 @@ export class Top {
       const marked = firing.has(c.id);
       const cell = (col: TopColumn) => (col.key === 'name' && marked ? `${FIRING} ${col.text(c, row)}` : col.text(c, row));
       const text = fit(columns.map((col) => fit(cell(col), widthOf(col), col.right)).join('  '), width, false);
-      body.push({ text: i === this.selected ? inverse(text) : marked ? this.style.alarm(text) : isLive(c) ? text : dim(text), index: i });
+      const shown = marked ? this.style.alarm(text) : isLive(c) ? text : dim(text);
+      body.push({ text: i === this.selected ? inverse(shown) : shown, index: i });
     });
     if (rows.length === 0) body.push({ text: this.containers.size === 0 ? 'No containers.' : 'No container matches the filter.' });
     this.selected = Math.max(0, Math.min(this.selected, rows.length - 1));

@@ -78,6 +78,8 @@ async function route(): Promise<void> {
     document.title = 'cstats';
     overview ??= new Overview(live);
     overview.rebuild();
+    // Alerts that changed while a container's page was shown.
+    overview.renderAlarms();
     root.replaceChildren(overview.el);
   }
   window.scrollTo(0, 0);
