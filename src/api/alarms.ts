@@ -9,11 +9,12 @@
  *   PUT    /api/v1/alarms/{name}        replace an API-made alarm                 200, 400, 404, 409
  *   DELETE /api/v1/alarms/{name}                                                  204, 404, 409
  *   GET    /api/v1/alarms/{name}/history  state transitions, oldest first
- *   GET    /api/v1/alerts               alerts pending or firing
+ *   GET    /api/v1/alerts               alerts pending or firing, each with the container it is about
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError, sendJson, type Router } from './http.js';
 import { ConflictError, NotFoundError, type AlarmEngine } from '../alarms/engine.js';
+import type { ContainerEntry, Store } from '../store/store.js';
 import { RuleError } from '../alarms/prometheus-rules.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -43,10 +44,32 @@ function asHttp(err: unknown): never {
   throw err;
 }
 
-export function registerAlarms(router: Router, engine: AlarmEngine): void {
+/** One pending or firing alert as /api/v1/alerts and the stream's `alerts` event give it. */
+export type AlertView = ReturnType<AlarmEngine['alerts']>[number] & {
+  /** The container the alert is about, as the REST API names it; null when its labels name none the agent knows. */
+  container: { id: string; name: string } | null;
+};
+
+/**
+ * Pending and firing alerts, each with its container: the one whose cgroup path is the alert's
+ * `id` label (cAdvisor's, what every rule groups by), else the one its `name` label names.
+ */
+export function alertsView(engine: Pick<AlarmEngine, 'alerts'>, store: Store): AlertView[] {
+  const alerts = engine.alerts();
+  if (alerts.length === 0) return [];
+  const byPath = new Map<string, ContainerEntry>();
+  // Live containers win over removed ones with the same cgroup path (a restarted plain cgroup).
+  for (const e of store.list(true)) if (e.removedMs === undefined || !byPath.has(e.info.cgroup.path)) byPath.set(e.info.cgroup.path, e);
+  return alerts.map((a) => {
+    const e = (a.labels.id !== undefined ? byPath.get(a.labels.id) : undefined) ?? (a.labels.name !== undefined ? store.find(a.labels.name) : undefined);
+    return { ...a, container: e ? { id: e.info.id, name: e.info.name } : null };
+  });
+}
+
+export function registerAlarms(router: Router, engine: AlarmEngine, store: Store): void {
   const one = /^\/api\/v1\/alarms\/([^/]+)\/?$/;
   router.get(/^\/api\/v1\/alarms\/?$/, ({ res }) => sendJson(res, 200, engine.list()));
-  router.get(/^\/api\/v1\/alerts\/?$/, ({ res }) => sendJson(res, 200, engine.alerts()));
+  router.get(/^\/api\/v1\/alerts\/?$/, ({ res }) => sendJson(res, 200, alertsView(engine, store)));
   router.get(one, ({ res, params }) => {
     const a = engine.get(params[0]);
     if (!a) throw new HttpError(404, `no such alarm: ${params[0]}`);

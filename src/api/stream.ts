@@ -3,6 +3,11 @@
  * derived figures and every running container's (or only those named in `?container=a,b`: ids, id prefixes or
  * names, as the REST API resolves them).
  *
+ * With an alarm engine, an `alerts` event carries the alerts pending or firing, as GET
+ * /api/v1/alerts gives them (every container's, whatever the filter): once on connect, then
+ * after each tick whose evaluation changed them (an alert came or went, changed state, or its
+ * value moved). An idle host with nothing firing sends no alerts event after the first.
+ *
  * An event is serialized once per tick per distinct filter and the same bytes are written to
  * every client that asked for it. A client that does not read is never buffered without bound:
  * when a tick finds more than `maxBufferedBytes` still waiting to be sent to it, it is
@@ -21,6 +26,11 @@ export interface TickSource {
 export interface StreamOptions {
   /** Bytes that may still wait in a client's send buffer when the next event is due. */
   maxBufferedBytes: number;
+  /**
+   * The alerts pending or firing now (the `alerts` event), read after each tick's listeners that
+   * came before the stream's: subscribe the alarm evaluation first, so a tick's alerts go out with it.
+   */
+  alerts?: () => readonly unknown[];
 }
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = { maxBufferedBytes: 1 << 20 };
@@ -47,6 +57,8 @@ const live = (e: ContainerEntry): boolean => e.removedMs === undefined && e.deri
 export class StreamHub {
   private readonly clients = new Set<Client>();
   private readonly unsubscribe: () => void;
+  /** The last `alerts` event, sent again to each client that connects. */
+  private alertsEvent?: { json: string; chunk: Buffer };
   readonly counters: StreamCounters = { clients: 0, dropped: 0, events: 0 };
 
   constructor(
@@ -91,27 +103,46 @@ export class StreamHub {
       this.counters.clients = this.clients.size;
     });
     res.write('retry: 1000\n\n');
-    this.send(client, this.event(client, new Map()));
+    if (this.send(client, this.event(client, new Map())) && this.opts.alerts) this.send(client, (this.alertsEvent ?? this.alertsChanged())?.chunk);
   }
 
-  /** Writes the latest tick to every client. */
+  /** Writes the latest tick to every client, and the alerts when they changed. */
   broadcast(): void {
     const events = new Map<string, Buffer | undefined>();
-    for (const c of this.clients) this.send(c, this.event(c, events));
+    if (this.clients.size === 0) {
+      // Nobody to tell: the next client to connect is sent the alerts as they are then.
+      this.alertsEvent = undefined;
+      return;
+    }
+    const alerts = this.alertsChanged();
+    for (const c of this.clients) {
+      if (this.send(c, this.event(c, events)) && alerts) this.send(c, alerts.chunk);
+    }
   }
 
-  private send(c: Client, chunk: Buffer | undefined): void {
-    if (chunk === undefined) return;
+  /** The new `alerts` event when the alerts differ from the last one built, else undefined. */
+  private alertsChanged(): { json: string; chunk: Buffer } | undefined {
+    if (!this.opts.alerts) return undefined;
+    const json = JSON.stringify(this.opts.alerts());
+    if (json === this.alertsEvent?.json) return undefined;
+    this.alertsEvent = { json, chunk: Buffer.from(`event: alerts\ndata: ${json}\n\n`, 'utf8') };
+    return this.alertsEvent;
+  }
+
+  /** Writes one event unless the client is too far behind (it is then dropped: false). */
+  private send(c: Client, chunk: Buffer | undefined): boolean {
+    if (chunk === undefined) return true;
     // What is still queued in the process from earlier events: bounded by the cap plus one event.
     if (c.res.writableLength > this.opts.maxBufferedBytes) {
       this.counters.dropped++;
       this.clients.delete(c);
       this.counters.clients = this.clients.size;
       c.res.destroy();
-      return;
+      return false;
     }
     c.res.write(chunk);
     this.counters.events++;
+    return true;
   }
 
   /** The client's event for the current tick, built once per filter; undefined before the first tick. */
@@ -139,7 +170,7 @@ export class StreamHub {
   }
 }
 
-export function registerStream(router: Router, store: Store, ticks: TickSource, opts?: StreamOptions): StreamHub {
+export function registerStream(router: Router, store: Store, ticks: TickSource, opts: StreamOptions = DEFAULT_STREAM_OPTIONS): StreamHub {
   const hub = new StreamHub(store, ticks, opts);
   router.get(/^\/api\/v1\/stream\/?$/, ({ req, res, url }) => hub.attach(req, res, url));
   return hub;

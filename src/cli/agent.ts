@@ -19,7 +19,7 @@ import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerUi, type Ui } from '../api/ui.js';
 import { registerPrometheus } from '../api/prometheus.js';
-import { registerStream } from '../api/stream.js';
+import { DEFAULT_STREAM_OPTIONS, registerStream } from '../api/stream.js';
 import { LifecycleLog } from '../store/lifecycle.js';
 import { DataDir } from '../store/datadir.js';
 import { PersistentHistory } from '../store/persist.js';
@@ -30,7 +30,7 @@ import { parseArgs } from './args.js';
 import { AlarmEngine } from '../alarms/engine.js';
 import { Dispatcher, DEFAULT_DELIVERY } from '../alarms/actions.js';
 import { loadRulesFile } from '../alarms/rulefile.js';
-import { registerAlarms } from '../api/alarms.js';
+import { alertsView, registerAlarms } from '../api/alarms.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
 
@@ -131,13 +131,14 @@ export async function runAgent(argv: string[]): Promise<number> {
   ui = registerUi(router, { authToken: config.authToken });
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms });
   registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() });
-  registerStream(router, store, collector);
-  registerAlarms(router, alarms);
+  registerAlarms(router, alarms, store);
   const lifecycle = new LifecycleLog(store);
   collector.onTick(() => lifecycle.observe());
   lifecycle.subscribe((e) => alarms.observe(e));
   // After the lifecycle look, so a tick's removals and OOM kills are acted on in the same evaluation.
   collector.onTick(() => alarms.evaluate(Date.now()));
+  // After the evaluation, so each tick's event and the alerts it changed go out together.
+  registerStream(router, store, collector, { ...DEFAULT_STREAM_OPTIONS, alerts: () => alertsView(alarms, store) });
   const compat = { store, collector, lifecycle, cgroupVersion: layout.mode === 'v2' ? (2 as const) : (1 as const), intervalMs: config.intervalMs };
   registerDockerCompat(router, {
     ...compat,

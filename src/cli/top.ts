@@ -3,7 +3,9 @@
  * columns are docker's own strings for the agent's derived figures (cli/format.ts, the same as
  * `cstats stats`), plus CPU % of the container's limit, throttled % and memory PSI; nothing is
  * recomputed here. Containers come from GET /api/v1/containers, each tick's figures from the
- * stream, a container's 60-second sparklines from its history.
+ * stream, a container's 60-second sparklines from its history. The stream's `alerts` events
+ * (the alerts pending or firing, as GET /api/v1/alerts gives them) make the alarms pane under
+ * the title, the ▲ before the name of a container with a firing alert, and the `a` view.
  *
  * Frames are diffed line by line against what the terminal shows: an idle host costs the clock
  * and little else. Hand-written ANSI (VT100 cursor moves, SGR attributes, the alternate screen);
@@ -13,7 +15,10 @@
 import { parseArgs, UsageError } from './args.js';
 import { formatStatsTable, statsColumns, type StatsRow } from './stats-table.js';
 import { toRow } from './stats.js';
-import { COLUMNS, compareBy, formatValue, groupOf, GROUPINGS, isLive, matcher, type Column, type Grouping, type Summary, type Tick } from '../ui/model.js';
+import {
+  age, alertSeverity, alertSince, alertSummary, alertTarget, alertValue, COLUMNS, compareBy, firingByContainer, formatValue, groupOf, GROUPINGS, isLive, matcher, orderAlerts,
+  type Alert, type Column, type Grouping, type Summary, type Tick,
+} from '../ui/model.js';
 
 export const TOP_HELP = `Usage: cstats top [options]
 
@@ -26,6 +31,7 @@ Keys:
   ← →  sort column     r  reverse the order     ↑ ↓ PgUp PgDn  move
   /    filter (a regular expression; Esc clears)  g  group: pod, Compose project, runtime, none
   Enter  one container with 60-second sparklines (Esc goes back)
+  a    alarms firing and pending      ▲ marks a container with an alarm firing
   p    pause           ?  help                   q  quit
 
 When stdout is not a terminal, the table is printed once. NO_COLOR turns colours off.
@@ -48,8 +54,8 @@ export async function agentGet(base: string, path: string, signal?: AbortSignal)
 
 const getJson = async <T>(base: string, path: string): Promise<T> => (await (await agentGet(base, path)).json()) as T;
 
-/** Reads the agent's stream: calls `onTick` per `tick` event until `signal` aborts or the stream ends. */
-async function readStream(base: string, signal: AbortSignal, onTick: (t: Tick) => void): Promise<void> {
+/** Reads the agent's stream: calls `on.tick` per `tick` event and `on.alerts` per `alerts` event until `signal` aborts or the stream ends. */
+async function readStream(base: string, signal: AbortSignal, on: { tick: (t: Tick) => void; alerts: (a: Alert[]) => void }): Promise<void> {
   const res = await agentGet(base, '/api/v1/stream', signal);
   const decoder = new TextDecoder();
   let buffered = '';
@@ -59,9 +65,11 @@ async function readStream(base: string, signal: AbortSignal, onTick: (t: Tick) =
     while ((end = buffered.indexOf('\n\n')) >= 0) {
       const event = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
-      if (!/^event: tick$/m.test(event)) continue;
-      const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-      onTick(JSON.parse(data) as Tick);
+      const type = /^event: (tick|alerts)$/m.exec(event)?.[1];
+      if (type === undefined) continue;
+      const data = JSON.parse(event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) as unknown;
+      if (type === 'tick') on.tick(data as Tick);
+      else on.alerts(data as Alert[]);
     }
   }
 }
@@ -140,12 +148,19 @@ interface Style {
   bold: (s: string) => string;
   inverse: (s: string) => string;
   dim: (s: string) => string;
+  /** A firing alarm: red. */
+  alarm: (s: string) => string;
 }
 
-const styled = (color: boolean): Style =>
+export const styled = (color: boolean): Style =>
   color
-    ? { bold: (s) => `${ESC}1m${s}${ESC}0m`, inverse: (s) => `${ESC}7m${s}${ESC}0m`, dim: (s) => `${ESC}2m${s}${ESC}0m` }
-    : { bold: (s) => s, inverse: (s) => s, dim: (s) => s };
+    ? { bold: (s) => `${ESC}1m${s}${ESC}0m`, inverse: (s) => `${ESC}7m${s}${ESC}0m`, dim: (s) => `${ESC}2m${s}${ESC}0m`, alarm: (s) => `${ESC}31m${s}${ESC}0m` }
+    : { bold: (s) => s, inverse: (s) => s, dim: (s) => s, alarm: (s) => s };
+
+/** The mark before the name of a container with a firing alert (and before each firing alert). */
+const FIRING = '▲';
+/** Alert lines the list view's pane shows at most; `a` shows them all. */
+const PANE_ALERTS = 3;
 
 /** A screen that writes only the lines that differ from what it wrote last. */
 export class Screen {
@@ -198,7 +213,9 @@ export class Top {
   selected = 0;
   offset = 0;
   paused = false;
-  mode: 'list' | 'detail' | 'help' | 'filter' = 'list';
+  /** Alerts pending or firing, from the stream (kept while paused: an alarm is not a figure to hold still). */
+  alerts: Alert[] = [];
+  mode: 'list' | 'detail' | 'help' | 'filter' | 'alarms' = 'list';
   editing = '';
   message = '';
   detail?: { id: string; timestamps: number[]; series: (number | null)[][] };
@@ -219,9 +236,45 @@ export class Top {
     });
   }
 
+  /** One alert on one line: mark, severity, rule, container, value, time in its state, summary. */
+  private alertLine(a: Alert, width: number, withContainer: boolean): string {
+    const nowMs = this.tick ? Date.parse(this.tick) : Date.now();
+    const sev = alertSeverity(a);
+    const text = [
+      a.state === 'firing' ? FIRING : '…',
+      a.state === 'firing' ? sev || 'firing' : `pending${sev ? ` ${sev}` : ''}`,
+      a.alarm,
+      withContainer ? `on ${alertTarget(a)}` : '',
+      `value ${alertValue(a)}`,
+      `for ${age(alertSince(a), nowMs)}`,
+      alertSummary(a),
+    ].filter((x) => x !== '').join('  ');
+    const line = fit(text, width, false);
+    return a.state === 'firing' ? this.style.alarm(line) : this.style.dim(line);
+  }
+
+  /** The list view's alarms pane: a count, then the most urgent alerts; nothing when there are none. */
+  private alarmsPane(width: number): string[] {
+    if (this.alerts.length === 0) return [];
+    const ordered = orderAlerts(this.alerts);
+    const firing = ordered.filter((a) => a.state === 'firing').length;
+    const more = ordered.length - PANE_ALERTS;
+    const count = `ALARMS ${firing} firing${ordered.length > firing ? `, ${ordered.length - firing} pending` : ''}${more > 0 ? ` (${more} more: a lists all)` : ' (a lists them)'}`;
+    return [this.style.bold(fit(count, width, false)), ...ordered.slice(0, PANE_ALERTS).map((a) => this.alertLine(a, width, true))];
+  }
+
+  private alarmsFrame(width: number, height: number): string[] {
+    const ordered = orderAlerts(this.alerts);
+    const lines = [this.style.bold(fit(`cstats top · alarms: ${ordered.filter((a) => a.state === 'firing').length} firing, ${ordered.filter((a) => a.state === 'pending').length} pending (any key returns)`, width, false)), ''];
+    if (ordered.length === 0) lines.push('No alarm is firing or pending.');
+    lines.push(...ordered.map((a) => this.alertLine(a, width, true)));
+    return [...lines, ...new Array(Math.max(0, height - lines.length)).fill('')].slice(0, height);
+  }
+
   /** The frame for a terminal of `width` × `height`. */
   frame(width: number, height: number): string[] {
     if (this.mode === 'help') return this.helpFrame(width, height);
+    if (this.mode === 'alarms') return this.alarmsFrame(width, height);
     if (this.mode === 'detail' && this.detail) return this.detailFrame(width, height);
     const { bold, inverse, dim } = this.style;
     const rows = this.rows();
@@ -236,7 +289,8 @@ export class Top {
     ].filter((s) => s !== '');
     const clock = this.tick ? new Date(this.tick).toLocaleTimeString() : 'waiting for the first tick';
     const title = `cstats top · ${new URL(this.base).host} · ${clock}`;
-    const lines = [bold(fit(`${title}  ${status.join(' · ')}`, width, false))];
+    const lines = [bold(fit(`${title}  ${status.join(' · ')}`, width, false)), ...this.alarmsPane(width)];
+    const firing = firingByContainer(this.alerts);
     const { columns, nameWidth } = layout(width);
     const widthOf = (c: TopColumn) => (c.key === 'name' ? nameWidth : c.width);
     const header = columns.map((c) => fit(c.key === this.sortKey ? `${c.header}${this.descending ? '▼' : '▲'}` : c.header, widthOf(c), c.right)).join('  ');
@@ -249,12 +303,15 @@ export class Top {
         body.push({ text: bold(fit(`▸ ${g ?? `no ${this.grouping}`}`, width, false)) });
       }
       const row = toRow({ c });
-      const text = fit(columns.map((col) => fit(col.text(c, row), widthOf(col), col.right)).join('  '), width, false);
-      body.push({ text: i === this.selected ? inverse(text) : isLive(c) ? text : dim(text), index: i });
+      const marked = firing.has(c.id);
+      const cell = (col: TopColumn) => (col.key === 'name' && marked ? `${FIRING} ${col.text(c, row)}` : col.text(c, row));
+      const text = fit(columns.map((col) => fit(cell(col), widthOf(col), col.right)).join('  '), width, false);
+      const shown = marked ? this.style.alarm(text) : isLive(c) ? text : dim(text);
+      body.push({ text: i === this.selected ? inverse(shown) : shown, index: i });
     });
     if (rows.length === 0) body.push({ text: this.containers.size === 0 ? 'No containers.' : 'No container matches the filter.' });
     this.selected = Math.max(0, Math.min(this.selected, rows.length - 1));
-    const room = Math.max(1, height - 3);
+    const room = Math.max(1, height - lines.length - 1);
     const selectedLine = body.findIndex((b) => b.index === this.selected);
     if (selectedLine < this.offset) this.offset = selectedLine;
     if (selectedLine >= this.offset + room) this.offset = selectedLine - room + 1;
@@ -285,6 +342,7 @@ export class Top {
       bold(fit(`${c.name} · ${c.image} · ${c.state} · ${c.id.slice(0, 12)}`, width, false)),
       fit(`CPU ${r.CPUPerc}  of limit ${formatValue('percent', col('cpuLimitPercent').value(c))}  throttled ${formatValue('percent', col('throttledPercent').value(c))}  MEM ${r.MemUsage} (${r.MemPerc})  PIDS ${r.PIDs}`, width, false),
       fit(`NET I/O ${r.NetIO}  BLOCK I/O ${r.BlockIO}`, width, false),
+      ...orderAlerts(this.alerts.filter((a) => a.container?.id === c.id)).map((a) => this.alertLine(a, width, false)),
       '',
       dim(fit(`Last ${SPARK_SECONDS} s (Esc goes back)`, width, false)),
     ];
@@ -348,7 +406,7 @@ export class Top {
       return true;
     }
     if (k === 'q' || k === '\x03') return false;
-    if (this.mode === 'help') {
+    if (this.mode === 'help' || this.mode === 'alarms') {
       this.mode = 'list';
       return true;
     }
@@ -398,6 +456,9 @@ export class Top {
         break;
       case '?':
         this.mode = 'help';
+        break;
+      case 'a':
+        this.mode = 'alarms';
         break;
       case '\r':
         try {
@@ -474,12 +535,18 @@ export async function runTop(argv: string[]): Promise<number> {
   const stream = (async () => {
     while (!abort.signal.aborted) {
       try {
-        await readStream(base, abort.signal, (t) => {
-          if (top.applyTick(t) && !refreshing) {
-            refreshing = true;
-            void top.refreshList().catch((e) => (top.message = (e as Error).message)).finally(() => ((refreshing = false), schedule()));
-          }
-          schedule();
+        await readStream(base, abort.signal, {
+          tick: (t) => {
+            if (top.applyTick(t) && !refreshing) {
+              refreshing = true;
+              void top.refreshList().catch((e) => (top.message = (e as Error).message)).finally(() => ((refreshing = false), schedule()));
+            }
+            schedule();
+          },
+          alerts: (a) => {
+            top.alerts = a;
+            schedule();
+          },
         });
       } catch (err) {
         if (abort.signal.aborted) return;

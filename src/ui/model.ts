@@ -166,3 +166,74 @@ export function formatValue(unit: Unit, v: number | string | undefined): string 
       return String(v);
   }
 }
+
+/** One alert pending or firing: an entry of GET /api/v1/alerts and of the stream's `alerts` event. */
+export interface Alert {
+  /** The rule's name. */
+  alarm: string;
+  source: string;
+  alarmId: string;
+  state: 'pending' | 'firing';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  activeAt: string | null;
+  firedAt: string | null;
+  reason: string | null;
+  /** The container it is about, as the REST API names it; null when its labels name none the agent knows. */
+  container: { id: string; name: string } | null;
+}
+
+/** Prometheus' customary severities and aodh's, most urgent first; any other sorts after them. */
+const SEVERITY_ORDER = ['critical', 'high', 'error', 'warning', 'moderate', 'medium', 'info', 'low'];
+const severityRank = (a: Alert): number => {
+  const i = SEVERITY_ORDER.indexOf(alertSeverity(a).toLowerCase());
+  return i < 0 ? SEVERITY_ORDER.length : i;
+};
+
+/** The alert's severity label ('' when its rule gives none). */
+export const alertSeverity = (a: Alert): string => a.labels.severity ?? '';
+
+/** One line about the alert: its summary or description annotation, else the engine's reason. */
+export const alertSummary = (a: Alert): string => a.annotations.summary ?? a.annotations.description ?? a.reason ?? '';
+
+/** When the alert entered its state: firing since it fired, pending since it became active. */
+export const alertSince = (a: Alert): string | null => (a.state === 'firing' ? (a.firedAt ?? a.activeAt) : a.activeAt);
+
+/** Who the alert is about: the container's name, else the rule's name label, else "–". */
+export const alertTarget = (a: Alert): string => a.container?.name ?? a.labels.name ?? '–';
+
+/** The rule's value at the last evaluation, to four significant figures (rules compare raw numbers: no unit is known). */
+export const alertValue = (a: Alert): string => (Number.isFinite(a.value) ? String(Number(a.value.toPrecision(4))) : String(a.value));
+
+/** Firing before pending, then most urgent, then oldest first, then by rule and container. */
+export function orderAlerts(alerts: readonly Alert[]): Alert[] {
+  const at = (a: Alert): number => Date.parse(alertSince(a) ?? '') || 0;
+  return [...alerts].sort(
+    (a, b) => Number(a.state !== 'firing') - Number(b.state !== 'firing') || severityRank(a) - severityRank(b) || at(a) - at(b) || a.alarm.localeCompare(b.alarm) || alertTarget(a).localeCompare(alertTarget(b)),
+  );
+}
+
+/** The firing alerts of each container, by container id. */
+export function firingByContainer(alerts: readonly Alert[]): Map<string, Alert[]> {
+  const out = new Map<string, Alert[]>();
+  for (const a of alerts) {
+    if (a.state !== 'firing' || !a.container) continue;
+    const list = out.get(a.container.id);
+    if (list) list.push(a);
+    else out.set(a.container.id, [a]);
+  }
+  return out;
+}
+
+/** How long ago `iso` was, at `nowMs`: "45s", "12m 05s", "3h 02m", "2d 04h". */
+export function age(iso: string | null, nowMs: number): string {
+  const t = iso === null ? NaN : Date.parse(iso);
+  if (Number.isNaN(t)) return '–';
+  const s = Math.max(0, Math.floor((nowMs - t) / 1000));
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d ${two(Math.floor(s / 3600) % 24)}h`;
+}

@@ -18,7 +18,7 @@ import { Store } from '../../src/store/store.js';
 
 async function serve(engine: AlarmEngine): Promise<{ server: Server; url: string }> {
   const router = new Router();
-  registerAlarms(router, engine);
+  registerAlarms(router, engine, new Store(10, 60_000));
   const server = await startServer(router, '127.0.0.1:0');
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }

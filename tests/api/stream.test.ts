@@ -5,7 +5,9 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Router, startServer } from '../../src/api/http.js';
-import { registerStream, type StreamHub, type TickSource } from '../../src/api/stream.js';
+import { DEFAULT_STREAM_OPTIONS, registerStream, type StreamHub, type TickSource } from '../../src/api/stream.js';
+import { alertsView, type AlertView } from '../../src/api/alarms.js';
+import type { AlarmEngine } from '../../src/alarms/engine.js';
 import { Store } from '../../src/store/store.js';
 import { ID_A, ID_B, T, containerInfo, fixtureStore, hostSample, iface, put, sampleOf } from './support.js';
 
@@ -29,6 +31,10 @@ interface TickEvent {
 /** An EventSource-like reader: parsed `tick` events, in order. */
 class SseClient {
   readonly events: TickEvent[] = [];
+  /** `alerts` events, in order. */
+  readonly alerts: AlertView[][] = [];
+  /** Every event's type, in order. */
+  readonly types: string[] = [];
   private buffer = '';
   private waiters: Array<() => void> = [];
   res!: IncomingMessage;
@@ -54,7 +60,9 @@ class SseClient {
       const block = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(end + 2);
       const fields = new Map(block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)] as const));
+      if (fields.has('event')) this.types.push(fields.get('event')!);
       if (fields.get('event') === 'tick') this.events.push({ id: fields.get('id')!, ...(JSON.parse(fields.get('data')!) as Omit<TickEvent, 'id'>) });
+      if (fields.get('event') === 'alerts') this.alerts.push(JSON.parse(fields.get('data')!) as AlertView[]);
     }
     for (const w of this.waiters.splice(0)) w();
   }
@@ -184,6 +192,83 @@ describe('a client that does not read', () => {
       console.log(`stalled client dropped after ${fired} ticks of ${(eventBytes / 1024).toFixed(0)} KiB (cap ${cap / 1024} KiB in the process, the rest in kernel socket buffers)`);
       stalled.destroy();
       reader.close();
+    } finally {
+      hub.close();
+      server.close();
+    }
+  });
+});
+
+describe('alerts: GET /api/v1/alerts entries with their container, and the stream\'s alerts event', () => {
+  type EngineAlert = ReturnType<AlarmEngine['alerts']>[number];
+  const alert = (alarm: string, labels: Record<string, string>, state: 'pending' | 'firing', value: number): EngineAlert => ({
+    alarm, source: 'prometheus', alarmId: `${alarm}-${labels.id ?? labels.name}`, state, aodhState: state === 'firing' ? 'alarm' : 'ok', labels, annotations: {}, value,
+    activeAt: new Date(T).toISOString(), firedAt: null, resolvedAt: null, since: null, reason: null,
+  });
+  let now: EngineAlert[] = [];
+  const engine = { alerts: () => now };
+
+  it('names each alert\'s container: by cgroup path (the id label), else by the name label, else null', () => {
+    const store = fixtureStore();
+    now = [
+      alert('ByPath', { id: `/docker/${ID_A}`, name: 'not-its-name' }, 'firing', 1),
+      alert('ByName', { name: 'big' }, 'firing', 2),
+      alert('Nobody', { id: '/system.slice/x.service' }, 'pending', 3),
+    ];
+    const view = alertsView(engine, store);
+    assert.deepEqual(view.map((a) => [a.alarm, a.container]), [['ByPath', { id: ID_A, name: 'web' }], ['ByName', { id: ID_B, name: 'big' }], ['Nobody', null]]);
+    now = [];
+    assert.deepEqual(alertsView(engine, store), []);
+  });
+
+  it('sends the alerts on connect, then after a tick only when they changed (state, value, or the set)', async () => {
+    const store = fixtureStore();
+    const ticks = new FakeTicks();
+    const router = new Router();
+    const hub = registerStream(router, store, ticks, { ...DEFAULT_STREAM_OPTIONS, alerts: () => alertsView(engine, store) });
+    const server = await startServer(router, '127.0.0.1:0');
+    const port = (server.address() as AddressInfo).port;
+    let t = T;
+    const tick = async (c: SseClient): Promise<void> => {
+      store.recordHost(hostSample((t += 1000)));
+      ticks.fire();
+      await c.waitFor(c.events.length + 1);
+    };
+    try {
+      now = [];
+      const c = await SseClient.open(port, '/api/v1/stream?container=big');
+      await c.waitFor(1);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(c.types, ['tick', 'alerts']);
+      assert.deepEqual(c.alerts.map((l) => l.length), [0]);
+      await tick(c);
+      assert.deepEqual(c.types.slice(2), ['tick'], 'nothing changed: no alerts event');
+      now = [alert('CpuHigh', { id: `/docker/${ID_A}`, name: 'web' }, 'pending', 0.5)];
+      await tick(c);
+      await new Promise((r) => setTimeout(r, 50));
+      // Every container's alerts, whatever the client's filter.
+      assert.deepEqual(c.types.slice(3), ['tick', 'alerts']);
+      assert.deepEqual(c.alerts[1].map((a) => [a.alarm, a.state, a.container?.name]), [['CpuHigh', 'pending', 'web']]);
+      await tick(c);
+      assert.deepEqual(c.types.slice(5), ['tick']);
+      now = [alert('CpuHigh', { id: `/docker/${ID_A}`, name: 'web' }, 'firing', 0.5)];
+      await tick(c);
+      now = [alert('CpuHigh', { id: `/docker/${ID_A}`, name: 'web' }, 'firing', 0.75)];
+      await tick(c);
+      now = [];
+      await tick(c);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(c.types.slice(6), ['tick', 'alerts', 'tick', 'alerts', 'tick', 'alerts']);
+      assert.deepEqual(c.alerts.slice(2).map((l) => l.map((a) => `${a.state} ${a.value}`)), [['firing 0.5'], ['firing 0.75'], []]);
+      // A client that connects later gets the alerts of the last tick.
+      now = [alert('Late', { name: 'web' }, 'firing', 9)];
+      await tick(c);
+      const late = await SseClient.open(port, '/api/v1/stream');
+      await late.waitFor(1);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(late.alerts.map((l) => l.map((a) => a.alarm)), [['Late']]);
+      c.close();
+      late.close();
     } finally {
       hub.close();
       server.close();

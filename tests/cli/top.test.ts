@@ -35,3 +35,39 @@ test('screen: writes only the lines that changed, everything again after invalid
   s.draw(['a', 'B', 'c'], 3);
   assert.equal(writes.length, 3);
 });
+
+test('alarms: a pane under the title (firing first, then pending), ▲ before a container with a firing alert, its alerts in its view, `a` lists them all', async () => {
+  const { Top, styled } = await import('../../src/cli/top.js');
+  const top = new Top('http://127.0.0.1:7070', styled(false));
+  const at = '2026-01-01T10:00:00.000Z';
+  const summary = (id: string, name: string) => ({ id, name, runtime: 'docker', image: 'busybox', state: 'running', labels: {}, createdAt: at, sampledAt: at });
+  top.containers = new Map([summary('a'.repeat(64), 'hot'), summary('b'.repeat(64), 'calm')].map((c) => [c.id, c]));
+  top.tick = '2026-01-01T10:02:05.000Z';
+  const alert = (alarm: string, state: 'firing' | 'pending', severity: string, container: string, name: string, value: number) => ({
+    alarm, source: 'threshold', alarmId: `${alarm}-${name}`, state, labels: { severity, name }, annotations: { summary: `${name} is ${alarm}` }, value,
+    activeAt: '2026-01-01T10:00:00.000Z', firedAt: state === 'firing' ? '2026-01-01T10:01:00.000Z' : null, reason: null, container: { id: container.repeat(64), name },
+  });
+  top.alerts = [alert('Slow', 'pending', 'low', 'b', 'calm', 3), alert('CpuHigh', 'firing', 'critical', 'a', 'hot', 87.654321)];
+  const lines = top.frame(100, 24);
+  assert.equal(lines[1].trimEnd(), 'ALARMS 1 firing, 1 pending (a lists them)');
+  assert.equal(lines[2].trimEnd(), '▲  critical  CpuHigh  on hot  value 87.65  for 1m 05s  hot is CpuHigh');
+  assert.equal(lines[3].trimEnd(), '…  pending low  Slow  on calm  value 3  for 2m 05s  calm is Slow');
+  assert.match(lines[4], /^NAME/);
+  const body = lines.slice(5, 7).map((l) => l.trim().split(/\s{2,}/)[0]);
+  assert.deepEqual(body.sort(), ['calm', '▲ hot']);
+  assert.equal(lines.length, 24);
+  await top.key('a');
+  assert.match(top.frame(100, 24)[0], /alarms: 1 firing, 1 pending/);
+  await top.key('x');
+  top.detail = { id: 'a'.repeat(64), timestamps: [], series: Array.from({ length: 8 }, () => []) };
+  top.mode = 'detail';
+  const detail = top.frame(100, 24);
+  assert.ok(detail.some((l) => l.trimEnd() === '▲  critical  CpuHigh  value 87.65  for 1m 05s  hot is CpuHigh'), detail.join('\n'));
+  assert.ok(!detail.some((l) => l.includes('Slow')));
+  top.mode = 'list';
+  // Nothing firing or pending: no pane, no mark.
+  top.alerts = [];
+  const quiet = top.frame(100, 24);
+  assert.match(quiet[1], /^NAME/);
+  assert.ok(!quiet.some((l) => l.includes('▲ ')));
+});

@@ -1,7 +1,8 @@
 /**
- * The dashboard's entry: a header with the live status, and one of two views chosen by the URL
- * hash (#/ the overview, #/c/<id> a container). Keys: / focuses the filter, Esc goes back to
- * the overview, p pauses and resumes the live figures.
+ * The dashboard's entry: a header with the live status and the count of firing alarms, and one
+ * of two views chosen by the URL hash (#/ the overview, #/c/<id> a container). Keys: / focuses
+ * the filter, a the alarms panel, Esc goes back to the overview, p pauses and resumes the live
+ * figures.
  */
 import { Live } from './live.js';
 import { Overview } from './overview.js';
@@ -12,6 +13,7 @@ const live = new Live();
 const statusEl = h('span', { class: 'status', role: 'status' });
 const tickEl = h('time', { class: 'tick' });
 const pauseEl = h('button', { type: 'button', class: 'pause', 'aria-pressed': 'false', title: 'Pause live figures (p)' }, 'Pause');
+const alarmsEl = h('button', { type: 'button', class: 'alarm-count', title: 'Show the alarms (a)', hidden: true });
 const root = h('div', { id: 'view' });
 let overview: Overview | undefined;
 let current: ContainerView | undefined;
@@ -21,6 +23,7 @@ function header(): HTMLElement {
   return h('header', { class: 'top' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'cstats'),
     h('span', { class: 'grow' }),
+    alarmsEl,
     statusEl,
     tickEl,
     pauseEl,
@@ -33,6 +36,23 @@ function renderStatus(): void {
   statusEl.className = `status ${live.status}`;
   pauseEl.setAttribute('aria-pressed', String(live.paused));
   setText(pauseEl, live.paused ? 'Resume' : 'Pause');
+}
+
+function renderAlarmCount(): void {
+  const firing = live.alerts.filter((a) => a.state === 'firing').length;
+  alarmsEl.hidden = firing === 0;
+  setText(alarmsEl, `▲ ${firing} firing`);
+}
+
+/** The alarms panel: this container's if it has alerts, else the overview's. */
+async function showAlarms(): Promise<void> {
+  if (current?.focusAlarms()) return;
+  if (current) {
+    // pushState fires no hashchange: this routes once, then focuses.
+    history.pushState(null, '', '#/');
+    await route();
+  }
+  overview?.alarms.focus();
 }
 
 function renderTick(): void {
@@ -58,6 +78,8 @@ async function route(): Promise<void> {
     document.title = 'cstats';
     overview ??= new Overview(live);
     overview.rebuild();
+    // Alerts that changed while a container's page was shown.
+    overview.renderAlarms();
     root.replaceChildren(overview.el);
   }
   window.scrollTo(0, 0);
@@ -67,11 +89,13 @@ async function main(): Promise<void> {
   document.body.replaceChildren(header(), root);
   root.append(h('p', { class: 'loading' }, 'Loading…'));
   pauseEl.addEventListener('click', () => live.setPaused(!live.paused));
+  alarmsEl.addEventListener('click', () => void showAlarms());
   live.on((kind) => {
     if (kind === 'status') return renderStatus();
     if (kind === 'tick') renderTick();
+    if (kind === 'alerts') renderAlarmCount();
     if (current) current.update();
-    else if (overview && root.contains(overview.el)) (kind === 'list' ? overview.rebuild() : overview.update());
+    else if (overview && root.contains(overview.el)) (kind === 'list' ? overview.rebuild() : kind === 'alerts' ? overview.renderAlarms() : overview.update());
   });
   document.addEventListener('keydown', (e) => {
     const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement;
@@ -85,6 +109,7 @@ async function main(): Promise<void> {
       e.preventDefault();
       overview?.focusFilter();
     } else if (e.key === 'p') live.setPaused(!live.paused);
+    else if (e.key === 'a') void showAlarms();
   });
   window.addEventListener('hashchange', () => {
     // Sort, filter and grouping live in the overview's hash too: only a change of view re-routes.
@@ -98,6 +123,7 @@ async function main(): Promise<void> {
     return;
   }
   renderStatus();
+  renderAlarmCount();
   await route();
 }
 

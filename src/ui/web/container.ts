@@ -3,12 +3,14 @@
  * (GET /api/v1/containers/{id}/history), extended live by every stream tick with the same
  * figures the history holds. Charts share one cursor and one time range: zooming (drag, or
  * + and − with a chart focused) or panning (← →, or shift+wheel) one moves them all; 0 or
- * "Follow live" goes back to the whole window, following new ticks.
+ * "Follow live" goes back to the whole window, following new ticks. Its alerts firing or pending
+ * are listed under its name, which carries the firing mark.
  */
 import uPlot from 'uplot';
-import { formatValue, isLive, type Derived, type Summary, type Unit } from '../model.js';
+import { firingByContainer, formatValue, isLive, type Derived, type Summary, type Unit } from '../model.js';
 import { getJson, type Live } from './live.js';
 import { h, setText } from './dom.js';
+import { AlarmsPanel, markFiring } from './alarms.js';
 
 interface History {
   intervalMs: number;
@@ -177,6 +179,7 @@ export class ContainerView {
   private syncing = false;
   private windowMs = 15 * 60_000;
   private detail?: Detail;
+  private alarms?: { panel: AlarmsPanel; title: HTMLElement };
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor(
@@ -196,13 +199,15 @@ export class ContainerView {
     document.title = `${detail.name} · cstats`;
     const defs = chartDefs(detail);
     this.timestamps = hist.timestamps.map((t) => t / 1000);
+    this.alarms = { panel: new AlarmsPanel(detail.id), title: h('h2', {}, detail.name) };
     this.el.replaceChildren(
       h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, '← All containers')),
       h('header', { class: 'ctitle' },
-        h('h2', {}, detail.name),
+        this.alarms.title,
         h('span', { class: `badge ${detail.state}` }, detail.state),
         h('span', { class: 'muted' }, `${detail.image} · ${detail.runtime}${detail.kind && detail.kind !== detail.runtime ? `/${detail.kind}` : ''} · ${detail.id.slice(0, 12)}`),
       ),
+      this.alarms.panel.el,
       this.figuresEl,
       h('div', { class: 'toolbar' }, h('h3', {}, 'History'), h('span', { class: 'muted hint' }, 'Drag to zoom · ← → pan · + − zoom · 0 whole window'), h('span', { class: 'grow' }), this.followEl),
       this.chartsEl,
@@ -212,6 +217,20 @@ export class ContainerView {
     window.cstats = { charts: Object.fromEntries(this.charts.map((c) => [c.def.key, c.plot])) };
     this.resize.observe(this.chartsEl);
     this.renderFigures();
+    this.renderAlarms();
+  }
+
+  /** The panel is in the view only once the container is loaded. */
+  focusAlarms(): boolean {
+    if (!this.alarms || this.alarms.panel.el.hidden) return false;
+    this.alarms.panel.focus();
+    return true;
+  }
+
+  private renderAlarms(): void {
+    if (!this.alarms || !this.detail) return;
+    this.alarms.panel.render(this.live.alerts, this.live.tick);
+    markFiring(this.alarms.title, firingByContainer(this.live.alerts).get(this.detail.id));
   }
 
   destroy(): void {
@@ -343,6 +362,7 @@ export class ContainerView {
 
   /** A tick: the container's figures for it join every chart (the same numbers the history will hold). */
   update(): void {
+    this.renderAlarms();
     const c = this.live.containers.get(this.detail?.id ?? '');
     if (!c || !this.detail) return;
     Object.assign(this.detail, { state: c.state, derived: c.derived, sampledAt: c.sampledAt });

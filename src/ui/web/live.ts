@@ -1,10 +1,11 @@
 /**
  * The page's data: the container list (REST, ?all=1, with stopped and removed containers),
  * the machine (REST), and the live stream, whose every tick replaces each live container's
- * derived figures with the agent's for that tick. Nothing is computed here: the figures shown
+ * derived figures with the agent's for that tick, and whose `alerts` events replace the alerts
+ * pending or firing (as GET /api/v1/alerts gives them). Nothing is computed here: the figures shown
  * are the agent's, so anything the page shows can be fetched by a script.
  */
-import type { HostDerived, Summary, Tick } from '../model.js';
+import type { Alert, HostDerived, Summary, Tick } from '../model.js';
 
 export interface Machine {
   ready: boolean;
@@ -26,6 +27,7 @@ export async function getJson<T>(path: string): Promise<T> {
 }
 
 export type Status = 'connecting' | 'live' | 'paused' | 'reconnecting';
+export type Change = 'tick' | 'list' | 'status' | 'alerts';
 
 export class Live {
   readonly containers = new Map<string, Summary>();
@@ -34,18 +36,23 @@ export class Live {
   /** The tick the figures shown are from (the stream event's timestamp). */
   tick?: string;
   status: Status = 'connecting';
+  /**
+   * Alerts pending or firing, from the stream (applied while paused too: an alarm is not a
+   * figure to hold still, and its panel says when each began).
+   */
+  alerts: Alert[] = [];
   paused = false;
   private source?: EventSource;
-  private readonly listeners = new Set<(kind: 'tick' | 'list' | 'status') => void>();
+  private readonly listeners = new Set<(kind: Change) => void>();
   private listDue = false;
   private ticks = 0;
 
-  on(listener: (kind: 'tick' | 'list' | 'status') => void): () => void {
+  on(listener: (kind: Change) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  private emit(kind: 'tick' | 'list' | 'status'): void {
+  private emit(kind: Change): void {
     for (const l of this.listeners) l(kind);
   }
 
@@ -69,6 +76,10 @@ export class Live {
       this.setStatus('reconnecting');
     });
     es.addEventListener('tick', (ev) => this.onTick(JSON.parse((ev as MessageEvent<string>).data) as Tick));
+    es.addEventListener('alerts', (ev) => {
+      this.alerts = JSON.parse((ev as MessageEvent<string>).data) as Alert[];
+      this.emit('alerts');
+    });
   }
 
   private fail(err: unknown): void {

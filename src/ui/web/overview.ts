@@ -2,11 +2,13 @@
  * The overview: the host's figures and a table of every container, sortable by each column
  * (click or Enter on a header), filtered by a regular expression, grouped by Compose project,
  * pod or runtime. Rows are built when the list, sort, filter or grouping changes; a tick only
- * rewrites the cells whose text changed (and moves rows when the order did).
+ * rewrites the cells whose text changed (and moves rows when the order did). Above them, the
+ * alarms panel; a container with a firing alert is marked in the table (class `alarm`, ▲).
  */
-import { COLUMNS, compareBy, formatValue, groupOf, GROUPINGS, isLive, matcher, type Column, type Grouping, type Summary } from '../model.js';
+import { COLUMNS, compareBy, firingByContainer, formatValue, groupOf, GROUPINGS, isLive, matcher, type Alert, type Column, type Grouping, type Summary } from '../model.js';
 import type { Live } from './live.js';
 import { h, setText } from './dom.js';
+import { AlarmsPanel, markFiring } from './alarms.js';
 
 interface Row {
   tr: HTMLTableRowElement;
@@ -31,6 +33,9 @@ export class Overview {
   private readonly countEl = h('span', { class: 'count', 'aria-live': 'polite' });
   private readonly filterEl = h('input', { type: 'search', id: 'filter', placeholder: 'Filter (regular expression)  /', 'aria-label': 'Filter containers', autocomplete: 'off', spellcheck: 'false' });
   private readonly groupEl = h('select', { id: 'group', 'aria-label': 'Group by' });
+  readonly alarms = new AlarmsPanel();
+  /** Firing alerts by container id, as of the last `alerts` event. */
+  private firing = new Map<string, Alert[]>();
   private rows = new Map<string, Row>();
   private order: string[] = [];
   private sortKey = 'cpuPercent';
@@ -60,6 +65,7 @@ export class Overview {
     this.el = h(
       'main',
       { class: 'overview' },
+      this.alarms.el,
       this.hostEl,
       h('section', { class: 'list', 'aria-label': 'Containers' },
         h('div', { class: 'toolbar' }, h('h2', {}, 'Containers'), this.countEl, h('span', { class: 'grow' }), this.filterEl, this.groupEl),
@@ -69,6 +75,20 @@ export class Overview {
     this.renderHead();
     this.rebuild();
     this.renderHost();
+    this.renderAlarms();
+  }
+
+  /** New alerts: the panel, and the marks of the rows shown. */
+  renderAlarms(): void {
+    this.firing = firingByContainer(this.live.alerts);
+    this.alarms.render(this.live.alerts, this.live.tick);
+    for (const [id, row] of this.rows) this.mark(row, id);
+  }
+
+  private mark(row: Row, id: string): void {
+    const firing = this.firing.get(id);
+    row.tr.classList.toggle('alarm', firing !== undefined);
+    markFiring(row.cells[0], firing);
   }
 
   focusFilter(): void {
@@ -160,6 +180,7 @@ export class Overview {
 
   private fill(row: Row, c: Summary): void {
     row.tr.className = isLive(c) ? '' : c.state === 'removed' ? 'removed' : 'stopped';
+    this.mark(row, c.id);
     if (c.sampledAt) row.tr.dataset.tick = c.sampledAt;
     COLUMNS.forEach((col, i) => {
       const v = col.value(c);
@@ -178,6 +199,8 @@ export class Overview {
     if (ids.length !== this.order.length || ids.some((id, i) => id !== this.order[i]) || ids.some((id) => !this.rows.has(id))) return this.rebuild();
     for (const { c } of shown) this.fill(this.rows.get(c.id)!, c);
     this.renderHost();
+    // "since" moves with the ticks.
+    this.alarms.render(this.live.alerts, this.live.tick);
   }
 
   renderHost(): void {
