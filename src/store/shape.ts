@@ -98,85 +98,179 @@ export class TakeMemory {
  */
 export type Taker = (p: Parts, value: unknown, base: readonly unknown[], previousLeaves: readonly Leaf[], memory: TakeMemory) => void;
 
+/**
+ * A schema made ready for the walk: every node is one class, so each read the walk makes of a
+ * node sees one object layout. `site` numbers the parts that stand for their content (records,
+ * and parts marked `same`), -1 for the others.
+ */
+class Node {
+  constructor(
+    readonly kind: Kind,
+    readonly names: readonly string[],
+    readonly fields: readonly Node[],
+    readonly item: Node | null,
+    readonly site: number,
+  ) {}
+}
+
+function prepare(schema: Schema): Node {
+  let sites = 0;
+  const node = (s: Schema): Node => {
+    switch (s.kind) {
+      case Kind.Obj:
+        return new Node(s.kind, s.names, s.fields.map(node), null, s.same ? sites++ : -1);
+      case Kind.List:
+        return new Node(s.kind, [], [], node(s.item), s.same ? sites++ : -1);
+      case Kind.Rec:
+        return new Node(s.kind, [], [], node(s.item), sites++);
+      case Kind.Map:
+        return new Node(s.kind, [], [], node(s.item), -1);
+      default:
+        return new Node(s.kind, [], [], null, -1);
+    }
+  };
+  return node(schema);
+}
+
+/**
+ * One take in progress: where the next token, leaf and reference go, and whether the shape
+ * differs from the previous value's so far. Takes are synchronous and never nested, so one walk
+ * serves them all.
+ */
+class Walk {
+  tokens: unknown[] = [];
+  leaves: Leaf[] = [];
+  refs: unknown[] = [];
+  base: readonly unknown[] = [];
+  previousLeaves: readonly Leaf[] = [];
+  lastRecords: TakeMemory['lastRecords'] = [];
+  take = 0;
+  t = 0;
+  l = 0;
+  r = 0;
+  changed = false;
+
+  token(x: unknown): void {
+    if (this.base[this.t] !== x) this.changed = true;
+    this.tokens[this.t++] = x;
+  }
+
+  value(n: Node, v: unknown): void {
+    if (v === undefined) this.token(UNDEFINED);
+    else if (v === null) this.token(NULL);
+    else if (n.site >= 0) this.remembered(n, v);
+    else this.body(n, v);
+  }
+
+  /**
+   * The same object at the same place in the previous take: its tokens and leaves are the
+   * previous ones, copied instead of taken again.
+   */
+  remembered(n: Node, v: unknown): void {
+    let m = this.lastRecords[n.site];
+    if (m !== undefined && m.record === v && m.take === this.take - 1 && m.token === this.t && m.leaf === this.l) {
+      for (let j = 0; j < m.tokens; j++, this.t++) this.tokens[this.t] = this.base[this.t];
+      for (let j = 0; j < m.leaves; j++, this.l++) this.leaves[this.l] = this.previousLeaves[this.l];
+      m.take = this.take;
+      return;
+    }
+    if (m === undefined) m = this.lastRecords[n.site] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
+    m.record = v;
+    m.take = this.take;
+    m.token = this.t;
+    m.leaf = this.l;
+    this.body(n, v);
+    m.tokens = this.t - m.token;
+    m.leaves = this.l - m.leaf;
+  }
+
+  body(n: Node, v: unknown): void {
+    switch (n.kind) {
+      case Kind.Big:
+      case Kind.Num:
+        this.token(PRESENT);
+        this.leaves[this.l++] = v as Leaf;
+        return;
+      case Kind.Str:
+        this.token(v);
+        return;
+      case Kind.Ref:
+        this.token(PRESENT);
+        this.refs[this.r++] = v;
+        return;
+      case Kind.Obj: {
+        this.token(PRESENT);
+        const o = v as Record<string, unknown>;
+        for (let i = 0; i < n.names.length; i++) {
+          const x = o[n.names[i]];
+          if (x === undefined && !Object.hasOwn(o, n.names[i])) this.token(ABSENT);
+          else this.value(n.fields[i], x);
+        }
+        return;
+      }
+      case Kind.List: {
+        const a = v as readonly unknown[];
+        this.token(a.length);
+        for (let i = 0; i < a.length; i++) this.value(n.item!, a[i]);
+        return;
+      }
+      case Kind.Rec: {
+        this.token(PRESENT);
+        const o = v as Record<string, unknown>;
+        for (const k in o) {
+          this.token(k);
+          this.value(n.item!, o[k]);
+        }
+        this.token(END);
+        return;
+      }
+      case Kind.Map: {
+        const m = v as ReadonlyMap<unknown, unknown>;
+        this.token(m.size);
+        for (const [k, x] of m) {
+          this.token(k);
+          this.value(n.item!, x);
+        }
+        return;
+      }
+    }
+  }
+}
+
+const walk = new Walk();
+const NOTHING: readonly never[] = [];
+const NO_RECORDS: TakeMemory['lastRecords'] = [];
 const takers = new WeakMap<Schema, Taker>();
 
 /**
- * The taker of a schema, compiled once into straight-line JavaScript: every property is read
- * by its literal name, so each read site sees one object layout. A generic walk reading
- * `o[names[i]]` took 1.8 µs a container sample (megamorphic reads), this takes a fraction.
- * Names come from the schemas in this folder, never from input. A record (Kind.Rec), or a part
+ * The taker of a schema: a walk of the value along the schema. A record (Kind.Rec), or a part
  * marked `same`, passed again as the same object is taken to hold what it held: samplers never
  * change an object they handed out.
  */
 export function takerOf(schema: Schema): Taker {
   let taker = takers.get(schema);
   if (!taker) {
-    let vars = 0;
-    let records = 0;
-    const tok = (x: string) => `if (base[t] !== ${x}) changed = true; tokens[t++] = ${x};`;
-    const value = (s: Schema, v: string): string => `if (${v} === undefined) { ${tok(String(UNDEFINED))} } else if (${v} === null) { ${tok(String(NULL))} } else { ${body(s, v)} }`;
-    // The same object at the same place in the previous take: its tokens and leaves are the
-    // previous ones, copied instead of taken again.
-    const remembered = (v: string, inner: string): string => {
-      const m = `m${++vars}`;
-      const site = records++;
-      return `let ${m} = lastRecords[${site}];
-if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) {
-  for (let j = 0; j < ${m}.tokens; j++, t++) tokens[t] = base[t];
-  for (let j = 0; j < ${m}.leaves; j++, l++) leaves[l] = previousLeaves[l];
-  ${m}.take = take;
-}
-else {
-  if (${m} === undefined) ${m} = lastRecords[${site}] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
-  ${m}.record = ${v}; ${m}.take = take; ${m}.token = t; ${m}.leaf = l;
-  ${inner}
-  ${m}.tokens = t - ${m}.token; ${m}.leaves = l - ${m}.leaf;
-}`;
+    const root = prepare(schema);
+    taker = (p, v0, base, previousLeaves, memory) => {
+      const w = walk;
+      w.tokens = p.tokens;
+      w.leaves = p.leaves;
+      w.refs = p.refs;
+      w.base = base;
+      w.previousLeaves = previousLeaves;
+      w.lastRecords = memory.lastRecords;
+      w.take = ++memory.takes;
+      w.t = w.l = w.r = 0;
+      w.changed = false;
+      w.value(root, v0);
+      p.tokenCount = w.t;
+      p.leafCount = w.l;
+      p.refCount = w.r;
+      p.shapeChanged = w.changed || w.t !== base.length;
+      // Holds on to no series between takes (a removed container's would stay alive).
+      w.base = w.previousLeaves = NOTHING;
+      w.lastRecords = NO_RECORDS;
     };
-    const body = (s: Schema, v: string): string => {
-      switch (s.kind) {
-        case Kind.Big:
-        case Kind.Num:
-          return `${tok(String(PRESENT))} leaves[l++] = ${v};`;
-        case Kind.Str:
-          return tok(v);
-        case Kind.Ref:
-          return `${tok(String(PRESENT))} refs[r++] = ${v};`;
-        case Kind.Obj: {
-          const fields = s.names
-            .map((name, i) => {
-              const x = `v${++vars}`;
-              const key = JSON.stringify(name);
-              return `const ${x} = ${v}[${key}]; if (${x} === undefined && !Object.hasOwn(${v}, ${key})) { ${tok(String(ABSENT))} } else { ${value(s.fields[i], x)} }`;
-            })
-            .join('\n');
-          return s.same ? remembered(v, tok(String(PRESENT)) + fields) : tok(String(PRESENT)) + fields;
-        }
-        case Kind.List: {
-          const i = `i${++vars}`;
-          const x = `v${++vars}`;
-          const items = `${tok(`${v}.length`)} for (let ${i} = 0; ${i} < ${v}.length; ${i}++) { const ${x} = ${v}[${i}]; ${value(s.item, x)} }`;
-          return s.same ? remembered(v, items) : items;
-        }
-        case Kind.Rec: {
-          const k = `k${++vars}`;
-          const x = `v${++vars}`;
-          return remembered(v, `${tok(String(PRESENT))} for (const ${k} in ${v}) { ${tok(k)} const ${x} = ${v}[${k}]; ${value(s.item, x)} } ${tok(String(END))}`);
-        }
-        case Kind.Map: {
-          const k = `k${++vars}`;
-          const x = `v${++vars}`;
-          return `${tok(`${v}.size`)} for (const [${k}, ${x}] of ${v}) { ${tok(k)} ${value(s.item, x)} }`;
-        }
-      }
-    };
-    const code = `const tokens = p.tokens, leaves = p.leaves, refs = p.refs, lastRecords = memory.lastRecords;
-let t = 0, l = 0, r = 0, changed = false;
-const take = ++memory.takes;
-${value(schema, 'v0')}
-if (t !== base.length) changed = true;
-p.tokenCount = t; p.leafCount = l; p.refCount = r; p.shapeChanged = changed;`;
-    taker = new Function('p', 'v0', 'base', 'previousLeaves', 'memory', code) as Taker;
     takers.set(schema, taker);
   }
   return taker;
