@@ -1,5 +1,5 @@
 # Sourced by the benchmarks' run.sh: build_tree DIR builds the project into DIR/dist, with
-# package.json and bin/ beside it (the agent reads its version from the first and is started
+# package.json, bin/ and node_modules beside it (the agent reads its version from the first and is started
 # through the second, as users start it). A build of its own, because the shared dist/ is
 # rebuilt by others while a benchmark runs. Work in progress elsewhere in the tree may not
 # compile: what tsc emitted is used.
@@ -10,6 +10,8 @@ build_tree() {
 	mkdir -p "$tree"
 	cp "$root/package.json" "$tree/"
 	cp -r "$root/bin" "$tree/"
+	# The agent's runtime dependencies (yaml): resolved from beside dist/, as in the checkout.
+	ln -s "$root/node_modules" "$tree/node_modules"
 	(cd "$root" && npx tsc -p tsconfig.json --outDir "$tree/dist") >"$tree.build.log" 2>&1 ||
 		echo "tsc reported errors (see $tree.build.log); using what it emitted" >&2
 }

@@ -10,12 +10,11 @@
  * only its latest point has one.
  */
 import { interfaceCounters, type InterfaceCountersJson } from './interface-json.js';
-import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats, ProcStatCpu } from '../kernel/types.js';
-import { ticksToNs } from '../kernel/proc/userhz.js';
+import type { BlkioStats, CpuStats, DiskStat, FsStats, MemoryStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
-import type { MachineInventory } from '../collector/machine.js';
-import type { MachineIdentity } from './cadvisor-reads.js';
+import type { MachineIdentity, MachineInventory } from '../collector/machine.js';
 import { workingSet } from '../derive/docker.js';
+import { busyNs, hostMemory, hostMemoryBytes } from '../derive/host.js';
 import { goMap, goTime } from './go-format.js';
 
 /** cAdvisor's isIgnoredDevice: interfaces it never reports. */
@@ -242,26 +241,6 @@ export function containerStatsJson(s: Sample, version: 1 | 2, names: ReadonlyMap
   };
 }
 
-/** Busy CPU time from a /proc/stat line: user (with nice) and system (with irq and softirq), ns. */
-export function busyNs(c: ProcStatCpu): { user: bigint; system: bigint } {
-  return { user: ticksToNs(c.user + c.nice), system: ticksToNs(c.system + c.irq + c.softirq) };
-}
-
-/** Host memory from /proc/meminfo as the root cgroup accounts it. */
-export function hostMemory(meminfo: ReadonlyMap<string, bigint>) {
-  const get = (k: string) => meminfo.get(k) ?? 0n;
-  const usage = get('MemTotal') - get('MemFree');
-  const inactiveFile = get('Inactive(file)');
-  return {
-    usage,
-    cache: get('Cached') + get('Buffers'),
-    rss: get('AnonPages'),
-    swap: get('SwapTotal') - get('SwapFree'),
-    mapped: get('Mapped'),
-    workingSet: inactiveFile < usage ? usage - inactiveFile : 0n,
-  };
-}
-
 /** v1 ContainerStats of the machine ("/"), from one host sample. */
 export function machineStatsJson(h: HostSample): StatsJson {
   const total = busyNs(h.stat.total);
@@ -347,7 +326,7 @@ export function machineSpecJson(h: HostSample, bootMs: number): SpecJson {
     has_cpu: true,
     cpu: { limit: 1024n, max_limit: 0, quota: undefined, period: undefined },
     has_memory: true,
-    memory: { limit: h.meminfo.get('MemTotal') || undefined, swap_limit: h.meminfo.get('SwapTotal') || undefined },
+    memory: { limit: hostMemoryBytes(h) || undefined, swap_limit: h.meminfo.get('SwapTotal') || undefined },
     has_hugetlb: false,
     has_network: true,
     has_processes: true,

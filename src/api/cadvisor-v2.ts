@@ -7,6 +7,7 @@ import type { DiskStat, FsStats } from '../kernel/types.js';
 import type { HostSample } from '../model.js';
 import { cadvisorFsType, diskOf, TCP_ADVANCED_ZERO, TCP_ZERO, UDP_ZERO, type SpecJson, type StatPoint } from './cadvisor-v1.js';
 import { goTime } from './go-format.js';
+import { nanoCores } from '../derive/counters.js';
 
 /**
  * cAdvisor's InstCpuStats: nanocores between two points, none for the first. The interval is
@@ -15,7 +16,7 @@ import { goTime } from './go-format.js';
 export function cpuInst(last: StatPoint | undefined, cur: StatPoint) {
   if (!last || cur.monoNs <= last.monoNs) return undefined;
   const ns = Number(cur.monoNs - last.monoNs);
-  const rate = (a: bigint, b: bigint): bigint | undefined => (b < a ? undefined : BigInt(Math.trunc((Number(b - a) / ns) * 1e9)));
+  const rate = (a: bigint, b: bigint) => nanoCores(a, b, ns);
   const [u0, u1] = [last.stats.cpu.usage, cur.stats.cpu.usage];
   const total = rate(u0.total, u1.total);
   const user = rate(u0.user, u1.user);

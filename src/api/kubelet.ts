@@ -9,7 +9,7 @@
  * walk of them, as kubelet takes cAdvisor's base and total usage; process counts are read from
  * cgroup.procs for each request.
  */
-import { hostMemoryBytes } from '../derive/host.js';
+import { busyNs, hostBusyNanoCores, hostMemory, hostMemoryBytes } from '../derive/host.js';
 import { hostname } from 'node:os';
 import type { FsStats, NetInterfaceStats } from '../kernel/types.js';
 import type { ContainerInfo, HostSample, LayerUsage, Sample } from '../model.js';
@@ -17,8 +17,8 @@ import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
 import { sumBig } from '../derive/counters.js';
 import { sendJson, type Router } from './http.js';
-import { busyNs, hostMemory, reportedInterfaces } from './cadvisor-v1.js';
-import { readProcessCounts } from './cadvisor-reads.js';
+import { reportedInterfaces } from './cadvisor-v1.js';
+import { readProcessCounts } from '../collector/process-counts.js';
 
 /** kubelet's network.DefaultInterfaceName: the interface reported inline. */
 const DEFAULT_INTERFACE = 'eth0';
@@ -213,11 +213,7 @@ function podSummary(members: readonly ContainerEntry[], host: HostSample, proces
 
 function nodeSummary(latest: HostSample, previous: HostSample | undefined, imageFsPath: string | undefined) {
   const t = latest.timestampMs;
-  const busy = (h: HostSample) => {
-    const b = busyNs(h.stat.total);
-    return b.user + b.system;
-  };
-  const seconds = previous ? Number(latest.monoNs - previous.monoNs) / 1e9 : 0;
+  const busy = busyNs(latest.stat.total);
   const m = hostMemory(latest.meminfo);
   const total = hostMemoryBytes(latest);
   const swapTotal = latest.meminfo.get('SwapTotal') ?? 0n;
@@ -228,8 +224,8 @@ function nodeSummary(latest: HostSample, previous: HostSample | undefined, image
     startTime: metaTime(Number(latest.stat.bootTimeSec ?? 0n) * 1000),
     cpu: {
       time: metaTime(t),
-      usageNanoCores: previous && seconds > 0 ? BigInt(Math.round(Number(busy(latest) - busy(previous)) / seconds)) : undefined,
-      usageCoreNanoSeconds: busy(latest),
+      usageNanoCores: hostBusyNanoCores(previous, latest),
+      usageCoreNanoSeconds: busy.user + busy.system,
     },
     memory: {
       time: metaTime(t),

@@ -10,7 +10,7 @@ import type { Collector } from '../collector/collector.js';
 import { HttpError, sendJson, type Router } from './http.js';
 import { parseDuration } from '../config.js';
 import { OPENAPI } from './openapi.js';
-import { readProcessCounts } from './cadvisor-reads.js';
+import { readProcessCounts } from '../collector/process-counts.js';
 import { parseRfc3339 } from './params.js';
 import { deriveHost } from '../derive/host.js';
 
@@ -64,7 +64,7 @@ export function containerSummary(e: ContainerEntry) {
   };
 }
 
-/** `processes`: the count read for this request (cadvisor-reads), when it could be read. */
+/** `processes`: the count read for this request (collector/process-counts.ts), when it could be read. */
 export function containerDetail(e: ContainerEntry, processes?: bigint) {
   const i = e.info;
   const s = e.latest;
@@ -155,6 +155,60 @@ export function machineView(store: Store) {
   };
 }
 
+/** `/api/v1/containers/{id}/history`: a container's derived figures over a span. */
+function historyReply(deps: RestDeps, id: string, url: URL) {
+  const e = find(deps.store, id);
+  const now = Date.now();
+  // Without since, the in-memory window's span, as before there was a disk.
+  const since = parseTime(url.searchParams.get('since'), now, 'since', now - deps.store.capacity * deps.intervalMs);
+  // Without until, up to now; a since still to come then asks for nothing yet (an empty answer, as before there was a disk).
+  const until = parseTime(url.searchParams.get('until'), now, 'until', Math.max(now, since));
+  if (until < since) throw new HttpError(400, `until (${new Date(until).toISOString()}) is before since (${new Date(since).toISOString()})`);
+  const stepMs = parseStep(url.searchParams.get('step'));
+  const metrics = parseMetrics(url.searchParams.get('metrics'));
+  let h;
+  try {
+    h = deps.store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)) }, now);
+  } catch (err) {
+    if (err instanceof QueryError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  const byMetric = (cols: (number | null)[][]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
+  return {
+    id: e.info.id,
+    name: e.info.name,
+    intervalMs: deps.intervalMs,
+    tier: h.tier,
+    stepMs: h.stepMs,
+    timestamps: h.timestampsMs,
+    series: byMetric(h.values),
+    ...(h.aggregates && { min: byMetric(h.aggregates.min), max: byMetric(h.aggregates.max), last: byMetric(h.aggregates.last) }),
+  };
+}
+
+/** `/healthz`: 503 when ticks stopped, "degraded" when a source or the disk is down. */
+function health(deps: RestDeps): { status: number; body: unknown } {
+  const sources = Object.fromEntries(deps.discoverers.map((d) => [d.name, d.health()]));
+  const tick = deps.collector.lastTick;
+  // A tick that fails part-way (after the host was read) is a stall too: judged by completed ticks.
+  const lastMs = deps.collector.lastTickMs;
+  const stalled = lastMs === undefined || Date.now() - lastMs > deps.intervalMs * 5;
+  const disk = deps.store.persist?.health();
+  const healthy = Object.values(sources).every((s) => s.up) && (disk === undefined || disk.ok);
+  return {
+    status: stalled ? 503 : 200,
+    body: {
+      status: stalled ? 'stalled' : healthy ? 'ok' : 'degraded',
+      uptimeSeconds: (Date.now() - deps.startedMs) / 1000,
+      sources,
+      collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
+      history: deps.store.historyFootprint(),
+      alarms: deps.alarms?.health(),
+      persistence: disk ? { enabled: true, ...disk } : { enabled: false },
+    },
+  };
+}
+
 export function registerRest(router: Router, deps: RestDeps): void {
   const { store } = deps;
   router.get(/^\/api\/v1\/containers\/?$/, ({ res, url }) => {
@@ -169,53 +223,11 @@ export function registerRest(router: Router, deps: RestDeps): void {
     const processes = e.removedMs === undefined ? (await readProcessCounts([e])).get(e.info.id) : undefined;
     sendJson(res, 200, containerDetail(e, processes));
   });
-  router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => {
-    const e = find(store, params[0]);
-    const now = Date.now();
-    // Without since, the in-memory window's span, as before there was a disk.
-    const since = parseTime(url.searchParams.get('since'), now, 'since', now - store.capacity * deps.intervalMs);
-    // Without until, up to now; a since still to come then asks for nothing yet (an empty answer, as before there was a disk).
-    const until = parseTime(url.searchParams.get('until'), now, 'until', Math.max(now, since));
-    if (until < since) throw new HttpError(400, `until (${new Date(until).toISOString()}) is before since (${new Date(since).toISOString()})`);
-    const stepMs = parseStep(url.searchParams.get('step'));
-    const metrics = parseMetrics(url.searchParams.get('metrics'));
-    let h;
-    try {
-      h = store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)) }, now);
-    } catch (err) {
-      if (err instanceof QueryError) throw new HttpError(400, err.message);
-      throw err;
-    }
-    const byMetric = (cols: (number | null)[][]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
-    sendJson(res, 200, {
-      id: e.info.id,
-      name: e.info.name,
-      intervalMs: deps.intervalMs,
-      tier: h.tier,
-      stepMs: h.stepMs,
-      timestamps: h.timestampsMs,
-      series: byMetric(h.values),
-      ...(h.aggregates && { min: byMetric(h.aggregates.min), max: byMetric(h.aggregates.max), last: byMetric(h.aggregates.last) }),
-    });
-  });
+  router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => sendJson(res, 200, historyReply(deps, params[0], url)));
   router.get(/^\/api\/v1\/machine\/?$/, ({ res }) => sendJson(res, 200, machineView(store)));
   router.get(/^\/healthz\/?$/, ({ res }) => {
-    const sources = Object.fromEntries(deps.discoverers.map((d) => [d.name, d.health()]));
-    const tick = deps.collector.lastTick;
-    // A tick that fails part-way (after the host was read) is a stall too: judged by completed ticks.
-    const lastMs = deps.collector.lastTickMs;
-    const stalled = lastMs === undefined || Date.now() - lastMs > deps.intervalMs * 5;
-    const disk = store.persist?.health();
-    const healthy = Object.values(sources).every((s) => s.up) && (disk === undefined || disk.ok);
-    sendJson(res, stalled ? 503 : 200, {
-      status: stalled ? 'stalled' : healthy ? 'ok' : 'degraded',
-      uptimeSeconds: (Date.now() - deps.startedMs) / 1000,
-      sources,
-      collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
-      history: store.historyFootprint(),
-      alarms: deps.alarms?.health(),
-      persistence: disk ? { enabled: true, ...disk } : { enabled: false },
-    });
+    const { status, body } = health(deps);
+    sendJson(res, status, body);
   });
   router.get(/^\/api\/v1\/openapi\.json$/, ({ res }) => sendJson(res, 200, OPENAPI));
 }

@@ -334,3 +334,31 @@ function readNetworkDevices(sys: string): NetInfo[] {
   }
   return out;
 }
+
+/** cAdvisor's MachineInfo identity: also the labels of its machine_* series. */
+export interface MachineIdentity {
+  machineId: string;
+  systemUuid: string;
+  bootId: string;
+}
+
+/** Where cAdvisor reads each of them; the first readable file of a list wins. */
+export const IDENTITY_FILES = {
+  machineId: ['/etc/machine-id', '/var/lib/dbus/machine-id'],
+  // Absent without DMI (many VMs, ARM boards) and readable by root only: then empty, as in cAdvisor.
+  systemUuid: ['/sys/class/dmi/id/product_uuid'],
+  bootId: ['/proc/sys/kernel/random/boot_id'],
+};
+
+/** The first readable file's content, trimmed; empty when none is. */
+function firstReadable(paths: readonly string[]): string {
+  for (const path of paths) {
+    const text = readText(path);
+    if (text !== undefined) return text.trim();
+  }
+  return '';
+}
+
+export function readMachineIdentity(files: Record<keyof MachineIdentity, readonly string[]> = IDENTITY_FILES): MachineIdentity {
+  return { machineId: firstReadable(files.machineId), systemUuid: firstReadable(files.systemUuid), bootId: firstReadable(files.bootId) };
+}

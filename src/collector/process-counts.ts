@@ -9,6 +9,7 @@
  */
 import { countProcesses } from '../kernel/cgroup/procs.js';
 import type { ContainerInfo, Sample } from '../model.js';
+import type { ContainerEntry } from '../store/store.js';
 
 /** A container's process count for its sample; undefined when its cgroup is gone or unreadable. */
 export function processCount(info: ContainerInfo, latest: Sample | undefined): bigint | undefined {
@@ -20,6 +21,30 @@ export function processCount(info: ContainerInfo, latest: Sample | undefined): b
   } catch {
     return undefined; // a malformed or unreadable cgroup.procs: no count
   }
+}
+
+/**
+ * Containers counted between yields to the event loop. A count is a read and a stat per cgroup,
+ * some 30 µs: 1000 containers take about 30 ms of CPU, in slices of a few milliseconds (through
+ * fs.promises the same took 300 ms, the thread pool's round trips).
+ */
+const SLICE = 100;
+
+/**
+ * The process count of each container of `entries` by id, read when a surface asks (cAdvisor REST,
+ * /metrics, the kubelet summary, REST's detail); a container whose cgroup is gone or
+ * unreadable has none (the surfaces then leave the figure out). Where the latest sample counted
+ * at most one task in the cgroup tree (pids.current is hierarchical), that is the count, unread.
+ */
+export async function readProcessCounts(entries: readonly ContainerEntry[]): Promise<Map<string, bigint>> {
+  const counts = new Map<string, bigint>();
+  let read = 0;
+  for (const { info, latest } of entries) {
+    if (++read % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    const n = processCount(info, latest);
+    if (n !== undefined) counts.set(info.id, n);
+  }
+  return counts;
 }
 
 interface Change {

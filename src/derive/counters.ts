@@ -15,6 +15,15 @@ export function ratePerSecond(prev: bigint | undefined, cur: bigint | undefined,
   return d === undefined || !(seconds > 0) ? undefined : d / seconds;
 }
 
+/**
+ * A cumulative nanosecond CPU counter's rate in nanocores (CPU ns per second) over `intervalNs`,
+ * truncated as Go's uint64 conversion does (cAdvisor's InstCpuStats); undefined when the counter
+ * went backwards.
+ */
+export function nanoCores(prev: bigint, cur: bigint, intervalNs: number): bigint | undefined {
+  return cur < prev ? undefined : BigInt(Math.trunc((Number(cur - prev) / intervalNs) * 1e9));
+}
+
 export function sumBig<T>(items: readonly T[], pick: (t: T) => bigint): bigint {
   let total = 0n;
   for (const item of items) total += pick(item);

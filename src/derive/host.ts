@@ -4,6 +4,7 @@
  */
 import type { HostSample } from '../model.js';
 import type { ProcStatCpu } from '../kernel/types.js';
+import { ticksToNs } from '../kernel/proc/userhz.js';
 import { counterDelta, ratePerSecond } from './counters.js';
 
 /** /proc/diskstats counts 512-byte sectors whatever the device's own sector size. */
@@ -65,4 +66,38 @@ export function deriveHost(prev: HostSample | undefined, cur: HostSample): HostD
 /** The host's memory (/proc/meminfo MemTotal), bytes; 0 before the host is sampled. */
 export function hostMemoryBytes(host: HostSample | undefined): bigint {
   return host?.meminfo.get('MemTotal') ?? 0n;
+}
+
+/**
+ * The host's busy CPU time from a /proc/stat line as cAdvisor counts the machine's: user (with
+ * nice) and system (with irq and softirq), ns.
+ */
+export function busyNs(c: ProcStatCpu): { user: bigint; system: bigint } {
+  return { user: ticksToNs(c.user + c.nice), system: ticksToNs(c.system + c.irq + c.softirq) };
+}
+
+/** The host's busy CPU (user + system, as `busyNs`) between two samples in nanocores, rounded; none without a previous sample. */
+export function hostBusyNanoCores(prev: HostSample | undefined, cur: HostSample): bigint | undefined {
+  const seconds = prev ? Number(cur.monoNs - prev.monoNs) / 1e9 : 0;
+  if (!prev || !(seconds > 0)) return undefined;
+  const busy = (h: HostSample) => {
+    const b = busyNs(h.stat.total);
+    return b.user + b.system;
+  };
+  return BigInt(Math.round(Number(busy(cur) - busy(prev)) / seconds));
+}
+
+/** Host memory from /proc/meminfo as the root cgroup accounts it. */
+export function hostMemory(meminfo: ReadonlyMap<string, bigint>) {
+  const get = (k: string) => meminfo.get(k) ?? 0n;
+  const usage = get('MemTotal') - get('MemFree');
+  const inactiveFile = get('Inactive(file)');
+  return {
+    usage,
+    cache: get('Cached') + get('Buffers'),
+    rss: get('AnonPages'),
+    swap: get('SwapTotal') - get('SwapFree'),
+    mapped: get('Mapped'),
+    workingSet: inactiveFile < usage ? usage - inactiveFile : 0n,
+  };
 }

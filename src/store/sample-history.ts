@@ -18,7 +18,8 @@
  *   1 and the raw float64.
  */
 import { ByteReader, ByteWriter } from './bytes.js';
-import { Parts, TakeMemory, rebuild, takerOf, type Leaf, type Schema } from './shape.js';
+import { Parts, TakeMemory, rebuild, type Leaf, type Schema } from './shape.js';
+import { takerOf } from './taker.js';
 
 const CHUNK_SAMPLES = 64;
 

@@ -20,7 +20,7 @@ export const enum Kind {
 
 /**
  * `same`: the sampler hands out this part again as the very object it gave before when its
- * figures did not change (see the taker), so the object stands for its content. Records always
+ * figures did not change (see taker.ts), so the object stands for its content. Records always
  * are: memory.stat's record is one parse while the file's content stands still.
  */
 export type Schema =
@@ -61,11 +61,11 @@ export function same(s: Schema): Schema {
 }
 
 /** Shape tokens for a value that is not there, and the end of a record's keys; any other token (a number, a string) is structure. */
-const ABSENT = -1;
-const UNDEFINED = -2;
-const NULL = -3;
-const PRESENT = -4;
-const END = -5;
+export const ABSENT = -1;
+export const UNDEFINED = -2;
+export const NULL = -3;
+export const PRESENT = -4;
+export const END = -5;
 
 export type Leaf = bigint | number;
 
@@ -84,7 +84,7 @@ export class Parts {
   refCount = 0;
 }
 
-/** What one series keeps from one take to the next for the parts that stand for their content (see `remembered` below). */
+/** What one series keeps from one take to the next for the parts that stand for their content (see taker.ts). */
 export class TakeMemory {
   /** Values taken so far. */
   takes = 0;
@@ -97,90 +97,6 @@ export class TakeMemory {
  * `previousLeaves` are the previous value's leaves.
  */
 export type Taker = (p: Parts, value: unknown, base: readonly unknown[], previousLeaves: readonly Leaf[], memory: TakeMemory) => void;
-
-const takers = new WeakMap<Schema, Taker>();
-
-/**
- * The taker of a schema, compiled once into straight-line JavaScript: every property is read
- * by its literal name, so each read site sees one object layout. A generic walk reading
- * `o[names[i]]` took 1.8 µs a container sample (megamorphic reads), this takes a fraction.
- * Names come from the schemas in this folder, never from input. A record (Kind.Rec), or a part
- * marked `same`, passed again as the same object is taken to hold what it held: samplers never
- * change an object they handed out.
- */
-export function takerOf(schema: Schema): Taker {
-  let taker = takers.get(schema);
-  if (!taker) {
-    let vars = 0;
-    let records = 0;
-    const tok = (x: string) => `if (base[t] !== ${x}) changed = true; tokens[t++] = ${x};`;
-    const value = (s: Schema, v: string): string => `if (${v} === undefined) { ${tok(String(UNDEFINED))} } else if (${v} === null) { ${tok(String(NULL))} } else { ${body(s, v)} }`;
-    // The same object at the same place in the previous take: its tokens and leaves are the
-    // previous ones, copied instead of taken again.
-    const remembered = (v: string, inner: string): string => {
-      const m = `m${++vars}`;
-      const site = records++;
-      return `let ${m} = lastRecords[${site}];
-if (${m} !== undefined && ${m}.record === ${v} && ${m}.take === take - 1 && ${m}.token === t && ${m}.leaf === l) {
-  for (let j = 0; j < ${m}.tokens; j++, t++) tokens[t] = base[t];
-  for (let j = 0; j < ${m}.leaves; j++, l++) leaves[l] = previousLeaves[l];
-  ${m}.take = take;
-}
-else {
-  if (${m} === undefined) ${m} = lastRecords[${site}] = { record: null, take: 0, token: 0, leaf: 0, tokens: 0, leaves: 0 };
-  ${m}.record = ${v}; ${m}.take = take; ${m}.token = t; ${m}.leaf = l;
-  ${inner}
-  ${m}.tokens = t - ${m}.token; ${m}.leaves = l - ${m}.leaf;
-}`;
-    };
-    const body = (s: Schema, v: string): string => {
-      switch (s.kind) {
-        case Kind.Big:
-        case Kind.Num:
-          return `${tok(String(PRESENT))} leaves[l++] = ${v};`;
-        case Kind.Str:
-          return tok(v);
-        case Kind.Ref:
-          return `${tok(String(PRESENT))} refs[r++] = ${v};`;
-        case Kind.Obj: {
-          const fields = s.names
-            .map((name, i) => {
-              const x = `v${++vars}`;
-              const key = JSON.stringify(name);
-              return `const ${x} = ${v}[${key}]; if (${x} === undefined && !Object.hasOwn(${v}, ${key})) { ${tok(String(ABSENT))} } else { ${value(s.fields[i], x)} }`;
-            })
-            .join('\n');
-          return s.same ? remembered(v, tok(String(PRESENT)) + fields) : tok(String(PRESENT)) + fields;
-        }
-        case Kind.List: {
-          const i = `i${++vars}`;
-          const x = `v${++vars}`;
-          const items = `${tok(`${v}.length`)} for (let ${i} = 0; ${i} < ${v}.length; ${i}++) { const ${x} = ${v}[${i}]; ${value(s.item, x)} }`;
-          return s.same ? remembered(v, items) : items;
-        }
-        case Kind.Rec: {
-          const k = `k${++vars}`;
-          const x = `v${++vars}`;
-          return remembered(v, `${tok(String(PRESENT))} for (const ${k} in ${v}) { ${tok(k)} const ${x} = ${v}[${k}]; ${value(s.item, x)} } ${tok(String(END))}`);
-        }
-        case Kind.Map: {
-          const k = `k${++vars}`;
-          const x = `v${++vars}`;
-          return `${tok(`${v}.size`)} for (const [${k}, ${x}] of ${v}) { ${tok(k)} ${value(s.item, x)} }`;
-        }
-      }
-    };
-    const code = `const tokens = p.tokens, leaves = p.leaves, refs = p.refs, lastRecords = memory.lastRecords;
-let t = 0, l = 0, r = 0, changed = false;
-const take = ++memory.takes;
-${value(schema, 'v0')}
-if (t !== base.length) changed = true;
-p.tokenCount = t; p.leafCount = l; p.refCount = r; p.shapeChanged = changed;`;
-    taker = new Function('p', 'v0', 'base', 'previousLeaves', 'memory', code) as Taker;
-    takers.set(schema, taker);
-  }
-  return taker;
-}
 
 /** Puts a value back together from its shape tokens, leaves and references. */
 export function rebuild(schema: Schema, tokens: readonly unknown[], leaves: readonly Leaf[], refs: readonly unknown[]): unknown {

@@ -6,7 +6,8 @@
  * twice (1-2 s). Read-only by construction: every other path and method of the Engine API gets
  * a Docker-style error, and no handler here can reach a container.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { countOpenDescriptors } from '../../kernel/proc/fd.js';
 import type { ServerResponse } from 'node:http';
 import type { ContainerEntry, Store } from '../../store/store.js';
 import { hostMemoryBytes } from '../../derive/host.js';
@@ -70,15 +71,6 @@ function checkVersion(v: string): void {
 /** This build's version, as the Engine's "Version" ("0.1.0-cstats"); read at registration, not import. */
 function serverVersion(): string {
   return `${(JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version}-cstats`;
-}
-
-/** The agent's open file descriptors (dockerd reports its own as NFd). */
-function openDescriptors(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length - 1; // less the descriptor of the listing itself
-  } catch {
-    return undefined;
-  }
 }
 
 function isSampled(e: ContainerEntry): boolean {
@@ -180,7 +172,7 @@ class DockerCompatApi {
       this.hostInfo ??= (deps.hostInfo ?? (() => readHostInfoFacts(readHostLayout())))();
       source = { daemonError, host: this.hostInfo };
     }
-    const body = infoJson({ facts: this.facts(), entries: deps.store.list(false), eventListeners: this.eventListeners, nowMs: Date.now(), openFds: openDescriptors(), source });
+    const body = infoJson({ facts: this.facts(), entries: deps.store.list(false), eventListeners: this.eventListeners, nowMs: Date.now(), openFds: countOpenDescriptors(), source });
     sendDocker(res, this.headers, 200, body);
   }
 

@@ -20,7 +20,8 @@ import {
 } from '../../../src/api/cadvisor-v1.js';
 import { deviceNames } from '../../../src/kernel/proc/diskstats.js';
 import { cpuInst, derivedStats, machineStats, percentile, v2DeprecatedStats, v2Spec, v2Stats } from '../../../src/api/cadvisor-v2.js';
-import { readMachineIdentity, readProcessCounts } from '../../../src/api/cadvisor-reads.js';
+import { readMachineIdentity } from '../../../src/collector/machine.js';
+import { readProcessCounts } from '../../../src/collector/process-counts.js';
 import { registerCadvisor } from '../../../src/api/cadvisor.js';
 import { LifecycleLog } from '../../../src/store/lifecycle.js';
 import { Router, startServer } from '../../../src/api/http.js';
