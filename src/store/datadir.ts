@@ -4,7 +4,7 @@
  * files: `readState`/`writeState` for a small JSON state file (alarm states, export cursors),
  * `subdir` for a module's own files (an export queue). See src/store/README.md.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log.js';
@@ -29,11 +29,11 @@ function isOtherCstats(pid: number): boolean {
 }
 
 /** Writes a file whole or not at all: a temporary file, fsync, rename over, fsync of the directory. */
-export function writeFileAtomic(path: string, data: string): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, data);
+    writeFileSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

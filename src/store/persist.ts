@@ -16,14 +16,15 @@
  * tail); heads already sealed into a segment before a crash are dropped; the 1-minute and
  * 1-hour buckets in progress are rebuilt from the finer tier; a fresh head log is written.
  */
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { ContainerInfo } from '../model.js';
 import type { Logger } from '../log.js';
 import { ChunkWriter, decodeChunk } from './chunk.js';
 import { AGG, Bucketer } from './aggregate.js';
-import { RecordFile, type Cut } from './records.js';
-import type { DataDir } from './datadir.js';
+import { RecordError, RecordFile, type Cut } from './records.js';
+import { writeFileAtomic, type DataDir } from './datadir.js';
 
 export interface TierSpec {
   name: 'raw' | '1m' | '1h';
@@ -96,6 +97,8 @@ class Segment {
   private sortedCount = 0;
   minTs = Infinity;
   maxTs = -Infinity;
+  /** Bytes of its index file, once written. */
+  indexBytes = 0;
 
   constructor(
     readonly no: number,
@@ -129,6 +132,17 @@ class Segment {
     const out: number[] = [];
     for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) out.push(this.refs[i * 2 + 1]);
     return out;
+  }
+
+  /** Forgets one chunk (found damaged when read). */
+  remove(series: number, offset: number): void {
+    for (let i = 0; i < this.count; i++) {
+      if (this.refs[i * 2] !== series || this.refs[i * 2 + 1] !== offset) continue;
+      this.refs.copyWithin(i * 2, i * 2 + 2, this.count * 2);
+      this.count--;
+      if (i < this.sortedCount) this.sortedCount--;
+      return;
+    }
   }
 
   private sort(): void {
@@ -211,6 +225,48 @@ function segmentName(no: number, createdMs: number): string {
   return `${String(no).padStart(8, '0')}-${createdMs}.seg`;
 }
 
+/** One chunk of a segment as its index lists it: series, record offset, first and last time. */
+type IndexEntry = [number, number, number, number];
+
+const INDEX_MAGIC = Buffer.from('CSIDX01\n', 'latin1');
+const INDEX_ENTRY = 24;
+
+function indexPath(segmentPath: string): string {
+  return segmentPath.replace(/\.seg$/, '.idx');
+}
+
+/**
+ * A segment's index: `[magic][u32 segment bytes][u32 entries][entries: u32 series, u32 offset,
+ * f64 first ts, f64 last ts][u32 CRC-32 of everything before]`. Written once the segment is no
+ * longer appended to, so a start reads 24 bytes a chunk instead of every chunk.
+ */
+function encodeIndex(segmentBytes: number, entries: readonly IndexEntry[]): Buffer {
+  const n = entries.length;
+  const b = Buffer.allocUnsafe(16 + n * INDEX_ENTRY + 4);
+  INDEX_MAGIC.copy(b, 0);
+  b.writeUInt32LE(segmentBytes, 8);
+  b.writeUInt32LE(n, 12);
+  entries.forEach(([series, offset, first, last], i) => {
+    const at = 16 + i * INDEX_ENTRY;
+    b.writeUInt32LE(series, at);
+    b.writeUInt32LE(offset, at + 4);
+    b.writeDoubleLE(first, at + 8);
+    b.writeDoubleLE(last, at + 16);
+  });
+  b.writeUInt32LE(crc32(b.subarray(0, b.length - 4)), b.length - 4);
+  return b;
+}
+
+/** The index's segment length and entries; undefined when it is damaged or not an index. */
+function decodeIndex(b: Buffer): { segmentBytes: number; entries: IndexEntry[] } | undefined {
+  if (b.length < 20 || !b.subarray(0, 8).equals(INDEX_MAGIC)) return undefined;
+  const n = b.readUInt32LE(12);
+  if (b.length !== 16 + n * INDEX_ENTRY + 4 || crc32(b.subarray(0, b.length - 4)) !== b.readUInt32LE(b.length - 4)) return undefined;
+  const entries: IndexEntry[] = [];
+  for (let i = 0, at = 16; i < n; i++, at += INDEX_ENTRY) entries.push([b.readUInt32LE(at), b.readUInt32LE(at + 4), b.readDoubleLE(at + 8), b.readDoubleLE(at + 16)]);
+  return { segmentBytes: b.readUInt32LE(8), entries };
+}
+
 /** Rows of one tier for one series between two times, oldest first. */
 export interface Rows {
   timestampsMs: number[];
@@ -232,6 +288,8 @@ export interface PersistHealth {
   /** Segments dropped to keep under the disk cap, and sealed chunks dropped while the disk refused writes. */
   droppedSegments: number;
   droppedChunks: number;
+  /** Series with open chunks and buckets in memory: those sampled within the last hour or so. */
+  openSeries: number;
 }
 
 export class PersistentHistory {
@@ -265,7 +323,12 @@ export class PersistentHistory {
     this.loadSegments();
     this.loadHeads();
     this.rebuildBuckets();
+    // Only the containers still running when the last agent stopped may be sampled again.
+    const live = new Set(this.registry.containers.filter((k) => k.removedMs === undefined).map((k) => k.series));
+    for (const s of this.series.values()) if (!live.has(s.no)) this.retire(s);
     try {
+      // Chunks sealed above go to their segments before the head logs that hold them are deleted.
+      this.writePending(Date.now());
       this.rotateHeadLog();
     } catch (err) {
       this.failed(err, Date.now());
@@ -291,28 +354,79 @@ export class PersistentHistory {
     return new Bucketer(this.tiers[t].resolutionMs, this.opts.metrics.length, t > 1, (startMs, acc) => this.append(s, t, startMs, acc));
   }
 
+  /**
+   * Every tier's segments: from its index where one matches the segment (its chunks are then
+   * checked as they are read), else read whole and checked (torn or damaged tail cut), and
+   * indexed if it is no longer the newest.
+   */
   private loadSegments(): void {
     for (let t = 0; t < 3; t++) {
       const dir = this.tierDir(t);
-      const names = readdirSync(dir).filter((f) => /^\d{8}-\d+\.seg$/.test(f)).sort();
-      for (const name of names) {
+      const files = readdirSync(dir);
+      const names = files.filter((f) => /^\d{8}-\d+\.seg$/.test(f)).sort();
+      // An index whose segment went (a crash between the two unlinks) or a half-written one.
+      for (const f of files) if ((f.endsWith('.idx') && !names.includes(f.replace(/\.idx$/, '.seg'))) || f.endsWith('.idx.tmp')) unlinkSync(join(dir, f));
+      names.forEach((name, i) => {
         const [no, created] = name.slice(0, -4).split('-').map(Number);
         const path = join(dir, name);
-        const refs: [number, number, number, number][] = [];
-        const { file, cut } = RecordFile.open(path, (p, offset) => {
-          const c = decodeChunkRecord(p);
-          refs.push([c.series, offset, c.firstTs, c.lastTs]);
-        });
-        this.noteCut(cut);
+        let indexed = this.readIndex(path);
+        let file = indexed && RecordFile.openKnown(path, indexed.segmentBytes);
+        let entries: IndexEntry[];
+        if (file) entries = indexed!.entries;
+        else {
+          indexed = undefined;
+          entries = [];
+          const opened = RecordFile.open(path, (p, offset) => {
+            const c = decodeChunkRecord(p);
+            entries.push([c.series, offset, c.firstTs, c.lastTs]);
+          });
+          this.noteCut(opened.cut);
+          file = opened.file;
+        }
         const seg = new Segment(no, created, file);
-        for (const [series, offset, first, last] of refs) {
+        for (const [series, offset, first, last] of entries) {
           seg.add(series, offset, first, last);
           const s = this.seriesOf(series);
           if (last > s.lastTs[t]) s.lastTs[t] = last;
         }
         this.segments[t].push(seg);
         this.nextSegmentNo = Math.max(this.nextSegmentNo, no + 1);
+        if (indexed) seg.indexBytes = 16 + entries.length * INDEX_ENTRY + 4;
+        else if (i < names.length - 1) this.writeIndex(seg, entries);
+      });
+    }
+  }
+
+  private readIndex(segmentPath: string): { segmentBytes: number; entries: IndexEntry[] } | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(indexPath(segmentPath));
+    } catch {
+      return undefined;
+    }
+    const index = decodeIndex(bytes);
+    if (!index) this.log.warn('store', `${indexPath(segmentPath)} is damaged: ${segmentPath} is read whole instead, and indexed again`);
+    return index;
+  }
+
+  /** Writes a segment's index (entries: its chunks, read back from it when not given). A failure only costs a slower start. */
+  private writeIndex(seg: Segment, entries?: IndexEntry[]): void {
+    try {
+      if (!entries) {
+        const read: IndexEntry[] = [];
+        const whole = seg.file.records((p, offset) => {
+          const c = decodeChunkRecord(p);
+          read.push([c.series, offset, c.firstTs, c.lastTs]);
+        });
+        // A record that no longer checks: left to the next start, which reads the segment whole.
+        if (!whole) return;
+        entries = read;
       }
+      const bytes = encodeIndex(seg.file.size, entries);
+      writeFileAtomic(indexPath(seg.file.path), bytes);
+      seg.indexBytes = bytes.length;
+    } catch (err) {
+      this.log.warnOnce(`index:${(err as Error).message}`, 'store', `${indexPath(seg.file.path)}: not written (${(err as Error).message}); the next start reads the segment whole`);
     }
   }
 
@@ -440,6 +554,8 @@ export class PersistentHistory {
     k.removedMs = removedMs;
     k.ended = ended;
     this.registryDirty = true;
+    const s = this.series.get(k.series);
+    if (s) this.retire(s);
   }
 
   /** Containers known from earlier runs and this one. */
@@ -469,12 +585,28 @@ export class PersistentHistory {
     head.writer.push(ts, row);
     s.lastTs[t] = ts;
     if (t === 1) s.buckets[2]!.add(ts, row);
-    if (head.writer.count < this.tiers[t].chunkPoints) return;
-    const w = head.writer;
+    if (head.writer.count >= this.tiers[t].chunkPoints) this.seal(s, t);
+  }
+
+  /** Seals the series' open chunk of tier t: it waits to be written to the tier's segment. */
+  private seal(s: Series, t: number): void {
+    const w = s.heads[t].writer;
     const chunk = { tier: t, series: s.no, count: w.count, firstTs: w.firstTs, lastTs: w.lastTs, bytes: w.finish() };
     this.pending.push(chunk);
     this.pendingBytes += chunk.bytes.byteLength;
     s.heads[t] = new Head(new ChunkWriter(this.columns[t]));
+  }
+
+  /**
+   * A series no longer sampled leaves memory: its buckets in progress become points, its open
+   * chunks are sealed (even short), and its points are read from the segments from then on. So a
+   * removed container costs its registry record, not three encoders and two buckets.
+   */
+  private retire(s: Series): void {
+    s.buckets[1]!.close(); // its point goes into the 1-hour bucket, closed next
+    s.buckets[2]!.close();
+    for (let t = 0; t < 3; t++) if (s.heads[t].writer.count > 0) this.seal(s, t);
+    this.series.delete(s.no);
   }
 
   /**
@@ -489,6 +621,8 @@ export class PersistentHistory {
         // A bucket whose container stopped sampling: closed once its span and two intervals passed.
         if (!Number.isNaN(b.startMs) && nowMs >= b.startMs + b.resolutionMs + 2 * this.opts.intervalMs) b.close();
       }
+      // Not sampled for longer than an hour (a stopped container), or known only from the segments.
+      if (Number.isNaN(s.buckets[1]!.startMs) && Number.isNaN(s.buckets[2]!.startMs)) this.retire(s);
     }
     try {
       if (this.registryDirty) {
@@ -524,6 +658,8 @@ export class PersistentHistory {
     const path = join(this.tierDir(t), segmentName(no, nowMs));
     const { file } = RecordFile.open(path, () => {});
     const seg = new Segment(no, nowMs, file);
+    // The one before is appended to no more: its index lets a start skip reading it.
+    if (last) this.writeIndex(last);
     segs.push(seg);
     return seg;
   }
@@ -594,12 +730,14 @@ export class PersistentHistory {
   private dropSegment(t: number): void {
     const seg = this.segments[t].shift()!;
     seg.file.close();
+    // The index first: a segment without one is read whole, an index without its segment is removed at start.
+    if (seg.indexBytes > 0) unlinkSync(indexPath(seg.file.path));
     unlinkSync(seg.file.path);
   }
 
   private totalBytes(): number {
     let n = this.headLog?.size ?? 0;
-    for (const segs of this.segments) for (const seg of segs) n += seg.file.size;
+    for (const segs of this.segments) for (const seg of segs) n += seg.file.size + seg.indexBytes;
     return n;
   }
 
@@ -621,7 +759,7 @@ export class PersistentHistory {
         try {
           c = decodeChunkRecord(seg.file.readAt(offset));
         } catch (err) {
-          this.log.warnOnce(`read ${seg.file.path}`, 'store', `${seg.file.path}: ${(err as Error).message}: chunk skipped`);
+          this.cutChunk(seg, series, offset, err);
           continue;
         }
         if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
@@ -634,6 +772,16 @@ export class PersistentHistory {
     // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
     const b = s?.buckets[t];
     if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);
+  }
+
+  /**
+   * A chunk that fails its checksum when read (segments opened from their index are checked a
+   * chunk at a time): left out from now on, logged and reported as cut; the others are kept.
+   */
+  private cutChunk(seg: Segment, series: number, offset: number, err: unknown): void {
+    const reason = err instanceof RecordError ? err.reason : (err as Error).message;
+    seg.remove(series, offset);
+    this.noteCut({ file: seg.file.path, atByte: offset, bytesCut: err instanceof RecordError ? err.bytes : 0, reason: `${reason} (series ${series}'s chunk)` });
   }
 
   /** The points scan() visits, copied. */
@@ -665,7 +813,7 @@ export class PersistentHistory {
           resolutionMs: spec.resolutionMs,
           retentionMs: spec.retentionMs,
           segments: segs.length,
-          bytes: segs.reduce((n, s) => n + s.file.size, 0),
+          bytes: segs.reduce((n, s) => n + s.file.size + s.indexBytes, 0),
           oldest: Number.isFinite(oldest) ? new Date(oldest).toISOString() : null,
           newest: Number.isFinite(newest) ? new Date(Math.min(newest, nowMs)).toISOString() : null,
         };
@@ -673,6 +821,7 @@ export class PersistentHistory {
       repaired: this.repaired,
       droppedSegments: this.droppedSegments,
       droppedChunks: this.droppedChunks,
+      openSeries: this.series.size,
     };
   }
 

@@ -23,6 +23,34 @@ export interface Cut {
   reason: string;
 }
 
+/** A record readAt found bad: why, and the bytes it spans. */
+export class RecordError extends Error {
+  override name = 'RecordError';
+  constructor(
+    readonly reason: string,
+    readonly bytes: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** Visits the good records of a whole file's bytes (magic checked by the caller); where they end and why. */
+function walk(buf: Buffer, visit: (payload: Buffer, offset: number) => void): { end: number; reason?: string } {
+  const size = buf.length;
+  let end = HEADER;
+  while (end < size) {
+    if (size - end < 8) return { end, reason: 'torn record header' };
+    const len = buf.readUInt32LE(end);
+    const sum = buf.readUInt32LE(end + 4);
+    if (len > MAX_RECORD || end + 8 + len > size) return { end, reason: len > MAX_RECORD ? `implausible record length ${len}` : 'torn record' };
+    const payload = buf.subarray(end + 8, end + 8 + len);
+    if (crc32(payload) !== sum) return { end, reason: 'checksum mismatch' };
+    visit(payload, end);
+    end += 8 + len;
+  }
+  return { end };
+}
+
 export class RecordFile {
   private constructor(
     readonly path: string,
@@ -49,27 +77,9 @@ export class RecordFile {
       cut = { file: path, atByte: 0, bytesCut: size, reason: 'not a cstats record file (bad magic)' };
       end = 0;
     } else {
-      let reason: string | undefined;
-      while (end < size) {
-        if (size - end < 8) {
-          reason = 'torn record header';
-          break;
-        }
-        const len = buf.readUInt32LE(end);
-        const sum = buf.readUInt32LE(end + 4);
-        if (len > MAX_RECORD || end + 8 + len > size) {
-          reason = len > MAX_RECORD ? `implausible record length ${len}` : 'torn record';
-          break;
-        }
-        const payload = buf.subarray(end + 8, end + 8 + len);
-        if (crc32(payload) !== sum) {
-          reason = 'checksum mismatch';
-          break;
-        }
-        visit(payload, end);
-        end += 8 + len;
-      }
-      if (reason !== undefined) cut = { file: path, atByte: end, bytesCut: size - end, reason };
+      const walked = walk(buf, visit);
+      end = walked.end;
+      if (walked.reason !== undefined) cut = { file: path, atByte: end, bytesCut: size - end, reason: walked.reason };
     }
     const file = new RecordFile(path, fd, end);
     if (cut) {
@@ -81,6 +91,25 @@ export class RecordFile {
       fsyncSync(fd);
     }
     return { file, cut };
+  }
+
+  /**
+   * Opens `path` without reading it, when an index says it holds `end` bytes of good records;
+   * undefined when it holds another number of bytes (the index is stale: open() it instead).
+   * Its records are then checked one by one as readAt reads them.
+   */
+  static openKnown(path: string, end: number): RecordFile | undefined {
+    const fd = openSync(path, constants.O_RDWR);
+    if (fstatSync(fd).size === end) return new RecordFile(path, fd, end);
+    closeSync(fd);
+    return undefined;
+  }
+
+  /** Calls `visit` for each record that checks, in order, up to the first that does not; whether all did. */
+  records(visit: (payload: Buffer, offset: number) => void): boolean {
+    const buf = Buffer.allocUnsafe(this.end);
+    readSync(this.fd, buf, 0, this.end, 0);
+    return walk(buf, visit).reason === undefined;
   }
 
   /** Bytes of good records (and the magic). */
@@ -124,15 +153,15 @@ export class RecordFile {
     fsyncSync(this.fd);
   }
 
-  /** The payload of the record at `offset`, checked against its checksum (throws if it does not match). */
+  /** The payload of the record at `offset`, checked against its checksum (throws with the reason, as a Cut's, if it does not match). */
   readAt(offset: number): Buffer {
     const head = Buffer.allocUnsafe(8);
-    if (readSync(this.fd, head, 0, 8, offset) !== 8) throw new Error(`${this.path}: no record at ${offset}`);
+    if (readSync(this.fd, head, 0, 8, offset) !== 8) throw new RecordError('no record', 0);
     const len = head.readUInt32LE(0);
-    if (len > MAX_RECORD || offset + 8 + len > this.end) throw new Error(`${this.path}: bad record length at ${offset}`);
+    if (len > MAX_RECORD || offset + 8 + len > this.end) throw new RecordError('torn record', this.end - offset);
     const payload = Buffer.allocUnsafe(len);
     readSync(this.fd, payload, 0, len, offset + 8);
-    if (crc32(payload) !== head.readUInt32LE(4)) throw new Error(`${this.path}: checksum mismatch at ${offset}`);
+    if (crc32(payload) !== head.readUInt32LE(4)) throw new RecordError('checksum mismatch', 8 + len);
     return payload;
   }
 

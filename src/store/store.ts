@@ -45,8 +45,9 @@ export interface ContainerEntry {
   latest?: Sample;
   previous?: Sample;
   derived?: Derived;
-  history: SeriesRing;
-  /** The raw samples of the last `rawCapacity`, `latest` included; made at the first sample. */
+  /** The in-memory window of derived figures; made at the first sample, dropped at removal when history is on disk. */
+  history?: SeriesRing;
+  /** The raw samples of the last `rawCapacity`, `latest` included; made at the first sample, dropped as `history`. */
   raw?: SampleHistory<Sample>;
   /** When it left the live list (ms), or undefined while live. */
   removedMs?: number;
@@ -71,6 +72,11 @@ export class Store {
   private readonly entries = new Map<string, ContainerEntry>();
   host?: { latest: HostSample; previous?: HostSample };
   readonly hostRaw: SampleHistory<HostSample>;
+  /**
+   * Containers of the last run that were live when it stopped: the first tick finds those that
+   * still are (upsert), and the others are then recorded as gone, so their series leave memory.
+   */
+  private readonly unconfirmed = new Set<string>();
 
   constructor(
     /** Samples kept per container (window / interval). */
@@ -87,16 +93,17 @@ export class Store {
     // the first tick; the others ended at their last sample, at the latest.
     for (const k of persist?.kept() ?? []) {
       const removedMs = k.removedMs ?? persist!.lastSampleMs(k.series) ?? k.info.createdMs;
-      const e: ContainerEntry = { info: k.info, history: new SeriesRing(this.capacity, METRIC_NAMES), removedMs };
+      const e: ContainerEntry = { info: k.info, removedMs };
       e.ended = k.ended ?? endedOf(e, removedMs);
       this.entries.set(k.info.id, e);
+      if (k.removedMs === undefined) this.unconfirmed.add(k.info.id);
     }
   }
 
   upsert(info: ContainerInfo): ContainerEntry {
     let e = this.entries.get(info.id);
     if (!e) {
-      e = { info, history: new SeriesRing(this.capacity, METRIC_NAMES) };
+      e = { info };
       this.entries.set(info.id, e);
     } else {
       e.info = info;
@@ -114,7 +121,7 @@ export class Store {
     e.latest = sample;
     e.derived = derived;
     for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived);
-    e.history.push(sample.timestampMs, row);
+    (e.history ??= new SeriesRing(this.capacity, METRIC_NAMES)).push(sample.timestampMs, row);
     this.persist?.record(e.info, sample.timestampMs, row);
     (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);
   }
@@ -124,7 +131,12 @@ export class Store {
     if (!e || e.removedMs !== undefined) return;
     e.removedMs = nowMs;
     e.ended = endedOf(e, nowMs);
-    this.persist?.removed(id, nowMs, e.ended);
+    if (!this.persist) return;
+    this.persist.removed(id, nowMs, e.ended);
+    // Its history is read from disk now: memory keeps who it was, its last figures and its end.
+    e.history = undefined;
+    e.raw = undefined;
+    e.previous = undefined;
   }
 
   /** A history query over the tiers on disk, or the in-memory window without persistence. */
@@ -142,7 +154,7 @@ export class Store {
       tiers: [{ name: 'memory', resolutionMs: this.intervalMs, retentionMs: this.capacity * this.intervalMs }],
       metricCount,
       scan: (_t, since, until, visit) => {
-        const { timestampsMs, values } = e.history.read(since, all);
+        const { timestampsMs, values } = e.history?.read(since, all) ?? { timestampsMs: [], values: [] };
         const row = new Float64Array(metricCount);
         timestampsMs.forEach((ts, i) => {
           if (ts > until) return;
@@ -155,6 +167,11 @@ export class Store {
 
   /** Drops removed containers whose retention has passed. */
   prune(nowMs: number): void {
+    for (const id of this.unconfirmed) {
+      const e = this.entries.get(id);
+      if (e?.removedMs !== undefined) this.persist?.removed(id, e.removedMs, e.ended!);
+    }
+    this.unconfirmed.clear();
     for (const [id, e] of this.entries) {
       if (e.removedMs !== undefined && nowMs - e.removedMs > this.retentionMs) this.entries.delete(id);
     }
@@ -205,7 +222,7 @@ export class Store {
     for (const e of this.entries.values()) {
       raw.samples += e.raw?.length ?? 0;
       raw.bytes += e.raw?.bytes ?? 0;
-      if (e.history.length === 0) continue;
+      if (!e.history || e.history.length === 0) continue;
       containers++;
       samples += e.history.length;
       bytes += e.history.bytes;

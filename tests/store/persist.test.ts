@@ -62,7 +62,7 @@ test('restart: every sample comes back as it was, across sealed chunks and the o
   feed(a.h, 4, 0, 1500); // 2 sealed chunks of 600 and an open one of 300
   const before = [0, 1, 2, 3].map((c) => raw(a.h, c));
   assert.equal(before[1].timestampsMs.length, 1500);
-  a.close();
+  a.close(T0 + 1500 * 1000); // at the time of the samples: a close a day later would let retention take them
   const b = open(dir);
   for (let c = 0; c < 4; c++) assert.deepEqual(raw(b.h, c), before[c]);
   // It goes on where it stopped, after a gap.
@@ -263,5 +263,80 @@ test('data directory: a newer format is refused with what to do; state files are
   assert.throws(() => d.writeState('../x', 1), /bad state file name/);
   assert.ok(statSync(d.subdir('export-otlp')).isDirectory());
   d.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('segments no longer written get an index: a start reads the index, and a damaged chunk is cut when read, the others kept', () => {
+  const dir = tmp();
+  const a = open(dir);
+  // Two hours at 1 s: the first hour's raw segment is closed (and indexed) when the second starts.
+  feed(a.h, 2, 0, 7300, 60);
+  const before = raw(a.h, 1);
+  a.close(T0 + 7300 * 1000);
+  const segDir = join(dir, 'tier-raw');
+  const names = readdirSync(segDir).sort();
+  assert.deepEqual(
+    names.map((n) => n.slice(-4)),
+    ['.idx', '.seg', '.seg'],
+    names.join(' '),
+  );
+  // A byte flipped in the indexed segment is not seen at start (nothing reads it)...
+  const seg = join(segDir, names[1]);
+  const bytes = readFileSync(seg);
+  const flipAt = Math.floor(bytes.length * 0.5);
+  bytes[flipAt] ^= 0x40;
+  writeFileSync(seg, bytes);
+  const lines: string[] = [];
+  const b = open(dir, lines);
+  assert.deepEqual(b.h.health().repaired, []);
+  // ...but when its chunk is read: that chunk is cut and logged, every other point comes back as it was.
+  const got = raw(b.h, 0).timestampsMs.length + raw(b.h, 1).timestampsMs.length;
+  const cut = b.h.health().repaired;
+  assert.equal(cut.length, 1, JSON.stringify(cut));
+  assert.equal(cut[0].file, seg);
+  assert.match(cut[0].reason, /^checksum mismatch/);
+  assert.ok(cut[0].atByte <= flipAt && flipAt < cut[0].atByte + cut[0].bytesCut, JSON.stringify(cut[0]));
+  assert.equal(got, 2 * 7300 - 600, 'one chunk of 600 samples lost, of one of the two containers');
+  assert.ok(lines.some((l) => l.includes(seg) && /checksum mismatch/.test(l)), lines.join('\n'));
+  const after = raw(b.h, 1);
+  const kept = new Set(after.timestampsMs);
+  after.timestampsMs.forEach((ts, i) => assert.deepEqual(after.rows[i], before.rows[before.timestampsMs.indexOf(ts)]));
+  assert.ok(before.timestampsMs.filter((ts) => !kept.has(ts)).length % 600 === 0);
+  b.close(T0 + 7300 * 1000);
+  // A damaged index is set aside: the segment is read whole (and cut where it is damaged), then indexed again.
+  const idx = join(segDir, names[0]);
+  writeFileSync(idx, 'garbage');
+  const c = open(dir);
+  assert.equal(c.h.health().repaired.length, 1);
+  assert.ok(readFileSync(idx).subarray(0, 8).equals(Buffer.from('CSIDX01\n', 'latin1')));
+  c.close(T0 + 7300 * 1000);
+  rmSync(dir, { recursive: true });
+});
+
+test('a removed container leaves memory (its open chunks sealed), and its history is still read from disk', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 3, 0, 900);
+  const before = [raw(a.h, 0), raw(a.h, 1)];
+  assert.equal(a.h.health().openSeries, 3);
+  a.h.removed(info(1).id, T0 + 900 * 1000, { atMs: T0 + 900 * 1000, exitCode: 0, oomKilled: false });
+  assert.equal(a.h.health().openSeries, 2);
+  assert.deepEqual(raw(a.h, 1), before[1], 'from the sealed chunks waiting to be written');
+  a.h.flush(T0 + 901 * 1000);
+  assert.deepEqual(raw(a.h, 1), before[1], 'from the segment');
+  // Its 1-minute points: the 15 minutes of its 900 samples, the last one closed at the removal.
+  const s = a.h.seriesOfId(info(1).id)!;
+  assert.equal(a.h.rows(s, 1, -Infinity, Infinity).timestampsMs.length, 15);
+  a.close(T0 + 901 * 1000);
+  const b = open(dir);
+  assert.equal(b.h.health().openSeries, 2, 'only the containers live at the stop come back in memory');
+  assert.deepEqual(raw(b.h, 1), before[1]);
+  assert.deepEqual(raw(b.h, 0), before[0]);
+  assert.equal(b.h.rows(s, 1, -Infinity, Infinity).timestampsMs.length, 15);
+  // Containers not sampled for over an hour leave memory too.
+  b.h.flush(T0 + 900 * 1000 + 3_700_000);
+  assert.equal(b.h.health().openSeries, 0);
+  assert.deepEqual(raw(b.h, 0), before[0]);
+  b.close(T0 + 900 * 1000 + 3_700_000);
   rmSync(dir, { recursive: true });
 });

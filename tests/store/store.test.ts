@@ -21,8 +21,8 @@ test('store: history bounded by capacity; previous sample kept as precpu', () =>
     prev = cur;
   }
   const e = s.get('a'.repeat(64))!;
-  assert.equal(e.history.length, 4);
-  assert.deepEqual(s.historyFootprint(), { containers: 1, samples: 4, bytes: e.history.bytes, raw: { samples: 10, bytes: e.raw!.bytes } });
+  assert.equal(e.history!.length, 4);
+  assert.deepEqual(s.historyFootprint(), { containers: 1, samples: 4, bytes: e.history!.bytes, raw: { samples: 10, bytes: e.raw!.bytes } });
   assert.deepStrictEqual(e.raw!.read({ count: 2 }), [e.previous, e.latest]);
   assert.equal(e.latest!.timestampMs, 10_000);
   assert.equal(e.previous!.timestampMs, 9000);
