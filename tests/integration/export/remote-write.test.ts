@@ -13,7 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, freePort, run, sleep, spawnAgent, waitFor, type SpawnedAgent } from '../support.js';
+import { docker, freePort, run, sleep, waitFor } from '../support.js';
+import { agentHistory, exportHealth, startExportingAgent } from './support.js';
 import { requires } from '../../requires.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -49,18 +50,6 @@ async function rawSamples(prom: Prom, selector: string, range: string): Promise<
   return body.data.result[0].values.map(([t, v]) => [Math.round(t * 1000), Number(v)]);
 }
 
-async function startAgent(port: number, dataDir: string, promUrl: string): Promise<SpawnedAgent> {
-  return spawnAgent(
-    ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--no-cgroups', '--remote-write', `${promUrl}/api/v1/write`, '--remote-write-label', 'host=itest', '--remote-write-timeout', '2s', '--fsync-interval', '1s'],
-    () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false),
-  );
-}
-
-async function exportHealth(port: number): Promise<{ queuedBytes: number; sentSamples: number; retries: number; oldestQueuedAgeSeconds: number | null }> {
-  const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { exports: Record<string, any> };
-  return h.exports['remote_write-0'];
-}
-
 const busyCpuOnMetrics = async (port: number): Promise<number | undefined> => {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const m = new RegExp(`^container_cpu_usage_seconds_total\\{[^}]*name="${BUSY}"[^}]*\\} (\\S+)$`, 'm').exec(text);
@@ -74,7 +63,7 @@ test('remote_write into the real Prometheus: /metrics values, every second; an o
   run(IDLE, [], ['sleep', '3600']);
   const prom = await startPrometheus(dir);
   const port = await freePort();
-  let agent = await startAgent(port, dataDir, prom.url);
+  let agent = await startExportingAgent(port, dataDir, `${prom.url}/api/v1/write`);
   t.after(async () => {
     prom.proc.kill('SIGCONT');
     await agent.stop();
@@ -116,7 +105,7 @@ test('remote_write into the real Prometheus: /metrics values, every second; an o
   prom.proc.kill('SIGSTOP');
   await sleep(15_000);
   await agent.stop();
-  agent = await startAgent(port, dataDir, prom.url);
+  agent = await startExportingAgent(port, dataDir, `${prom.url}/api/v1/write`);
   await sleep(15_000);
   const queued = await exportHealth(port);
   assert.ok(queued.queuedBytes > 0 && queued.oldestQueuedAgeSeconds! > 25, `queued across the restart: ${JSON.stringify(queued)}`);
@@ -129,7 +118,7 @@ test('remote_write into the real Prometheus: /metrics values, every second; an o
   console.log(`remote_write backlog: ${backlogSeconds.toFixed(1)} s of samples drained in ${drainSeconds.toFixed(2)} s: ${(backlogSeconds / drainSeconds).toFixed(1)}x real time (a request of up to 10 ticks at a time, after a 2 s timeout backoff of at most 5 s)`);
 
   // Every sample the agent took over the outage (its history on disk) is in Prometheus.
-  const hist = (await (await fetch(`http://127.0.0.1:${port}/api/v1/containers/${busyId}/history?since=${outageStart - 2000}&until=${outageEnd}&metrics=cpu_cores`)).json()) as { timestamps: number[]; tier: string };
+  const hist = await agentHistory(port, busyId, outageStart - 2000, outageEnd);
   assert.ok(hist.timestamps.length >= 20, `agent history over the outage: ${hist.timestamps.length} samples (${hist.tier})`);
   const inProm = new Set((await rawSamples(prom, `container_cpu_usage_seconds_total{name="${BUSY}",host="itest",cpu="total"}`, '90s')).map(([ms]) => ms));
   const lost = hist.timestamps.filter((ms) => !inProm.has(ms));
