@@ -203,13 +203,7 @@ const KEYS: Record<keyof Config, KeySpec> = {
   retain1mMs: { kind: 'duration', flag: 'retain-1m', env: 'CSTATS_RETAIN_1M', arg: 'DURATION', help: 'how long 1-minute min/max/mean/last points are kept' },
   retain1hMs: { kind: 'duration', flag: 'retain-1h', env: 'CSTATS_RETAIN_1H', arg: 'DURATION', help: 'how long 1-hour min/max/mean/last points are kept' },
   remoteWrite: { kind: 'list', flag: 'remote-write', env: 'CSTATS_REMOTE_WRITE', arg: 'URL', help: 'send every sample to this Prometheus remote_write 1.0 receiver (repeatable)' },
-  remoteWriteLabels: {
-    kind: 'list',
-    flag: 'remote-write-label',
-    env: 'CSTATS_REMOTE_WRITE_LABEL',
-    arg: 'NAME=VALUE',
-    help: 'label on every remote-written series (repeatable); host=<host name> unless host is given ("host=" for none)',
-  },
+  remoteWriteLabels: { kind: 'list', flag: 'remote-write-label', env: 'CSTATS_REMOTE_WRITE_LABEL', arg: 'NAME=VALUE', help: 'label on every remote-written series (repeatable); host=<host name> unless host is given ("host=" for none)' },
   remoteWriteUsername: { kind: 'string', flag: 'remote-write-username', env: 'CSTATS_REMOTE_WRITE_USERNAME', arg: 'NAME', help: 'basic auth user for the remote_write receivers' },
   remoteWritePassword: { kind: 'string', flag: 'remote-write-password', env: 'CSTATS_REMOTE_WRITE_PASSWORD', arg: 'PASSWORD', help: 'and its password' },
   remoteWriteBearerToken: { kind: 'string', flag: 'remote-write-bearer-token', env: 'CSTATS_REMOTE_WRITE_BEARER_TOKEN', arg: 'TOKEN', help: 'send "Authorization: Bearer TOKEN" to the remote_write receivers' },
@@ -218,13 +212,7 @@ const KEYS: Record<keyof Config, KeySpec> = {
   remoteWriteKey: { kind: 'string', flag: 'remote-write-key', env: 'CSTATS_REMOTE_WRITE_KEY', arg: 'FILE', help: 'and its PEM private key' },
   remoteWriteInsecure: { kind: 'bool', flag: 'remote-write-insecure', env: 'CSTATS_REMOTE_WRITE_INSECURE', help: "do not verify the remote_write receivers' certificates" },
   remoteWriteTimeoutMs: { kind: 'duration', flag: 'remote-write-timeout', env: 'CSTATS_REMOTE_WRITE_TIMEOUT', arg: 'DURATION', help: 'how long one remote_write request may take before it is retried' },
-  exportQueueMaxSizeBytes: {
-    kind: 'size',
-    flag: 'export-queue-max-size',
-    env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE',
-    arg: 'SIZE',
-    help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted",
-  },
+  exportQueueMaxSizeBytes: { kind: 'size', flag: 'export-queue-max-size', env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE', arg: 'SIZE', help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted" },
 };
 
 /** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
