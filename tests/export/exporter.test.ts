@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../src/log.js';
-import { Exporter, Exports } from '../../src/export/exporter.js';
+import { ExportFeed, Exporter, Exports } from '../../src/export/exporter.js';
+import { compress } from 'snappyjs';
+import { randomBytes } from 'node:crypto';
 import { PayloadQueue } from '../../src/export/queue.js';
 import { RemoteWriteSink } from '../../src/export/remote-write.js';
 import { httpTarget, parseRetryAfter, type HttpTarget } from '../../src/export/http.js';
@@ -172,4 +174,27 @@ test('Retry-After: seconds or an HTTP date', () => {
   assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:30 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 30_000);
   assert.equal(parseRetryAfter('soon'), undefined);
   assert.equal(parseRetryAfter(undefined), undefined);
+});
+
+test('remote_write send: small payloads merged into one request, large ones (past 256 KiB) one request each', async (t) => {
+  const got: Received[] = [];
+  const server = createServer(handler([], got));
+  const port = await listen(server);
+  t.after(() => server.close());
+  const s = new RemoteWriteSink({ name: 'remote_write-0', target: httpTarget({ url: `http://127.0.0.1:${port}/w`, timeoutMs: 2000 }), labelAllowlist: [], extraLabels: {}, userAgent: 'u' });
+  const store = new Store(10, 60_000);
+  const feed = new ExportFeed(store);
+  const small: Uint8Array[] = [];
+  for (let i = 0; i < 3; i++) {
+    sampled(store, T + i * 1000);
+    small.push(s.encode(feed.next(T + i * 1000 + 100))!.bytes);
+  }
+  await s.send(small);
+  assert.equal(got.length, 1);
+  assert.equal(decodeWriteRequest(got[0].body).length, small.reduce((n, p) => n + decodeWriteRequest(p).length, 0));
+  // Incompressible payloads of 200 KiB: each alone, byte for byte.
+  const large = [1, 2, 3].map(() => compress(randomBytes(200 << 10)));
+  await s.send(large);
+  assert.equal(got.length, 4);
+  assert.deepEqual(got.slice(1).map((r) => Buffer.compare(r.body, Buffer.from(large[got.indexOf(r) - 1]))), [0, 0, 0]);
 });
