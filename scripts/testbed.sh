@@ -8,7 +8,7 @@ set -eEuo pipefail
 PACKAGES=(docker.io iptables busybox-static qemu-system-x86 linux-image-cloud-amd64 cpio
 	procps prometheus lxcfs fuse binutils chromium tmux podman lxc containerd runc
 	containernetworking-plugins prometheus-alertmanager systemd e2fsprogs util-linux iproute2
-	prometheus-node-exporter catatonit)
+	prometheus-node-exporter catatonit victoria-metrics)
 IMAGE=busybox:local
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid

@@ -54,6 +54,22 @@ export interface Config {
   retainRawMs: number;
   retain1mMs: number;
   retain1hMs: number;
+  /** Prometheus remote_write 1.0 receivers (src/export/README.md). */
+  remoteWrite: string[];
+  /** NAME=VALUE labels added to every remote-written series; host=<hostname> unless host is named. */
+  remoteWriteLabels: string[];
+  remoteWriteUsername?: string;
+  remoteWritePassword?: string;
+  remoteWriteBearerToken?: string;
+  /** PEM files: the CA that signs the receivers' certificates, a client certificate and its key. */
+  remoteWriteCa?: string;
+  remoteWriteCert?: string;
+  remoteWriteKey?: string;
+  /** Do not verify the receivers' certificates. */
+  remoteWriteInsecure: boolean;
+  remoteWriteTimeoutMs: number;
+  /** Cap of each export sink's queue (on disk, or in memory with --no-persist); the oldest payloads are dropped past it. */
+  exportQueueMaxSizeBytes: number;
 }
 
 export const DEFAULTS: Config = {
@@ -79,6 +95,11 @@ export const DEFAULTS: Config = {
   retainRawMs: 24 * 3_600_000,
   retain1mMs: 30 * 24 * 3_600_000,
   retain1hMs: 365 * 24 * 3_600_000,
+  remoteWrite: [],
+  remoteWriteLabels: [],
+  remoteWriteInsecure: false,
+  remoteWriteTimeoutMs: 30_000,
+  exportQueueMaxSizeBytes: 256 << 20,
 };
 
 export class ConfigError extends Error {
@@ -181,6 +202,17 @@ const KEYS: Record<keyof Config, KeySpec> = {
   retainRawMs: { kind: 'duration', flag: 'retain-raw', env: 'CSTATS_RETAIN_RAW', arg: 'DURATION', help: 'how long every sample is kept on disk' },
   retain1mMs: { kind: 'duration', flag: 'retain-1m', env: 'CSTATS_RETAIN_1M', arg: 'DURATION', help: 'how long 1-minute min/max/mean/last points are kept' },
   retain1hMs: { kind: 'duration', flag: 'retain-1h', env: 'CSTATS_RETAIN_1H', arg: 'DURATION', help: 'how long 1-hour min/max/mean/last points are kept' },
+  remoteWrite: { kind: 'list', flag: 'remote-write', env: 'CSTATS_REMOTE_WRITE', arg: 'URL', help: 'send every sample to this Prometheus remote_write 1.0 receiver (repeatable)' },
+  remoteWriteLabels: { kind: 'list', flag: 'remote-write-label', env: 'CSTATS_REMOTE_WRITE_LABEL', arg: 'NAME=VALUE', help: 'label on every remote-written series (repeatable); host=<host name> unless host is given ("host=" for none)' },
+  remoteWriteUsername: { kind: 'string', flag: 'remote-write-username', env: 'CSTATS_REMOTE_WRITE_USERNAME', arg: 'NAME', help: 'basic auth user for the remote_write receivers' },
+  remoteWritePassword: { kind: 'string', flag: 'remote-write-password', env: 'CSTATS_REMOTE_WRITE_PASSWORD', arg: 'PASSWORD', help: 'and its password' },
+  remoteWriteBearerToken: { kind: 'string', flag: 'remote-write-bearer-token', env: 'CSTATS_REMOTE_WRITE_BEARER_TOKEN', arg: 'TOKEN', help: 'send "Authorization: Bearer TOKEN" to the remote_write receivers' },
+  remoteWriteCa: { kind: 'string', flag: 'remote-write-ca', env: 'CSTATS_REMOTE_WRITE_CA', arg: 'FILE', help: "PEM CA that signs the remote_write receivers' certificates" },
+  remoteWriteCert: { kind: 'string', flag: 'remote-write-cert', env: 'CSTATS_REMOTE_WRITE_CERT', arg: 'FILE', help: 'PEM client certificate for the remote_write receivers' },
+  remoteWriteKey: { kind: 'string', flag: 'remote-write-key', env: 'CSTATS_REMOTE_WRITE_KEY', arg: 'FILE', help: 'and its PEM private key' },
+  remoteWriteInsecure: { kind: 'bool', flag: 'remote-write-insecure', env: 'CSTATS_REMOTE_WRITE_INSECURE', help: "do not verify the remote_write receivers' certificates" },
+  remoteWriteTimeoutMs: { kind: 'duration', flag: 'remote-write-timeout', env: 'CSTATS_REMOTE_WRITE_TIMEOUT', arg: 'DURATION', help: 'how long one remote_write request may take before it is retried' },
+  exportQueueMaxSizeBytes: { kind: 'size', flag: 'export-queue-max-size', env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE', arg: 'SIZE', help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted" },
 };
 
 /** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
@@ -210,6 +242,7 @@ function validate(c: Config): Config {
   if (c.fsyncIntervalMs < c.intervalMs || c.fsyncIntervalMs > 600_000) throw new ConfigError('fsync-interval must be between one interval and 10m');
   if (c.retainRawMs < 60_000 || c.retain1mMs < 3_600_000 || c.retain1hMs < 3_600_000) throw new ConfigError('retain-raw must be at least 1m, retain-1m and retain-1h at least 1h');
   if (c.dataMaxSizeBytes < 16 << 20) throw new ConfigError(`data-max-size must be at least 16MiB, got ${c.dataMaxSizeBytes} bytes`);
+  validateRemoteWrite(c);
   const m = /^(.*):(\d+)$/.exec(c.listen);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('tls-cert and tls-key go together: give both or neither');
@@ -220,6 +253,22 @@ function validate(c: Config): Config {
     );
   }
   return c;
+}
+
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*=/;
+
+function validateRemoteWrite(c: Config): void {
+  for (const url of c.remoteWrite) {
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(`remote-write: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  }
+  for (const l of c.remoteWriteLabels) {
+    if (!LABEL.test(l) || l.startsWith('__')) throw new ConfigError(`remote-write-label: expected NAME=VALUE with NAME a Prometheus label name not starting with __, got ${JSON.stringify(l)}`);
+  }
+  if (c.remoteWriteBearerToken !== undefined && c.remoteWriteUsername !== undefined) throw new ConfigError('remote-write-bearer-token and remote-write-username: give one or the other, not both');
+  if (c.remoteWritePassword !== undefined && c.remoteWriteUsername === undefined) throw new ConfigError('remote-write-password needs remote-write-username');
+  if ((c.remoteWriteCert === undefined) !== (c.remoteWriteKey === undefined)) throw new ConfigError('remote-write-cert and remote-write-key go together: give both or neither');
+  if (c.remoteWriteTimeoutMs < 100) throw new ConfigError('remote-write-timeout must be at least 100ms');
+  if (c.exportQueueMaxSizeBytes < 1 << 20) throw new ConfigError(`export-queue-max-size must be at least 1MiB, got ${c.exportQueueMaxSizeBytes} bytes`);
 }
 
 /** Whether a listen host only accepts connections from this machine ("" and 0.0.0.0 and :: do not). */
@@ -269,7 +318,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** Flag names this configuration accepts, for the argument parser. */
-export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'list' || d.kind === 'size' ? ('string' as const) : d.kind]));
+export const CONFIG_FLAGS = new Map(Object.values(KEYS).map((d) => [d.flag, d.kind === 'size' ? ('string' as const) : d.kind]));
 
 /** How a default reads in --help and the README. */
 function showDefault(kind: Kind, value: unknown): string {

@@ -9,7 +9,7 @@
 import type { ContainerInfo, CounterRates } from '../model.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import { forEachContainerSeries, LabelRenderer, METRIC_NAMES } from '../api/prometheus.js';
-import { sanitizeLabelName } from '../api/prometheus-text.js';
+import { parseRenderedLabels, sanitizeLabelName } from '../api/prometheus-text.js';
 import { labelsKey, type Labels, type Series, type SeriesDB } from './promql/series.js';
 
 type Pick = (e: ContainerEntry) => number | undefined;
@@ -88,18 +88,6 @@ interface Fed {
   derived: Record<string, string>;
 }
 
-const extraCache = new Map<string, Record<string, string>>();
-/** `interface="eth0",device="/dev/sda"` back to pairs (values as renderLabels escaped them). */
-function parseExtra(extra: string): Record<string, string> {
-  let out = extraCache.get(extra);
-  if (!out) {
-    out = {};
-    for (const m of extra.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) out[m[1]] = m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    if (extraCache.size < 10_000) extraCache.set(extra, out);
-  }
-  return out;
-}
-
 export class Ingest {
   private readonly fed = new Map<string, Fed>();
   private readonly labels: LabelRenderer;
@@ -148,7 +136,7 @@ export class Ingest {
         const key = extra === '' ? name : `${name}{${extra}}`;
         let series = f.series.get(key);
         if (!series || series.dropped) {
-          series = this.db.series({ ...f.base, ...parseExtra(extra), __name__: name } as Labels);
+          series = this.db.series({ ...f.base, ...parseRenderedLabels(extra), __name__: name } as Labels);
           f.series.set(key, series);
         }
         if ((series.lastTime() ?? -Infinity) < t) series.append(t, Number(value));

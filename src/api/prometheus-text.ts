@@ -45,6 +45,19 @@ export function renderLabels(pairs: ReadonlyArray<readonly [string, string]>): s
   return out;
 }
 
+const renderedCache = new Map<string, Record<string, string>>();
+
+/** The pairs of `a="x",b="y"` as renderLabels wrote them (escapes undone); cached, as a family's few label sets repeat every tick. */
+export function parseRenderedLabels(text: string): Readonly<Record<string, string>> {
+  let out = renderedCache.get(text);
+  if (!out) {
+    out = {};
+    for (const m of text.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) out[m[1]] = m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    if (renderedCache.size < 10_000) renderedCache.set(text, out);
+  }
+  return out;
+}
+
 const POWERS = [1n, 10n, 100n, 1000n, 10_000n, 100_000n, 1_000_000n, 10_000_000n, 100_000_000n, 1_000_000_000n];
 
 /** v / 10^digits as an exact decimal string (0 ≤ digits ≤ 9): 1629238032 ns, 9 → "1.629238032". */

@@ -22,6 +22,8 @@ export interface RestDeps {
   startedMs: number;
   /** The alarm engine's health (rules, firing, action failures), when it runs. */
   alarms?: { health(): unknown };
+  /** The exporters (remote_write ...): per sink, what is queued and what went wrong. */
+  exports?: { health(): unknown };
 }
 
 function limitsOf(e: ContainerEntry) {
@@ -204,6 +206,7 @@ function health(deps: RestDeps): { status: number; body: unknown } {
       collector: { lastTick: lastMs !== undefined ? new Date(lastMs).toISOString() : null, ...tick },
       history: deps.store.historyFootprint(),
       alarms: deps.alarms?.health(),
+      exports: deps.exports?.health(),
       persistence: disk ? { enabled: true, ...disk } : { enabled: false },
     },
   };

@@ -31,6 +31,7 @@ import { AlarmEngine } from '../alarms/engine.js';
 import { Dispatcher, DEFAULT_DELIVERY } from '../alarms/actions.js';
 import { loadRulesFile } from '../alarms/rulefile.js';
 import { alertsView, registerAlarms } from '../api/alarms.js';
+import { createExports } from '../export/index.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
 
@@ -100,6 +101,10 @@ export async function runAgent(argv: string[]): Promise<number> {
   const flushTimer = persist && setInterval(() => persist.flush(), config.fsyncIntervalMs);
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
   for (const d of discoverers) d.onChange = () => collector.syncWithDiscovery();
+  // Remote_write and the other exporters: fed from the first tick, sending from their queues.
+  const exports = createExports(config, store, dataDir, log);
+  collector.onTick(() => exports.tick());
+  exports.start();
   await Promise.all(discoverers.map((d) => d.start()));
   collector.start();
   if (config.procfs) {
@@ -129,8 +134,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   const guard = config.authToken !== undefined ? bearerGuard(config.authToken, { loginPage: (req, res) => ui?.loginPage(req, res) }) : undefined;
   const router = new Router(guard);
   ui = registerUi(router, { authToken: config.authToken });
-  registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms });
-  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() });
+  registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms, exports });
+  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() + exports.metricsText() });
   registerAlarms(router, alarms, store);
   const lifecycle = new LifecycleLog(store);
   collector.onTick(() => lifecycle.observe());
@@ -162,6 +167,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       log.info('agent', `${signal}: stopping`);
       collector.stop();
       alarms.flush();
+      // Whatever is still queued stays on disk for the next start.
+      exports.stop();
       for (const d of discoverers) d.stop();
       clearInterval(flushTimer);
       persist?.close();

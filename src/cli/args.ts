@@ -2,7 +2,8 @@
  * Command-line parsing: `--name value`, `--name=value`, `--flag`, `--no-flag`, positionals.
  * Only declared options are accepted, so a typo is an error rather than silently ignored.
  */
-export type OptionKind = 'string' | 'bool' | 'duration';
+/** A `list` option may be given several times: its values are joined with commas. */
+export type OptionKind = 'string' | 'bool' | 'duration' | 'list';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -44,7 +45,7 @@ export function parseArgs(argv: readonly string[], options: ReadonlyMap<string, 
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    flags[name] = value;
+    flags[name] = kind === 'list' && typeof flags[name] === 'string' ? `${flags[name]},${value}` : value;
   }
   return { flags, positionals };
 }

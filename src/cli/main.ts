@@ -1,7 +1,7 @@
 /** The `cstats` command: dispatches to agent, stats, procfs. */
-import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { ConfigError } from '../config.js';
+import { cstatsVersion } from '../version.js';
 
 const HELP = `Usage: cstats COMMAND [options]
 
@@ -31,8 +31,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function printVersion(argv: string[]): Promise<number> {
   if (argv.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(argv[0])}`);
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`cstats ${pkg.version} (node ${process.version})\n`);
+  process.stdout.write(`cstats ${cstatsVersion()} (node ${process.version})\n`);
   return 0;
 }
 

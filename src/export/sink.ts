@@ -38,13 +38,19 @@ export class SendError extends Error {
   }
 }
 
+/** What `encode` makes of a tick: the bytes to queue, and how many samples they carry (what the counters count). */
+export interface Payload {
+  bytes: Uint8Array;
+  samples: number;
+}
+
 export interface Sink {
   /** Unique among the configured sinks; a file name and a label value: `remote_write-0`, `otlp-0`, `gnocchi-0`. */
   readonly name: string;
   /** The most queued payloads one `send` takes. */
   readonly maxBatch: number;
-  /** The bytes one tick contributes, or undefined when it has nothing to send. */
-  encode(tick: ExportTick): Uint8Array | undefined;
+  /** What one tick contributes, or undefined when it has nothing to send. */
+  encode(tick: ExportTick): Payload | undefined;
   /** Sends payloads (oldest first) as one request or several; resolves once the receiver took them all; throws SendError. */
   send(payloads: readonly Uint8Array[]): Promise<void>;
 }

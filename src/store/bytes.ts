@@ -1,5 +1,5 @@
 /**
- * Byte streams for the raw-sample history: unsigned LEB128 varints (7 bits a byte, low group
+ * Byte streams for the raw-sample history (and protobuf, src/export/remote-write.ts): unsigned LEB128 varints (7 bits a byte, low group
  * first) of numbers up to 2^53 or of bigints of any size, and raw float64s. A varint of up to
  * seven bytes reads back as a number, a longer one as a bigint.
  */
@@ -54,6 +54,13 @@ export class ByteWriter {
     f64[0] = x;
     this.buf.set(f64Bytes, this.length);
     this.length += 8;
+  }
+
+  /** Bytes as they are. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
   }
 
   /** Bytes reserved, written or not. */

@@ -1,0 +1,52 @@
+/**
+ * The exporters the configuration asks for, each with its queue: under the data directory
+ * (`export-<sink>/`) or, with --no-persist, in memory under the same cap.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { DataDir } from '../store/datadir.js';
+import type { Store } from '../store/store.js';
+import { Exporter, Exports } from './exporter.js';
+import { httpTarget } from './http.js';
+import { PayloadQueue } from './queue.js';
+import { RemoteWriteSink } from './remote-write.js';
+import { cstatsVersion } from '../version.js';
+import type { Sink } from './sink.js';
+
+/** "host=a" … as labels: host is this machine's name unless given ("host=" removes it). */
+export function remoteWriteLabels(pairs: readonly string[], host = hostname()): Record<string, string> {
+  const labels: Record<string, string> = { host };
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    labels[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return labels;
+}
+
+export function createExports(config: Config, store: Store, dataDir: DataDir | undefined, log: Logger): Exports {
+  const userAgent = `cstats/${cstatsVersion()}`;
+  const exporters = config.remoteWrite.map((url, i) => {
+    const sink: Sink = new RemoteWriteSink({
+      name: `remote_write-${i}`,
+      target: httpTarget({
+        url,
+        username: config.remoteWriteUsername,
+        password: config.remoteWritePassword,
+        bearerToken: config.remoteWriteBearerToken,
+        caFile: config.remoteWriteCa,
+        certFile: config.remoteWriteCert,
+        keyFile: config.remoteWriteKey,
+        insecure: config.remoteWriteInsecure,
+        timeoutMs: config.remoteWriteTimeoutMs,
+      }),
+      labelAllowlist: config.prometheusLabels,
+      extraLabels: remoteWriteLabels(config.remoteWriteLabels),
+      userAgent,
+    });
+    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-remote-write-${i}`), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
+    log.info('export', `${sink.name}: sending to ${url}, queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
+    return new Exporter(sink, queue, log);
+  });
+  return new Exports(store, exporters);
+}

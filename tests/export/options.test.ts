@@ -1,0 +1,27 @@
+/** The remote_write options: repeatable flags, and clear errors for what cannot work. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONFIG_FLAGS, ConfigError, loadConfig } from '../../src/config.js';
+import { parseArgs } from '../../src/cli/args.js';
+
+const load = (argv: string[]) => loadConfig(parseArgs(argv, CONFIG_FLAGS).flags, {}, '/nonexistent');
+
+test('--remote-write and --remote-write-label repeat; the environment takes a comma-separated list', () => {
+  const c = load(['--remote-write', 'http://a:9090/api/v1/write', '--remote-write=https://b/api/v1/write', '--remote-write-label', 'host=x', '--remote-write-label', 'dc=eu']);
+  assert.deepEqual(c.remoteWrite, ['http://a:9090/api/v1/write', 'https://b/api/v1/write']);
+  assert.deepEqual(c.remoteWriteLabels, ['host=x', 'dc=eu']);
+  assert.equal(c.exportQueueMaxSizeBytes, 256 << 20);
+  assert.deepEqual(loadConfig({}, { CSTATS_REMOTE_WRITE: 'http://a/w,http://b/w' }, '/nonexistent').remoteWrite, ['http://a/w', 'http://b/w']);
+  assert.equal(load(['--export-queue-max-size', '64MiB']).exportQueueMaxSizeBytes, 64 << 20);
+});
+
+test('remote_write options refused with the reason', () => {
+  const refused = (argv: string[], re: RegExp) => assert.throws(() => load(argv), (e: Error) => e instanceof ConfigError && re.test(e.message), argv.join(' '));
+  refused(['--remote-write', 'localhost:9090'], /remote-write: expected an http:\/\/ or https:\/\/ URL/);
+  refused(['--remote-write-label', 'bad-name=x'], /remote-write-label: expected NAME=VALUE/);
+  refused(['--remote-write-label', '__name__=x'], /not starting with __/);
+  refused(['--remote-write-username', 'u', '--remote-write-bearer-token', 't'], /one or the other/);
+  refused(['--remote-write-password', 'p'], /needs remote-write-username/);
+  refused(['--remote-write-cert', 'c.pem'], /go together/);
+  refused(['--export-queue-max-size', '100k'], /at least 1MiB/);
+});
