@@ -15,6 +15,8 @@ export interface AgentOptions {
   interval: string;
   history?: string;
   rawHistory?: string;
+  /** The persistent store's directory (--data-dir); without it, the agent's default (/var/lib/cstats). */
+  dataDir?: string;
   /** Directory for a V8 CPU profile (node --cpu-prof), written when the agent exits. */
   cpuProfDir?: string;
 }
@@ -28,6 +30,7 @@ export function startAgent(name: string, o: AgentOptions): Agent {
   const args = ['agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
   if (o.history) args.push('--history', o.history);
   if (o.rawHistory) args.push('--raw-history', o.rawHistory);
+  if (o.dataDir) args.push('--data-dir', o.dataDir);
   // Profiling needs node's own options, so that run goes through node (without the #! options).
   const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, BIN, ...args]) : start(name, BIN, args);
   return { proc, port: o.port };

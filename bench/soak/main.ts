@@ -11,7 +11,7 @@
  *
  * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readHostLayout } from '../../src/runtimes/layout.js';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
 import { BenchCgroups } from '../collect/cgroups.js';
@@ -140,7 +140,9 @@ async function main(): Promise<number> {
     note(`settings: ${JSON.stringify(SETTINGS)}; cgroups ${cgroups.describe()}; logs in ${STATE_DIR}`);
     note(`creating ${SETTINGS.containers} plain cgroups`);
     await cgroups.grow(SETTINGS.containers);
-    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s' });
+    // The persistent store on, as by default, in a directory of the soak's own, empty at the start.
+    rmSync(`${STATE_DIR}/data`, { recursive: true, force: true });
+    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s', dataDir: `${STATE_DIR}/data` });
     const a = agent;
     for (let waited = 0; ; waited++) {
       const h = await health(a);
@@ -194,7 +196,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       [
         '',
-        `Soak: ${SETTINGS.containers} plain cgroups for ${(SETTINGS.durationS / 60).toFixed(0)} min, ${replaced} of them replaced along the way (${SETTINGS.churn} every ${SETTINGS.churnEveryS} s); agent at --interval 1s, default history (15m) and raw history (2m).`,
+        `Soak: ${SETTINGS.containers} plain cgroups for ${(SETTINGS.durationS / 60).toFixed(0)} min, ${replaced} of them replaced along the way (${SETTINGS.churn} every ${SETTINGS.churnEveryS} s); agent at --interval 1s, default history (15m), raw history (2m) and persistent store (${STATE_DIR}/data).`,
         ...summary(points),
         `Agent log: ${warnings.length} warning or error lines${warnings.length ? ` (first: ${warnings[0]})` : ''}; ${a.proc.log}`,
         '',

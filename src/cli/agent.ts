@@ -19,6 +19,8 @@ import { registerRest } from '../api/rest.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerUi, type Ui } from '../api/ui.js';
 import { registerPrometheus } from '../api/prometheus.js';
+import { processMetricsText } from '../api/process-metrics.js';
+import { readSelf } from '../collector/self.js';
 import { DEFAULT_STREAM_OPTIONS, registerStream } from '../api/stream.js';
 import { LifecycleLog } from '../store/lifecycle.js';
 import { DataDir } from '../store/datadir.js';
@@ -135,7 +137,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   const router = new Router(guard);
   ui = registerUi(router, { authToken: config.authToken });
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms, exports });
-  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => alarms.metricsText() + exports.metricsText() });
+  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => processMetricsText(readSelf()) + alarms.metricsText() + exports.metricsText() });
   registerAlarms(router, alarms, store);
   const lifecycle = new LifecycleLog(store);
   collector.onTick(() => lifecycle.observe());

@@ -6,9 +6,13 @@
  *
  * A failed send that may succeed later (network error, timeout, 5xx, 429) is retried after a
  * backoff of 0.5 s doubling up to 5 s, or the receiver's Retry-After when it asks for longer
- * (up to 5 minutes): the queue keeps everything meanwhile. Any other answer drops the batch,
- * counted (reason "rejected"), as retrying what the receiver refuses would block the queue
- * behind it forever.
+ * (up to 5 minutes): the queue keeps everything meanwhile. Any other answer refuses the batch:
+ * its payloads are then sent one at a time, and each one refused alone is dropped, counted
+ * (reason "rejected"), as retrying what the receiver refuses would block the queue behind it
+ * forever. One at a time, because a receiver refuses a whole request for one sample it does not
+ * take, and because one that was frozen may still process a request the sender had given up on
+ * (timed out) and store part of a later batch: Prometheus then refuses that batch as out of
+ * order (400) for its first samples, while the rest of it is stored nowhere.
  */
 import type { Logger } from '../log.js';
 import type { ContainerEntry, Store } from '../store/store.js';
@@ -35,6 +39,8 @@ export class Exporter {
   retries = 0;
   lastError?: { atMs: number; message: string };
   private stopped = false;
+  /** Payloads up to this sequence number are sent alone: they were in a batch the receiver refused. */
+  private aloneThrough = -1;
   private wake?: () => void;
   private running = false;
 
@@ -78,7 +84,8 @@ export class Exporter {
   private async run(): Promise<void> {
     let delayMs = this.backoff.minMs;
     while (!this.stopped) {
-      const batch = this.queue.peek(this.sink.maxBatch);
+      const oldest = this.queue.oldestSeq;
+      const batch = this.queue.peek(oldest !== undefined && oldest <= this.aloneThrough ? 1 : this.sink.maxBatch);
       if (!batch) {
         await this.pause(Infinity);
         continue;
@@ -95,9 +102,13 @@ export class Exporter {
         this.lastError = { atMs: Date.now(), message: err.message };
         if (this.stopped) break;
         if (!err.retryable) {
+          if (batch.payloads.length > 1) {
+            this.aloneThrough = batch.lastSeq;
+            continue;
+          }
           this.queue.ack(batch.lastSeq);
           this.rejectedSamples += batch.samples;
-          this.log.warnOnce(`export-rejected:${this.sink.name}:${err.status}`, 'export', `${this.sink.name}: ${batch.payloads.length} payloads (${batch.samples} samples) refused, dropped: ${err.message}`);
+          this.log.warnOnce(`export-rejected:${this.sink.name}:${err.status}`, 'export', `${this.sink.name}: a payload (${batch.samples} samples) refused on its own, dropped: ${err.message}`);
           continue;
         }
         this.retries++;

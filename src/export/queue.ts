@@ -120,6 +120,11 @@ export class PayloadQueue {
     }
   }
 
+  /** The sequence number of the oldest payload still queued. */
+  get oldestSeq(): number | undefined {
+    return this.length > 0 ? this.entries[this.head].seq : undefined;
+  }
+
   /** The oldest `max` payloads, still queued. */
   peek(max: number): QueuedBatch | undefined {
     const n = Math.min(max, this.length);

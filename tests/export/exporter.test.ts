@@ -1,7 +1,7 @@
 /**
  * The sender against a scripted receiver (a real HTTP server): the spec's headers and basic
- * auth; 503 with Retry-After and 429 retried (counted) and nothing lost; a 400 drops that batch
- * only (counted); oldest first; then TLS with the receiver's CA, a bearer token, and without the
+ * auth; 503 with Retry-After and 429 retried (counted) and nothing lost; a batch refused (400) is
+ * sent again a payload at a time, and only the payload refused alone is dropped (counted); oldest first; then TLS with the receiver's CA, a bearer token, and without the
  * CA (refused, retried) or with verification off.
  */
 import { test } from 'node:test';
@@ -69,9 +69,9 @@ function exporterFor(target: HttpTarget, store: Store, maxBatch = 3): Exports {
   return new Exports(store, [new Exporter(sink, queue, createLogger(() => {}), { minMs: 20, maxMs: 80, retryAfterMaxMs: 300 })]);
 }
 
-test('exporter: headers, basic auth; 503 + Retry-After and 429 retried, 400 dropped and counted, oldest first', async () => {
+test('exporter: headers, basic auth; 503 + Retry-After and 429 retried; a batch refused is sent a payload at a time and only a payload refused alone dropped and counted; oldest first', async () => {
   const got: Received[] = [];
-  const server = createServer(handler([[503, { 'Retry-After': '0' }], [429], [204], [400], [204]], got));
+  const server = createServer(handler([[503, { 'Retry-After': '0' }], [429], [204], [400], [204], [400], [204], [204]], got));
   const port = await listen(server);
   const store = new Store(10, 60_000);
   const exports = exporterFor(httpTarget({ url: `http://127.0.0.1:${port}/api/v1/write`, username: 'u', password: 'p:w', timeoutMs: 2000 }), store);
@@ -85,7 +85,7 @@ test('exporter: headers, basic auth; 503 + Retry-After and 429 retried, 400 drop
     const perTick = x.samples / 9;
     exports.start();
     await waitUntil('the queue drained', () => x.queue.length === 0);
-    assert.equal(got.length, 5);
+    assert.equal(got.length, 8);
     for (const r of got) {
       assert.equal(r.headers['content-encoding'], 'snappy');
       assert.equal(r.headers['content-type'], 'application/x-protobuf');
@@ -93,27 +93,28 @@ test('exporter: headers, basic auth; 503 + Retry-After and 429 retried, 400 drop
       assert.equal(r.headers['user-agent'], 'cstats/test');
       assert.equal(r.headers.authorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);
     }
-    // The first batch three times (503, 429, 204), then the second (400: dropped), then the third.
+    // The first batch three times (503, 429, 204), then the second (400), then its three ticks
+    // alone (204, 400: dropped, 204), then the third batch.
     assert.deepEqual(got[0].body, got[1].body);
     assert.deepEqual(got[1].body, got[2].body);
-    assert.notDeepEqual(got[3].body, got[2].body);
     const times = (r: Received): number[] => [...new Set(decodeWriteRequest(r.body).map((s) => s.samples[0].timestamp))];
-    assert.deepEqual([got[2], got[3], got[4]].map(times), [0, 3, 6].map((i) => [T + i * 1000, T + (i + 1) * 1000, T + (i + 2) * 1000]));
+    const at = (...ticks: number[]): number[] => ticks.map((i) => T + i * 1000);
+    assert.deepEqual(got.slice(2).map(times), [at(0, 1, 2), at(3, 4, 5), at(3), at(4), at(5), at(6, 7, 8)]);
     assert.equal(x.retries, 2);
-    assert.equal(x.rejectedSamples, 3 * perTick);
-    assert.equal(x.sentSamples, 6 * perTick);
+    assert.equal(x.rejectedSamples, perTick);
+    assert.equal(x.sentSamples, 8 * perTick);
     assert.match(x.lastError!.message, /HTTP 400: answer 400/);
     const text = exports.metricsText();
     assert.match(text, new RegExp(`cstats_export_samples_total\\{sink="remote_write-0"\\} ${9 * perTick}\\n`));
-    assert.match(text, new RegExp(`cstats_export_samples_sent_total\\{sink="remote_write-0"\\} ${6 * perTick}\\n`));
-    assert.match(text, new RegExp(`cstats_export_samples_dropped_total\\{sink="remote_write-0",reason="rejected"\\} ${3 * perTick}\\n`));
+    assert.match(text, new RegExp(`cstats_export_samples_sent_total\\{sink="remote_write-0"\\} ${8 * perTick}\\n`));
+    assert.match(text, new RegExp(`cstats_export_samples_dropped_total\\{sink="remote_write-0",reason="rejected"\\} ${perTick}\\n`));
     assert.match(text, /cstats_export_samples_dropped_total\{sink="remote_write-0",reason="queue_full"\} 0\n/);
     assert.match(text, /cstats_export_retries_total\{sink="remote_write-0"\} 2\n/);
     assert.match(text, /cstats_export_queue_bytes\{sink="remote_write-0"\} 0\n/);
     const h = exports.health()['remote_write-0'];
     assert.equal(h.queuedBytes, 0);
     assert.equal(h.oldestQueuedAgeSeconds, null);
-    assert.equal(h.dropped.rejected, 3 * perTick);
+    assert.equal(h.dropped.rejected, perTick);
   } finally {
     exports.stop();
     server.close();

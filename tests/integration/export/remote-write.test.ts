@@ -24,6 +24,8 @@ const IDLE = 'export-idle';
 interface Prom {
   url: string;
   proc: ChildProcess;
+  /** What it wrote to stderr (warnings and errors, such as out-of-order samples refused). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ async function startPrometheus(dir: string): Promise<Prom> {
   return {
     url,
     proc,
+    log: () => log,
     stop: () => new Promise((resolve) => (proc.exitCode !== null ? resolve() : (proc.once('exit', () => resolve()), proc.kill('SIGTERM')))),
   };
 }
@@ -105,6 +108,7 @@ test('remote_write into the real Prometheus: /metrics values, every second; an o
   prom.proc.kill('SIGSTOP');
   await sleep(15_000);
   await agent.stop();
+  const firstLog = agent.log();
   agent = await startExportingAgent(port, dataDir, `${prom.url}/api/v1/write`);
   await sleep(15_000);
   const queued = await exportHealth(port);
@@ -126,5 +130,6 @@ test('remote_write into the real Prometheus: /metrics values, every second; an o
   const perSecond = new Map<number, number>();
   for (const ms of inProm) if (ms >= outageStart && ms < outageEnd) perSecond.set(Math.floor(ms / 1000), (perSecond.get(Math.floor(ms / 1000)) ?? 0) + 1);
   console.log(`outage ${((outageEnd - outageStart) / 1000).toFixed(1)} s: agent took ${hist.timestamps.length} samples of ${BUSY}, Prometheus holds ${[...perSecond.values()].reduce((a, b) => a + b, 0)} in that span over ${perSecond.size} distinct seconds; lost ${lost.length}`);
-  assert.deepEqual(lost, [], 'samples the agent took that Prometheus lacks');
+  const exportLines = (text: string): string => text.split('\n').filter((l) => / export /.test(l)).join('\n');
+  assert.deepEqual(lost, [], `samples the agent took that Prometheus lacks; the agents said:\n${exportLines(firstLog + agent.log())}\nPrometheus said:\n${prom.log().slice(-3000)}`);
 });
