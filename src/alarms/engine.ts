@@ -18,6 +18,7 @@ import { DEFAULT_LOOKBACK_MS } from './promql/eval.js';
 import { SeriesDB, type Labels } from './promql/series.js';
 import { AlertingRule, endAlert, RESOLVED_RETENTION_MS, type Alert, type EngineRule, type Transition } from './rule.js';
 import { Ingest } from './ingest.js';
+import { familyText, type FamilySeries } from '../api/prometheus-text.js';
 import { Dispatcher, type ActionSpec, type AodhState, type Notification } from './actions.js';
 import { ConstraintWindow } from './cron.js';
 import { compileThreshold, validateThreshold, type ThresholdAlarm } from './threshold.js';
@@ -445,28 +446,24 @@ export class AlarmEngine {
 
   /** The engine's own series, appended to /metrics. */
   metricsText(): string {
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string, series: Array<[string, number]>): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of series) lines.push(`${name}${labels} ${v}`);
-    };
     const bySource = new Map<string, number>();
     for (const l of this.loaded.values()) bySource.set(l.rule.spec.source, (bySource.get(l.rule.spec.source) ?? 0) + 1);
-    family('cstats_alarm_rules', 'gauge', 'Rules loaded, by source.', [...bySource].map(([s, n]) => [`{source="${s}"}`, n]));
     const states = new Map<string, number>([['pending', 0], ['firing', 0]]);
     for (const a of this.alerts()) states.set(a.state, (states.get(a.state) ?? 0) + 1);
-    family('cstats_alarm_alerts', 'gauge', 'Alerts pending and firing.', [...states].map(([s, n]) => [`{state="${s}"}`, n]));
-    family('cstats_alarm_evaluations_total', 'counter', 'Rule set evaluations.', [['', this.stats.evaluations]]);
-    family('cstats_alarm_evaluation_failures_total', 'counter', 'Rule evaluations that failed.', [['', this.stats.evaluationFailures]]);
-    family('cstats_alarm_last_evaluation_seconds', 'gauge', 'Duration of the last evaluation of all rules.', [['', this.stats.lastDurationMs / 1000]]);
-    family('cstats_alarm_rule_load_errors', 'gauge', 'Rules refused at load.', [['', this.ruleSet.errors.length]]);
-    const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     const stats = [...this.dispatcher.stats];
-    family('cstats_alarm_notifications_sent_total', 'counter', 'Notifications an action delivered.', stats.map(([k, s]) => [`{action="${esc(k)}"}`, s.sent]));
-    family('cstats_alarm_notifications_failed_total', 'counter', 'Notifications given up after every attempt failed.', stats.map(([k, s]) => [`{action="${esc(k)}"}`, s.failed]));
-    family('cstats_alarm_notification_retries_total', 'counter', 'Delivery attempts that failed and were retried.', stats.map(([k, s]) => [`{action="${esc(k)}"}`, s.retries]));
-    family('cstats_alarm_notifications_dropped_total', 'counter', 'Notifications dropped from a full queue.', stats.map(([k, s]) => [`{action="${esc(k)}"}`, s.dropped]));
-    return lines.join('\n') + '\n';
+    const perAction = (pick: (s: (typeof stats)[number][1]) => number): FamilySeries[] => stats.map(([k, s]) => [[['action', k]], pick(s)]);
+    return (
+      familyText('cstats_alarm_rules', 'gauge', 'Rules loaded, by source.', [...bySource].map(([s, n]) => [[['source', s]], n])) +
+      familyText('cstats_alarm_alerts', 'gauge', 'Alerts pending and firing.', [...states].map(([s, n]) => [[['state', s]], n])) +
+      familyText('cstats_alarm_evaluations_total', 'counter', 'Rule set evaluations.', [[[], this.stats.evaluations]]) +
+      familyText('cstats_alarm_evaluation_failures_total', 'counter', 'Rule evaluations that failed.', [[[], this.stats.evaluationFailures]]) +
+      familyText('cstats_alarm_last_evaluation_seconds', 'gauge', 'Duration of the last evaluation of all rules.', [[[], this.stats.lastDurationMs / 1000]]) +
+      familyText('cstats_alarm_rule_load_errors', 'gauge', 'Rules refused at load.', [[[], this.ruleSet.errors.length]]) +
+      familyText('cstats_alarm_notifications_sent_total', 'counter', 'Notifications an action delivered.', perAction((s) => s.sent)) +
+      familyText('cstats_alarm_notifications_failed_total', 'counter', 'Notifications given up after every attempt failed.', perAction((s) => s.failed)) +
+      familyText('cstats_alarm_notification_retries_total', 'counter', 'Delivery attempts that failed and were retried.', perAction((s) => s.retries)) +
+      familyText('cstats_alarm_notifications_dropped_total', 'counter', 'Notifications dropped from a full queue.', perAction((s) => s.dropped))
+    );
   }
 }
 

@@ -45,6 +45,22 @@ export function renderLabels(pairs: ReadonlyArray<readonly [string, string]>): s
   return out;
 }
 
+/** A series of a small family: its label pairs (as renderLabels takes them) and its value. */
+export type FamilySeries = readonly [ReadonlyArray<readonly [string, string]>, number | bigint | string];
+
+/**
+ * A whole family as text, for the agent's own few series (process, alarms, exports): HELP and
+ * TYPE, then a line per series, without braces when it has no labels.
+ */
+export function familyText(name: string, type: MetricType, help: string, series: readonly FamilySeries[]): string {
+  let out = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;
+  for (const [pairs, value] of series) {
+    const labels = renderLabels(pairs);
+    out += labels === '' ? `${name} ${value}\n` : `${name}{${labels}} ${value}\n`;
+  }
+  return out;
+}
+
 const renderedCache = new Map<string, Record<string, string>>();
 
 /** The pairs of `a="x",b="y"` as renderLabels wrote them (escapes undone); cached, as a family's few label sets repeat every tick. */

@@ -17,7 +17,7 @@
 import type { Logger } from '../log.js';
 import type { ContainerEntry, Store } from '../store/store.js';
 import type { Sample } from '../model.js';
-import { renderLabels } from '../api/prometheus-text.js';
+import { familyText, type FamilySeries, type MetricType } from '../api/prometheus-text.js';
 import type { PayloadQueue } from './queue.js';
 import { SendError, type ExportTick, type Sink } from './sink.js';
 
@@ -212,19 +212,17 @@ export class Exports {
   /** The exporters' own series, appended to /metrics. */
   metricsText(): string {
     if (this.exporters.length === 0) return '';
-    const lines: string[] = [];
-    const family = (name: string, type: string, help: string, value: (x: Exporter) => Array<[Array<[string, string]>, number]>): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const x of this.exporters) for (const [labels, v] of value(x)) lines.push(`${name}{${renderLabels([['sink', x.sink.name], ...labels])}} ${v}`);
-    };
-    family('cstats_export_samples_total', 'counter', 'Samples encoded and queued for the sink.', (x) => [[[], x.samples]]);
-    family('cstats_export_samples_sent_total', 'counter', 'Samples the receiver took.', (x) => [[[], x.sentSamples]]);
-    family('cstats_export_samples_dropped_total', 'counter', 'Samples dropped: the queue was full (the oldest go), or the receiver refused them (4xx).', (x) => [
-      [[['reason', 'queue_full']], x.queue.droppedSamples],
-      [[['reason', 'rejected']], x.rejectedSamples],
-    ]);
-    family('cstats_export_queue_bytes', 'gauge', 'Bytes queued for the sink, not yet taken by the receiver.', (x) => [[[], x.queue.bytes]]);
-    family('cstats_export_retries_total', 'counter', 'Sends that failed and will be retried (network error, 5xx, 429).', (x) => [[[], x.retries]]);
-    return lines.join('\n') + '\n';
+    const family = (name: string, type: MetricType, help: string, value: (x: Exporter) => Array<[Array<[string, string]>, number]>): string =>
+      familyText(name, type, help, this.exporters.flatMap((x) => value(x).map(([labels, v]): FamilySeries => [[['sink', x.sink.name], ...labels], v])));
+    return (
+      family('cstats_export_samples_total', 'counter', 'Samples encoded and queued for the sink.', (x) => [[[], x.samples]]) +
+      family('cstats_export_samples_sent_total', 'counter', 'Samples the receiver took.', (x) => [[[], x.sentSamples]]) +
+      family('cstats_export_samples_dropped_total', 'counter', 'Samples dropped: the queue was full (the oldest go), or the receiver refused them (4xx).', (x) => [
+        [[['reason', 'queue_full']], x.queue.droppedSamples],
+        [[['reason', 'rejected']], x.rejectedSamples],
+      ]) +
+      family('cstats_export_queue_bytes', 'gauge', 'Bytes queued for the sink, not yet taken by the receiver.', (x) => [[[], x.queue.bytes]]) +
+      family('cstats_export_retries_total', 'counter', 'Sends that failed and will be retried (network error, 5xx, 429).', (x) => [[[], x.retries]])
+    );
   }
 }
