@@ -25,3 +25,17 @@ raise_nofile() {
 	fi
 	ulimit -Sn "$(ulimit -Hn)"
 }
+
+# Builds the tree $1, checks that it holds $2 (a benchmark's main.js) and the agent, raises
+# RLIMIT_NOFILE, then runs $2 with the remaining arguments; should it fail, its `cleanup` runs
+# (main.js cleans up after itself, also on SIGINT/SIGTERM; this catches a hard kill of it).
+build_and_run() {
+	local tree=$1 main=$2 status=0
+	shift 2
+	build_tree "$tree"
+	[ -f "$main" ] && [ -f "$tree/dist/src/cli/main.js" ] || { echo "the build produced no $main" >&2; return 1; }
+	raise_nofile "${BENCH_NOFILE:-262144}"
+	node "$main" "$@" || status=$?
+	[ "$status" = 0 ] || node "$main" cleanup || true
+	return "$status"
+}

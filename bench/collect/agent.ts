@@ -15,10 +15,10 @@ export interface AgentOptions {
   interval: string;
   history?: string;
   rawHistory?: string;
-  /** The persistent store's directory (--data-dir); without it, the agent's default (/var/lib/cstats). */
-  dataDir?: string;
   /** Directory for a V8 CPU profile (node --cpu-prof), written when the agent exits. */
   cpuProfDir?: string;
+  /** Further flags (bench/remote-write: --data-dir, --remote-write; bench/soak: --data-dir). */
+  args?: string[];
 }
 
 export interface Agent {
@@ -30,7 +30,7 @@ export function startAgent(name: string, o: AgentOptions): Agent {
   const args = ['agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
   if (o.history) args.push('--history', o.history);
   if (o.rawHistory) args.push('--raw-history', o.rawHistory);
-  if (o.dataDir) args.push('--data-dir', o.dataDir);
+  args.push(...(o.args ?? []));
   // Profiling needs node's own options, so that run goes through node (without the #! options).
   const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, BIN, ...args]) : start(name, BIN, args);
   return { proc, port: o.port };

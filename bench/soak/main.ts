@@ -142,7 +142,7 @@ async function main(): Promise<number> {
     await cgroups.grow(SETTINGS.containers);
     // The persistent store on, as by default, in a directory of the soak's own, empty at the start.
     rmSync(`${STATE_DIR}/data`, { recursive: true, force: true });
-    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s', dataDir: `${STATE_DIR}/data` });
+    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s', args: ['--data-dir', `${STATE_DIR}/data`] });
     const a = agent;
     for (let waited = 0; ; waited++) {
       const h = await health(a);

@@ -28,7 +28,7 @@ import type { ContainerEntry, Store } from '../store/store.js';
 import { workingSet } from '../derive/docker.js';
 import { deviceNames } from '../kernel/proc/diskstats.js';
 import { acceptsGzip, type Router } from './http.js';
-import { CONTENT_TYPE, escapeHelp, nsToSeconds, renderLabels, sanitizeLabelName, usToSeconds, type MetricType } from './prometheus-text.js';
+import { CONTENT_TYPE, escapeHelp, renderLabels, sanitizeLabelName, scaledDecimal, type MetricType } from './prometheus-text.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -88,6 +88,11 @@ class ExpositionWriter {
     this.labels = labels;
   }
 
+  /** A container series' value (SeriesSink). */
+  value(x: bigint, extra = '', digits: Digits = 0): void {
+    this.series(formatValue(x, digits), extra);
+  }
+
   /** One series: `extra` holds the family's own labels (`interface="eth0"`), or is empty. */
   series(value: string, extra = ''): void {
     if (this.header) {
@@ -132,9 +137,20 @@ class ExpositionWriter {
   }
 }
 
-/** Where a family writes its series: the exposition, or the alarm engine (forEachContainerSeries). */
+/**
+ * A value's decimal scale: the integer x stands for x / 10^digits (ns to seconds is 9, µs to
+ * seconds 6), written exactly in the exposition (scaledDecimal).
+ */
+export type Digits = 0 | 6 | 9;
+
+/** The exposition's text of a value. */
+export function formatValue(x: bigint, digits: Digits): string {
+  return digits === 0 ? String(x) : scaledDecimal(x, digits);
+}
+
+/** Where a family writes its series: the exposition, or forEachContainerValue (alarms, remote_write). */
 interface SeriesSink {
-  series(value: string, extra?: string): void;
+  value(x: bigint, extra?: string, digits?: Digits): void;
 }
 
 interface Family {
@@ -147,21 +163,21 @@ interface Family {
 type Pick = (v: View) => bigint | undefined;
 
 /** A family with one series per container, the value an exact integer or seconds from ns/µs. */
-function single(type: MetricType, name: string, help: string, pick: Pick, format: (x: bigint) => string = String): Family {
+function single(type: MetricType, name: string, help: string, pick: Pick, digits: Digits = 0): Family {
   return {
     name,
     help,
     type,
     write(v, w) {
       const x = pick(v);
-      if (x !== undefined) w.series(format(x));
+      if (x !== undefined) w.value(x, '', digits);
     },
   };
 }
 
 const gauge = (name: string, help: string, pick: Pick): Family => single('gauge', name, help, pick);
 const counter = (name: string, help: string, pick: Pick): Family => single('counter', name, help, pick);
-const secondsCounter = (name: string, help: string, pickNs: Pick): Family => single('counter', name, help, pickNs, nsToSeconds);
+const secondsCounter = (name: string, help: string, pickNs: Pick): Family => single('counter', name, help, pickNs, 9);
 
 const cpu = (v: View) => v.sample.cgroup.cpu;
 const mem = (v: View) => v.sample.cgroup.memory;
@@ -193,7 +209,7 @@ function network(name: string, help: string, field: NetField): Family {
     type: 'counter',
     write(v, w) {
       for (const i of v.sample.network ?? []) {
-        if (!IGNORED_INTERFACES.test(i.name)) w.series(String(i[field]), renderLabels([['interface', i.name]]));
+        if (!IGNORED_INTERFACES.test(i.name)) w.value(i[field], renderLabels([['interface', i.name]]));
       }
     },
   };
@@ -212,7 +228,7 @@ function blockIo(name: string, help: string, field: IoField): Family {
     help,
     type: 'counter',
     write(v, w) {
-      for (const d of v.sample.cgroup.blkio?.devices ?? []) w.series(String(d[field]), renderLabels([['device', deviceName(v, d.major, d.minor)]]));
+      for (const d of v.sample.cgroup.blkio?.devices ?? []) w.value(d[field], renderLabels([['device', deviceName(v, d.major, d.minor)]]));
     },
   };
 }
@@ -226,7 +242,7 @@ function layer(name: string, help: string, type: MetricType, pick: (u: LayerUsag
     write(v, w) {
       const u = v.sample.layerUsage;
       const fs = u && v.sample.filesystems?.find((f) => f.role === 'rootfs');
-      if (u && fs) w.series(String(pick(u)), renderLabels([['device', fs.device]]));
+      if (u && fs) w.value(pick(u), renderLabels([['device', fs.device]]));
     },
   };
 }
@@ -234,7 +250,7 @@ function layer(name: string, help: string, type: MetricType, pick: (u: LayerUsag
 type Resource = 'cpu' | 'memory' | 'io';
 
 function pressure(resource: Resource, line: 'some' | 'full', name: string, help: string): Family {
-  return single('counter', name, help, (v) => v.sample.cgroup.pressure?.[resource]?.[line]?.totalUs, usToSeconds);
+  return single('counter', name, help, (v) => v.sample.cgroup.pressure?.[resource]?.[line]?.totalUs, 6);
 }
 
 const seconds = (ms: number): bigint => BigInt(Math.floor(ms / 1000));
@@ -248,7 +264,7 @@ const CONTAINER_FAMILIES: Family[] = [
     // cAdvisor's per-CPU series are off by default (--disable_metrics=percpu): one series, cpu="total".
     write(v, w) {
       const ns = cpu(v)?.usageNs;
-      if (ns !== undefined) w.series(nsToSeconds(ns), 'cpu="total"');
+      if (ns !== undefined) w.value(ns, 'cpu="total"', 9);
     },
   },
   secondsCounter('container_cpu_user_seconds_total', 'Cumulative user cpu time consumed in seconds.', (v) => cpu(v)?.userNs),
@@ -302,8 +318,8 @@ const CONTAINER_FAMILIES: Family[] = [
       for (const type of ['pgfault', 'pgmajfault']) {
         const own = stat[type];
         const all = v1 ? stat[`total_${type}`] : own;
-        if (own !== undefined) w.series(String(own), `failure_type="${type}",scope="container"`);
-        if (all !== undefined) w.series(String(all), `failure_type="${type}",scope="hierarchy"`);
+        if (own !== undefined) w.value(own, `failure_type="${type}",scope="container"`);
+        if (all !== undefined) w.value(all, `failure_type="${type}",scope="hierarchy"`);
       }
     },
   },
@@ -327,9 +343,9 @@ const CONTAINER_FAMILIES: Family[] = [
     write(v, w) {
       for (const d of v.sample.cgroup.blkio?.devices ?? []) {
         const labels = renderLabels([['device', deviceName(v, d.major, d.minor)], ['major', String(d.major)], ['minor', String(d.minor)]]);
-        w.series(String(d.readBytes), `${labels},operation="Read"`);
-        w.series(String(d.writeBytes), `${labels},operation="Write"`);
-        if (d.discardBytes !== undefined) w.series(String(d.discardBytes), `${labels},operation="Discard"`);
+        w.value(d.readBytes, `${labels},operation="Read"`);
+        w.value(d.writeBytes, `${labels},operation="Write"`);
+        if (d.discardBytes !== undefined) w.value(d.discardBytes, `${labels},operation="Discard"`);
       }
     },
   },
@@ -339,7 +355,7 @@ const CONTAINER_FAMILIES: Family[] = [
     type: 'gauge',
     // Docker sets no limit: cAdvisor reports the size of the filesystem the writable layer is on.
     write(v, w) {
-      for (const fs of v.sample.filesystems ?? []) if (fs.role === 'rootfs') w.series(String(fs.totalBytes), renderLabels([['device', fs.device]]));
+      for (const fs of v.sample.filesystems ?? []) if (fs.role === 'rootfs') w.value(fs.totalBytes, renderLabels([['device', fs.device]]));
     },
   },
   // cAdvisor's total usage: the writable layer and Docker's directory of the container, by du.
@@ -471,9 +487,28 @@ export function machineLabels(id: MachineIdentity): Buffer {
 /**
  * Every series /metrics would carry for one container's sample, in the families named by
  * `families` only: (family name, the family's own labels as rendered, e.g. `interface="eth0"`,
- * value text). The alarm engine evaluates rules over exactly these series. Series that need a
- * read outside the sample (container_processes) are not among them.
+ * value as an integer and its decimal scale: x / 10^digits). The alarm engine and remote_write
+ * read exactly these series. Series that need a read outside the sample (container_processes)
+ * are not among them.
  */
+export function forEachContainerValue(
+  info: ContainerInfo,
+  sample: Sample,
+  host: HostSample | undefined,
+  families: ReadonlySet<string>,
+  emit: (name: string, extra: string, x: bigint, digits: Digits) => void,
+): void {
+  const view: View = { info, sample, labels: NO_BYTES, devices: hostDeviceNames(host) };
+  let name = '';
+  const sink: SeriesSink = { value: (x, extra = '', digits = 0) => emit(name, extra, x, digits) };
+  for (const f of CONTAINER_FAMILIES) {
+    if (!families.has(f.name)) continue;
+    name = f.name;
+    f.write(view, sink);
+  }
+}
+
+/** forEachContainerValue with each value as the exposition writes it. */
 export function forEachContainerSeries(
   info: ContainerInfo,
   sample: Sample,
@@ -481,14 +516,7 @@ export function forEachContainerSeries(
   families: ReadonlySet<string>,
   emit: (name: string, extra: string, value: string) => void,
 ): void {
-  const view: View = { info, sample, labels: NO_BYTES, devices: hostDeviceNames(host) };
-  let name = '';
-  const sink: SeriesSink = { series: (value, extra = '') => emit(name, extra, value) };
-  for (const f of CONTAINER_FAMILIES) {
-    if (!families.has(f.name)) continue;
-    name = f.name;
-    f.write(view, sink);
-  }
+  forEachContainerValue(info, sample, host, families, (name, extra, x, digits) => emit(name, extra, formatValue(x, digits)));
 }
 
 /** What a render takes besides the store: process counts by container id, the machine series' labels. */

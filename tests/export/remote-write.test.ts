@@ -12,7 +12,9 @@ import { LabelRenderer, renderMetrics } from '../../src/api/prometheus.js';
 import { ExportFeed } from '../../src/export/exporter.js';
 import { mergeWriteRequests, RemoteWriteSink } from '../../src/export/remote-write.js';
 import { remoteWriteLabels } from '../../src/export/index.js';
-import { decodeWriteRequest as decode } from './support.js';
+import { decodeWriteRequest as decode, type DecodedSeries } from './support.js';
+import { derive } from '../../src/derive/index.js';
+import type { Store } from '../../src/store/store.js';
 
 const key = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
@@ -26,17 +28,14 @@ const sink = (): RemoteWriteSink =>
     userAgent: 'cstats/test',
   });
 
-test('remote_write: every container series of /metrics, same labels (+ host, dc) and values, at the sample time', () => {
-  const store = fixtureStore();
-  const payload = sink().encode(new ExportFeed(store).next(T + 500))!;
-  const series = decode(payload.bytes);
-  assert.equal(payload.samples, series.length);
+/** Every container series /metrics shows for `store` is in `series` with the same value, at `atMs`; returns how many. */
+function compareWithMetrics(store: Store, series: DecodedSeries[], atMs: number): number {
   const byKey = new Map(series.map((s) => [key(Object.fromEntries(s.labels.map((l) => [l.name, l.value]))), s]));
   for (const s of series) {
     const names = s.labels.map((l) => l.name);
     assert.deepEqual(names, [...names].sort(), 'labels sorted by name');
     assert.equal(s.samples.length, 1);
-    assert.equal(s.samples[0].timestamp, T);
+    assert.equal(s.samples[0].timestamp, atMs);
   }
   const body = renderMetrics(store, new LabelRenderer(allow)).body.toString('utf8');
   let compared = 0;
@@ -51,9 +50,42 @@ test('remote_write: every container series of /metrics, same labels (+ host, dc)
     assert.equal(s!.samples[0].value, Number(m[3]), line);
     compared++;
   }
+  return compared;
+}
+
+test('remote_write: every container series of /metrics, same labels (+ host, dc) and values, at the sample time', () => {
+  const store = fixtureStore();
+  const payload = sink().encode(new ExportFeed(store).next(T + 500))!;
+  const series = decode(payload.bytes);
+  assert.equal(payload.samples, series.length);
+  const compared = compareWithMetrics(store, series, T);
   assert.ok(compared > 50, `compared ${compared} series`);
   // Only the running containers (A, B) are reported, as on /metrics: no series of C.
   assert.equal(compared, series.length);
+});
+
+test('remote_write: later ticks rewrite the kept series with new values and times; a new series is added, none lost', () => {
+  const store = fixtureStore();
+  const feed = new ExportFeed(store);
+  const s = sink();
+  s.encode(feed.next(T + 500));
+  const a = store.get(ID_A)!;
+  const b = store.get(ID_B)!;
+  for (let tick = 1; tick <= 3; tick++) {
+    const at = T + tick * 1000;
+    // A: the same series, every counter moved; B: from tick 2 an interface more, and CPU time past 2^53 ns.
+    const cpuA = { ...a.latest!.cgroup.cpu!, usageNs: a.latest!.cgroup.cpu!.usageNs! + 123_456_789n * BigInt(tick), userNs: 9_007_199_254_740_993n + BigInt(tick) };
+    const sampleA = { ...a.latest!, timestampMs: at, monoNs: BigInt(at) * 1_000_000n, cgroup: { ...a.latest!.cgroup, cpu: cpuA }, network: a.latest!.network!.map((i) => ({ ...i, rxBytes: i.rxBytes + BigInt(tick) })) };
+    const eth1 = { ...b.latest!.network![0], name: 'eth1', rxBytes: BigInt(tick) };
+    const sampleB = { ...b.latest!, timestampMs: at, monoNs: BigInt(at) * 1_000_000n, network: tick >= 2 ? [b.latest!.network![0], eth1] : b.latest!.network };
+    store.record(ID_A, sampleA, derive(a.latest, sampleA, 8_323_743_744n));
+    store.record(ID_B, sampleB, derive(b.latest, sampleB, 8_323_743_744n));
+    const payload = s.encode(feed.next(at + 500))!;
+    const series = decode(payload.bytes);
+    assert.equal(payload.samples, series.length);
+    assert.equal(compareWithMetrics(store, series, at), series.length, `tick ${tick}`);
+    assert.ok(series.every((x) => !Number.isNaN(x.samples[0].value)), 'no staleness marker: nothing went');
+  }
 });
 
 test('remote_write: a container that goes gets a staleness marker (NaN 0x7ff0000000000002) on each of its series', () => {
