@@ -9,20 +9,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { docker, run, startAgent, waitFor, type AgentProcess } from '../support.js';
-import { launchChromium, outputDir } from './support.js';
+import { launchChromium, outputDir, TopTerminal } from './support.js';
 
 const OUT = outputDir('ui-alarms');
 const BUSY = 'alarmsui-busy';
 const IDLE = 'alarmsui-idle';
 const ALARM = 'alarmsui-cpu';
-const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = (session: string, escapes = false): string => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', session);
 
 interface AlertJson {
   alarm: string;
@@ -37,15 +35,11 @@ let agent: AgentProcess;
 let chromium: { context: BrowserContext; close: () => Promise<void> };
 let page: Page;
 const dir = mkdtempSync(join(tmpdir(), 'alarmsui-'));
-const sessions: string[] = [];
+let term: TopTerminal;
 const ids: Record<string, string> = {};
 
-const startTop = (name: string, width: number, height: number): string => {
-  const session = `alarmsui-${name}-${process.pid}`;
-  sessions.push(session);
-  tmux('new-session', '-d', '-s', session, '-x', String(width), '-y', String(height), `${process.execPath} bin/cstats.js top --url ${agent.url}`);
-  return session;
-};
+const startTop = (name: string, width: number, height: number): string => term.start(name, width, height);
+const screen = (session: string, escapes = false): string => term.screen(session, escapes);
 
 before(async () => {
   for (const n of [BUSY, IDLE]) spawnSync('docker', ['rm', '-f', n]);
@@ -64,13 +58,14 @@ before(async () => {
     }],
   }));
   agent = await startAgent(['--rules', rules]);
+  term = new TopTerminal(agent.url);
   ids.idle = run(IDLE, [], ['sleep', '100000']);
   chromium = await launchChromium({ width: 390, height: 844 });
   page = await chromium.context.newPage();
 });
 
 after(async () => {
-  for (const s of sessions) spawnSync('tmux', ['kill-session', '-t', s]);
+  term?.close();
   await chromium?.close();
   await agent?.stop();
   for (const n of [BUSY, IDLE]) spawnSync('docker', ['rm', '-f', n]);
@@ -181,7 +176,7 @@ test('a firing alarm: in REST, then within two ticks in the page (390×844, by k
   const narrow = screen(late);
   writeFileSync(`${OUT}/top-late-80x24.txt`, narrow);
   assert.ok(narrow.split('\n').every((l) => [...l].length <= 80));
-  tmux('send-keys', '-t', late, 'a');
+  term.keys(late, 'a');
   await waitFor('top\'s alarms view', () => (screen(late).includes('alarms: 1 firing, 0 pending') ? true : undefined), 5000, 100);
   console.log(`# fired ${firing.firedAt}; page showed it at the tick of ${shownAt} (${ticksLate.toFixed(3)} s after); REST seen by polling at +${restSeenMs - Date.parse(firing.firedAt!)} ms; top checked (after the page's checks) at +${topSeenMs - Date.parse(firing.firedAt!)} ms`);
 

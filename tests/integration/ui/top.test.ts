@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dockerStats, freePort, parseSize, run, sleep, startAgent, waitFor, type AgentProcess } from '../support.js';
-import { outputDir, removeCs11Containers } from './support.js';
+import { outputDir, removeCs11Containers, TopTerminal } from './support.js';
 
 const OUT = outputDir('ui-top');
-const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = (session: string, escapes = false): string => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', session);
-const keys = (session: string, ...k: string[]): void => void tmux('send-keys', '-t', session, ...k);
-const alive = (session: string): boolean => spawnSync('tmux', ['has-session', '-t', session]).status === 0;
 
 /** The table's rows by name: each cell split on runs of two or more spaces. */
 function rows(text: string): Map<string, string[]> {
@@ -31,13 +27,10 @@ function rows(text: string): Map<string, string[]> {
 
 describe('cstats top', { timeout: 240_000 }, () => {
   let agent: AgentProcess;
-  const sessions: string[] = [];
-  const start = (name: string, width: number, height: number, env = ''): string => {
-    const session = `cs11-${name}-${process.pid}`;
-    sessions.push(session);
-    tmux('new-session', '-d', '-s', session, '-x', String(width), '-y', String(height), `${env} ${process.execPath} bin/cstats.js top --url ${agent.url}`);
-    return session;
-  };
+  let term: TopTerminal;
+  const start = (name: string, width: number, height: number, env = ''): string => term.start(name, width, height, env);
+  const screen = (session: string, escapes = false): string => term.screen(session, escapes);
+  const keys = (session: string, ...k: string[]): void => term.keys(session, ...k);
 
   before(async () => {
     removeCs11Containers();
@@ -46,12 +39,13 @@ describe('cstats top', { timeout: 240_000 }, () => {
     run('cs11-top-pa', [], ['sleep', '100000']);
     run('cs11-top-pb', ['--network', 'container:cs11-top-pa'], ['sleep', '100000']);
     agent = await startAgent();
+    term = new TopTerminal(agent.url);
     await waitFor('the test containers sampled', async () => (await agent.get<{ name: string; derived?: unknown }[]>('/api/v1/containers')).filter((c) => c.name.startsWith('cs11-top-') && c.derived).length === 4 || undefined, 20_000, 200);
     await sleep(2000);
   });
 
   after(async () => {
-    for (const s of sessions) spawnSync('tmux', ['kill-session', '-t', s]);
+    term?.close();
     await agent?.stop();
     removeCs11Containers();
   });
@@ -131,13 +125,13 @@ describe('cstats top', { timeout: 240_000 }, () => {
     keys(s, 'x');
     await waitFor('back', () => (screen(s).includes('NAME') ? true : undefined), 5000, 100);
     keys(s, 'q');
-    await waitFor('quit', () => (!alive(s) ? true : undefined), 5000, 100);
+    await waitFor('quit', () => (!term.alive(s) ? true : undefined), 5000, 100);
   });
 
   test('80×24 and a resize: the columns that fit, no line longer than the terminal; NO_COLOR', async () => {
     const s = start('narrow', 120, 40, 'NO_COLOR=1');
     await waitFor('the table', () => (screen(s).includes('cs11-top-') ? true : undefined), 15_000, 200);
-    tmux('resize-window', '-t', s, '-x', '80', '-y', '24');
+    term.tmux('resize-window', '-t', s, '-x', '80', '-y', '24');
     await waitFor('redrawn at 80 columns', () => (screen(s).split('\n')[1].includes('PIDS') && !screen(s).includes('NET I/O') ? true : undefined), 5000, 100);
     const text = screen(s);
     writeFileSync(`${OUT}/top-80x24.txt`, text);
