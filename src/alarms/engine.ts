@@ -217,9 +217,9 @@ export class AlarmEngine {
     // Lifecycle events first: a removal ends that container's alerts in every rule, with the reason.
     for (const e of this.pendingEvents.splice(0)) {
       this.lifecycle.observe(e);
-      const id = e.cgroupPath || e.info.cgroup.path;
+      const id = e.cgroupPath;
       if (e.action === 'die') {
-        const code = e.info.docker?.exitCode;
+        const code = e.info.exitCode;
         this.stopped.set(id, code === undefined ? 'container stopped' : `container stopped (exit code ${code})`);
       } else if (e.action === 'start') this.stopped.delete(id);
       if (e.action !== 'destroy') continue;

@@ -6,8 +6,7 @@
  * fewer remain in the window). Removal is handled by the engine for every rule: a removed
  * container's firing alerts resolve with the reason "container removed".
  */
-import type { ContainerInfo } from '../model.js';
-import type { LifecycleEvent } from '../store/lifecycle.js';
+import type { EventContainer, LifecycleEvent } from '../store/lifecycle.js';
 import { labelsKey } from './promql/series.js';
 import type { Alert, AlertState, EngineRule, RuleSpec, Transition } from './rule.js';
 
@@ -24,8 +23,8 @@ export const DEFAULT_LIFECYCLE: LifecycleOptions = { oom: true, exit: true, rest
 
 export const REMOVED_REASON = 'container removed';
 
-function containerLabels(info: ContainerInfo, cgroupPath: string): Record<string, string> {
-  const l: Record<string, string> = { id: cgroupPath || info.cgroup.path, name: info.name, image: info.image };
+function containerLabels(info: EventContainer, cgroupPath: string): Record<string, string> {
+  const l: Record<string, string> = { id: cgroupPath, name: info.name, image: info.image };
   for (const k of Object.keys(l)) if (l[k] === '') delete l[k];
   return l;
 }
@@ -47,7 +46,7 @@ class LifecycleRule implements EngineRule {
   }
 
   /** Raises (or refreshes) the container's alert. */
-  fire(info: ContainerInfo, cgroupPath: string, atMs: number, value: number, reason: string, annotations: Record<string, string>): void {
+  fire(info: EventContainer, cgroupPath: string, atMs: number, value: number, reason: string, annotations: Record<string, string>): void {
     const labels = { ...containerLabels(info, cgroupPath), severity: this.severity, alertname: this.spec.name };
     const key = labelsKey(labels);
     const a = this.active.get(key);
@@ -93,7 +92,7 @@ export class LifecycleAlarms {
   readonly exit = new LifecycleRule('ContainerExitedNonZero', 'the container exited with a non-zero code', 'warning');
   readonly restartLoop = new LifecycleRule('ContainerRestartLoop', 'the container restarts over and over', 'critical');
   /** Per container id: restart times within the window (a start that follows a stop). */
-  private readonly starts = new Map<string, { info: ContainerInfo; cgroupPath: string; times: number[]; stopped: boolean }>();
+  private readonly starts = new Map<string, { info: EventContainer; cgroupPath: string; times: number[]; stopped: boolean }>();
 
   constructor(private readonly opts: LifecycleOptions = DEFAULT_LIFECYCLE) {}
 
@@ -107,7 +106,7 @@ export class LifecycleAlarms {
 
   /** Takes one lifecycle event. */
   observe(e: LifecycleEvent): void {
-    const id = e.cgroupPath || e.info.cgroup.path;
+    const id = e.cgroupPath;
     switch (e.action) {
       case 'oom':
         this.oom.fire(e.info, e.cgroupPath, e.timeMs, 1, 'OOM kill', { summary: `the OOM killer killed a process in ${e.info.name}` });
@@ -118,11 +117,11 @@ export class LifecycleAlarms {
         else this.starts.set(e.info.id, { info: e.info, cgroupPath: e.cgroupPath, times: [], stopped: true });
         // A container whose main process the OOM killer took stops at once, often before a tick
         // sees its cgroup's OOM count move: Docker's State.OOMKilled says it.
-        if (e.info.docker?.oomKilled) this.oom.fire(e.info, e.cgroupPath, e.timeMs, 1, 'OOM kill (its main process)', { summary: `the OOM killer killed the main process of ${e.info.name}` });
-        const code = e.info.docker?.exitCode;
+        if (e.info.oomKilled) this.oom.fire(e.info, e.cgroupPath, e.timeMs, 1, 'OOM kill (its main process)', { summary: `the OOM killer killed the main process of ${e.info.name}` });
+        const code = e.info.exitCode;
         if (code !== undefined && code !== 0) {
           this.exit.fire(e.info, e.cgroupPath, e.timeMs, code, `exited with code ${code}`, {
-            summary: `${e.info.name} exited with code ${code}${e.info.docker?.oomKilled ? ' (OOM killed)' : ''}`,
+            summary: `${e.info.name} exited with code ${code}${e.info.oomKilled ? ' (OOM killed)' : ''}`,
           });
         }
         break;
@@ -154,7 +153,7 @@ export class LifecycleAlarms {
     for (const [id, s] of this.starts) {
       s.times = s.times.filter((t) => nowMs - t <= this.opts.restartWindowMs);
       const restarts = s.times.length;
-      const path = s.cgroupPath || s.info.cgroup.path;
+      const path = s.cgroupPath;
       const firing = this.restartLoop.alerts().some((a) => a.labels.id === path);
       if (restarts >= this.opts.restarts) {
         this.restartLoop.fire(s.info, s.cgroupPath, nowMs, restarts, `${restarts} restarts in ${this.opts.restartWindowMs / 1000}s`, {

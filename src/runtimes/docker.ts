@@ -243,7 +243,7 @@ export class DockerDiscoverer implements Discoverer {
     const list = await this.client.listContainers(true);
     const seen = new Set(list.map((c) => c.Id));
     // Long enough for any inspect in flight to have come back (five attempts, retryMs apart).
-    for (const [id, ms] of this.destroyed) if (Date.now() - ms > 60_000) this.destroyed.delete(id);
+    this.forgetDestroyed();
     for (const id of this.known.keys()) if (!seen.has(id)) this.known.delete(id);
     await Promise.all(
       list
@@ -253,6 +253,18 @@ export class DockerDiscoverer implements Discoverer {
         })
         .map((c) => this.refresh(c.Id)),
     );
+  }
+
+  /**
+   * Drops destroy times older than a minute, long enough for any inspect in flight to have come
+   * back (five attempts, retryMs apart). The map is in the order of the events, oldest first.
+   */
+  private forgetDestroyed(): void {
+    const now = Date.now();
+    for (const [id, ms] of this.destroyed) {
+      if (now - ms <= 60_000) break;
+      this.destroyed.delete(id);
+    }
   }
 
   /** Inspects one container; a failure other than "no such container" is retried after retryMs. */
@@ -267,7 +279,9 @@ export class DockerDiscoverer implements Discoverer {
         this.known.delete(id);
         return;
       }
-      this.log.warnOnce(`inspect:${id}`, 'docker', `inspect ${id.slice(0, 12)} failed (attempt ${attempt}): ${(err as Error).message}`);
+      // One key for every container: a daemon too busy to answer fails many inspects at once,
+      // and the key is kept (log.ts), so a key per id would keep every id that ever failed.
+      this.log.warnOnce('docker-inspect', 'docker', `inspect ${id.slice(0, 12)} failed (attempt ${attempt}): ${(err as Error).message}`);
       // A daemon too busy to answer in time: try again soon rather than at the next resync.
       if (attempt < 5 && !this.stopped) setTimeout(() => void this.refresh(id, attempt + 1), this.retryMs * attempt).unref();
     }
@@ -277,6 +291,7 @@ export class DockerDiscoverer implements Discoverer {
     if (e.Type !== 'container' || !e.Actor?.ID) return;
     const action = e.Action.split(':')[0];
     if (action === 'destroy') {
+      this.forgetDestroyed();
       this.destroyed.set(e.Actor.ID, Date.now());
       if (this.known.delete(e.Actor.ID)) this.onChange?.();
     } else if (REINSPECT.has(action)) void this.refresh(e.Actor.ID);

@@ -15,20 +15,25 @@ import { queryHistory, type HistoryQuery, type HistoryResult, type HistorySource
 /** Raw samples kept by default: 2 minutes at 1 s and the sample at the window's start (cAdvisor's --storage_duration). */
 export const DEFAULT_RAW_SAMPLES = 121;
 
-/** Metrics kept in history, each a float64 column; names are what `?metrics=` accepts. */
-export const HISTORY_METRICS: Record<string, (d: Derived) => number> = {
-  cpu_percent: (d) => d.cpuPercent,
-  cpu_cores: (d) => d.cpuCores,
+/**
+ * Metrics kept in history, each a float64 column; names are what `?metrics=` accepts. NaN where
+ * the tick did not measure it (stored as a gap, served as null): Derived follows docker stats,
+ * which shows CPU 0 % at a container's first sample and 0 B for memory it did not read, and
+ * history must not keep those zeros as if measured.
+ */
+const HISTORY_METRICS: Record<string, (d: Derived, s: Sample) => number> = {
+  cpu_percent: (d) => (d.rates.cpuUsageNs === undefined ? NaN : d.cpuPercent),
+  cpu_cores: (d) => (d.rates.cpuUsageNs === undefined ? NaN : d.cpuCores),
   cpu_throttled_percent: (d) => d.throttledPercent ?? NaN,
-  memory_usage_bytes: (d) => d.memoryUsageBytes,
-  memory_working_set_bytes: (d) => d.workingSetBytes,
-  memory_limit_bytes: (d) => d.memoryLimitBytes,
+  memory_usage_bytes: (d, s) => (s.cgroup.memory?.usageBytes === undefined ? NaN : d.memoryUsageBytes),
+  memory_working_set_bytes: (d, s) => (s.cgroup.memory?.usageBytes === undefined ? NaN : d.workingSetBytes),
+  memory_limit_bytes: (d, s) => (s.cgroup.memory === undefined ? NaN : d.memoryLimitBytes),
   memory_cache_bytes: (d) => d.memoryCacheBytes ?? NaN,
   network_rx_bytes_per_second: (d) => d.rates.netRxBytes ?? NaN,
   network_tx_bytes_per_second: (d) => d.rates.netTxBytes ?? NaN,
   block_read_bytes_per_second: (d) => d.rates.blkioReadBytes ?? NaN,
   block_write_bytes_per_second: (d) => d.rates.blkioWriteBytes ?? NaN,
-  pids: (d) => d.pids,
+  pids: (d, s) => (s.cgroup.pids?.current === undefined ? NaN : d.pids),
   // Share of the tick in which some task of the group stalled (PSI "some" total, µs per s / 1e4).
   pressure_cpu_some_percent: (d) => (d.rates.pressureCpuSomeUs ?? NaN) / 1e4,
   pressure_memory_some_percent: (d) => (d.rates.pressureMemorySomeUs ?? NaN) / 1e4,
@@ -120,7 +125,7 @@ export class Store {
     e.previous = e.latest;
     e.latest = sample;
     e.derived = derived;
-    for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived);
+    for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived, sample);
     (e.history ??= new SeriesRing(this.capacity, METRIC_NAMES)).push(sample.timestampMs, row);
     this.persist?.record(e.info, sample.timestampMs, row);
     (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);

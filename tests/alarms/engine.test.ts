@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/store/store.js';
+import { eventContainer } from '../../src/store/lifecycle.js';
 import type { ContainerInfo, Derived, Sample } from '../../src/model.js';
 import { AlarmEngine } from '../../src/alarms/engine.js';
 import { Dispatcher } from '../../src/alarms/actions.js';
@@ -258,7 +259,7 @@ test('removal ends the container\'s alerts with a reason and they are not raised
   assert.equal(w.engine.alerts()[0].state, 'firing');
   const i = w.store.get(info('web-1').id)!.info;
   w.store.markRemoved(i.id, T + 500);
-  w.engine.observe({ action: 'destroy', info: i, cgroupPath: i.cgroup.path, timeMs: T + 500, seq: 1 });
+  w.engine.observe({ action: 'destroy', info: eventContainer(i), cgroupPath: i.cgroup.path, timeMs: T + 500, seq: 1 });
   w.engine.evaluate(T + 1000);
   const all = w.engine.get('Busy')!.instances;
   assert.equal(all.length, 1);
@@ -278,11 +279,11 @@ test('a container seen stopped before it is removed: its alerts end saying so, t
   // `docker rm -f`: killed (die, exit 137) at one tick, its series gone; removed at the next.
   const i = { ...w.store.get(info('web-1').id)!.info, state: 'exited' as const, docker: { exitCode: 137, oomKilled: false } as ContainerInfo['docker'] };
   w.store.upsert(i);
-  w.engine.observe({ action: 'die', info: i, cgroupPath: i.cgroup.path, timeMs: T + 500, seq: 1 });
+  w.engine.observe({ action: 'die', info: eventContainer(i), cgroupPath: i.cgroup.path, timeMs: T + 500, seq: 1 });
   w.engine.evaluate(T + 1000);
   assert.equal(w.engine.get('Big')!.instances[0].reason, 'container stopped (exit code 137)');
   w.store.markRemoved(i.id, T + 1500);
-  w.engine.observe({ action: 'destroy', info: i, cgroupPath: i.cgroup.path, timeMs: T + 1500, seq: 2 });
+  w.engine.observe({ action: 'destroy', info: eventContainer(i), cgroupPath: i.cgroup.path, timeMs: T + 1500, seq: 2 });
   w.engine.evaluate(T + 2000);
   assert.deepEqual(w.engine.history('Big')!.map((h) => h.reason), ['condition met', 'container stopped (exit code 137)']);
 });
@@ -291,8 +292,8 @@ test('lifecycle alarms: OOM (counter or Docker OOMKilled), non-zero exit until r
   const w = new World({ lifecycle: { restartLoop: { restarts: 3, window: '1m' }, oomHold: '30s' } }, undefined);
   const T = 1_700_000_000_000;
   const base = info('app');
-  const at = (action: 'oom' | 'die' | 'start', ms: number, docker?: Partial<NonNullable<ContainerInfo['docker']>>): void =>
-    w.engine.observe({ action, info: { ...base, docker: docker && ({ exitCode: 0, oomKilled: false, ...docker } as ContainerInfo['docker']) }, cgroupPath: base.cgroup.path, timeMs: ms, seq: 0 });
+  const at = (action: 'oom' | 'die' | 'start', ms: number, docker?: { exitCode?: number; oomKilled?: boolean }): void =>
+    w.engine.observe({ action, info: { ...eventContainer(base), ...(docker && { exitCode: 0, oomKilled: false, ...docker }) }, cgroupPath: base.cgroup.path, timeMs: ms, seq: 0 });
   const state = (rule: string): string | undefined => w.engine.get(rule)!.instances[0]?.state;
   at('oom', T);
   w.engine.evaluate(T + 100);

@@ -77,14 +77,14 @@ export interface SpawnedAgent {
 }
 
 /**
- * Spawns `cstats agent ARGS` and waits until `ready()` holds (the agent answers); on failure
- * the agent is killed and its output is in the error.
+ * Spawns `cstats agent ARGS` (node's own flags in nodeArgs) and waits until `ready()` holds (the
+ * agent answers); on failure the agent is killed and its output is in the error.
  */
-export async function spawnAgent(args: string[], ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<SpawnedAgent> {
+export async function spawnAgent(args: string[], ready: () => Promise<boolean>, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<SpawnedAgent> {
   // Agents of tests side by side must not share (and lock) the default data directory: history
   // stays in memory unless a test names a directory of its own.
   const persist = args.some((a) => a.startsWith('--data-dir')) ? [] : ['--no-persist'];
-  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', ...persist, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, 'bin/cstats.js', 'agent', ...persist, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (c) => (output += c));
   proc.stderr!.on('data', (c) => (output += c));
@@ -110,7 +110,7 @@ export async function spawnAgent(args: string[], ready: () => Promise<boolean>, 
 }
 
 /** Starts `cstats agent` on a free loopback port and waits until it serves /healthz. */
-export async function startAgent(extraArgs: string[] = []): Promise<AgentProcess> {
+export async function startAgent(extraArgs: string[] = [], nodeArgs: string[] = []): Promise<AgentProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const get = async <T>(path: string): Promise<T> => {
@@ -119,7 +119,7 @@ export async function startAgent(extraArgs: string[] = []): Promise<AgentProcess
     if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
     return JSON.parse(text) as T;
   };
-  const agent = await spawnAgent(['--listen', `127.0.0.1:${port}`, ...extraArgs], () => get('/healthz').then(() => true, () => false));
+  const agent = await spawnAgent(['--listen', `127.0.0.1:${port}`, ...extraArgs], () => get('/healthz').then(() => true, () => false), 20_000, nodeArgs);
   return { url, get, ...agent };
 }
 

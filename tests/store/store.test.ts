@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Store } from '../../src/store/store.js';
+import { historyMetricNames, Store } from '../../src/store/store.js';
 import { derive } from '../../src/derive/index.js';
 import type { ContainerInfo, Sample } from '../../src/model.js';
 
@@ -57,4 +57,20 @@ test('a live container wins over a removed one with the same name', () => {
   s.markRemoved('a'.repeat(64), 1);
   s.upsert(info('b'.repeat(64), 'web'));
   assert.equal(s.find('web')?.info.id, 'b'.repeat(64));
+});
+
+test('history keeps a gap, not a zero, where a tick did not measure: CPU at the first sample, memory and pids not read', () => {
+  const s = new Store(8, 60_000, 1000);
+  const id = 'c'.repeat(64);
+  s.upsert(info(id, 'gaps'));
+  const memory = { usageBytes: 5000n, inactiveFileBytes: 1000n, limitBytes: 1n << 20n };
+  const first: Sample = { ...sample(1000), cgroup: { cpu: { usageNs: 1_000_000n }, memory, pids: { current: 3n } } };
+  const second: Sample = { ...sample(2000), cgroup: { cpu: { usageNs: 501_000_000n } } };
+  s.record(id, first, derive(undefined, first, 1n << 30n));
+  s.record(id, second, derive(first, second, 1n << 30n));
+  const names = ['cpu_cores', 'memory_usage_bytes', 'memory_working_set_bytes', 'memory_limit_bytes', 'pids'];
+  const h = s.history(s.get(id)!, { sinceMs: 0, untilMs: 3000, metrics: names.map((n) => historyMetricNames.indexOf(n)) }, 3000);
+  assert.deepEqual(h.timestampsMs, [1000, 2000]);
+  // Docker's stats show CPU 0 at the first sample and 0 B for memory not read: history does not.
+  assert.deepEqual(h.values, [[null, 0.5], [4000, null], [4000, null], [1 << 20, null], [3, null]]);
 });

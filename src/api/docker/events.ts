@@ -14,7 +14,7 @@ const EVENT_FILTERS = new Set(['type', 'event', 'container', 'label', 'image']);
 export function eventJson(e: LifecycleEvent) {
   const info = e.info;
   const attributes: Record<string, string> = { ...info.labels, image: info.image, name: info.name };
-  if (e.action === 'die') attributes.exitCode = String(info.docker?.exitCode ?? 0);
+  if (e.action === 'die') attributes.exitCode = String(info.exitCode ?? 0);
   const timeNano = BigInt(e.timeMs) * 1_000_000n;
   return {
     status: e.action,
