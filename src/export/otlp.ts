@@ -160,6 +160,8 @@ interface ContainerState {
  */
 export class OtlpModel {
   private readonly state = new Map<string, ContainerState>();
+  /** Resource attributes per ContainerInfo object (discovery makes a new one when anything about the container changes). */
+  private readonly resources = new WeakMap<ContainerInfo, Attributes>();
 
   constructor(
     private readonly host: string = hostname(),
@@ -198,7 +200,9 @@ export class OtlpModel {
         if (!points) metrics.set(metric, (points = []));
         points.push(point);
       }
-      out.push({ attributes: resourceAttributes(e.info, this.host), metrics: [...metrics].map(([metric, points]) => ({ metric, points })) });
+      let attributes = this.resources.get(e.info);
+      if (!attributes) this.resources.set(e.info, (attributes = resourceAttributes(e.info, this.host)));
+      out.push({ attributes, metrics: [...metrics].map(([metric, points]) => ({ metric, points })) });
     }
     for (const e of tick.gone) this.state.delete(e.info.id);
     return out;
@@ -233,43 +237,102 @@ function pbString(w: ByteWriter, field: number, s: string): void {
   w.bytes(b);
 }
 
-/** A nested message: written into a scratch writer, then length-prefixed. */
+/** Scratch writers by nesting depth, reused: a message is written into one, then copied into its parent. */
+const scratch: ByteWriter[] = [];
+let depth = 0;
+
+/** A nested message: written into the scratch writer of its depth, then length-prefixed. */
 function pbMessage(w: ByteWriter, field: number, body: (m: ByteWriter) => void): void {
-  const m = new ByteWriter(64);
-  body(m);
+  const m = (scratch[depth] ??= new ByteWriter(256));
+  m.length = 0;
+  depth++;
+  try {
+    body(m);
+  } finally {
+    depth--;
+  }
   tag(w, field, 2);
   w.varint(m.length);
   w.bytes(m.view());
 }
 
-const fixed = new DataView(new ArrayBuffer(8));
-/** fixed64 and sfixed64: eight bytes, little-endian. */
-function pbFixed64(w: ByteWriter, field: number, x: bigint): void {
+const fixedBytes = new Uint8Array(8);
+const fixed = new DataView(fixedBytes.buffer);
+/** sfixed64: eight bytes, little-endian. */
+function pbSfixed64(w: ByteWriter, field: number, x: bigint): void {
   tag(w, field, 1);
-  fixed.setBigUint64(0, BigInt.asUintN(64, x), true);
-  w.bytes(new Uint8Array(fixed.buffer.slice(0)));
+  fixed.setBigInt64(0, x, true);
+  w.bytes(fixedBytes);
+}
+
+/** Times as fixed64 nanoseconds, by ms: a tick's points share a few times. */
+const times = new Map<number, Uint8Array>();
+function pbTime(w: ByteWriter, field: number, ms: number): void {
+  let bytes = times.get(ms);
+  if (!bytes) {
+    if (times.size >= 4096) times.clear();
+    bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, ns(ms), true);
+    times.set(ms, bytes);
+  }
+  tag(w, field, 1);
+  w.bytes(bytes);
+}
+
+/** Encoded KeyValues by key and value: the same few (cpu.mode, directions, devices, interfaces) recur every tick. */
+const keyValues = new Map<string, Uint8Array>();
+/** Encoded attribute lists of resources, by the list (OtlpModel hands out one per ContainerInfo). */
+const resourceBytes = new WeakMap<Attributes, Uint8Array>();
+
+function pbKeyValue(key: string, value: AttributeValue): Uint8Array {
+  const id = typeof value === 'string' ? `${key}\0${value}` : undefined;
+  const cached = id === undefined ? undefined : keyValues.get(id);
+  if (cached) return cached;
+  const kv = new ByteWriter(64);
+  pbString(kv, 1, key);
+  pbMessage(kv, 2, (any) => {
+    if (typeof value === 'string') pbString(any, 1, value);
+    else pbMessage(any, 5, (arr) => value.forEach((v) => pbMessage(arr, 1, (a) => pbString(a, 1, v))));
+  });
+  const bytes = kv.finish();
+  if (id !== undefined) {
+    // Bounded: interface and device names come and go.
+    if (keyValues.size >= 4096) keyValues.clear();
+    keyValues.set(id, bytes);
+  }
+  return bytes;
 }
 
 function pbAttributes(w: ByteWriter, field: number, attrs: Attributes): void {
   for (const [key, value] of attrs) {
-    pbMessage(w, field, (kv) => {
-      pbString(kv, 1, key);
-      pbMessage(kv, 2, (any) => {
-        if (typeof value === 'string') pbString(any, 1, value);
-        else pbMessage(any, 5, (arr) => value.forEach((v) => pbMessage(arr, 1, (a) => pbString(a, 1, v))));
-      });
-    });
+    const kv = pbKeyValue(key, value);
+    tag(w, field, 2);
+    w.varint(kv.length);
+    w.bytes(kv);
   }
+}
+
+function pbResource(w: ByteWriter, attrs: Attributes): void {
+  let bytes = resourceBytes.get(attrs);
+  if (!bytes) {
+    const r = new ByteWriter(512);
+    pbAttributes(r, 1, attrs);
+    bytes = r.finish();
+    resourceBytes.set(attrs, bytes);
+  }
+  tag(w, 1, 2);
+  w.varint(bytes.length);
+  w.bytes(bytes);
 }
 
 function pbPoint(w: ByteWriter, p: OtlpPoint): void {
   pbMessage(w, 1, (dp) => {
-    if (p.startMs !== undefined) pbFixed64(dp, 2, ns(p.startMs));
-    pbFixed64(dp, 3, ns(p.timeMs));
+    if (p.startMs !== undefined) pbTime(dp, 2, p.startMs);
+    pbTime(dp, 3, p.timeMs);
     if (typeof p.value === 'number') {
       tag(dp, 4, 1);
       dp.float(p.value);
-    } else pbFixed64(dp, 6, p.value);
+    } else pbSfixed64(dp, 6, p.value);
     pbAttributes(dp, 7, p.attributes);
   });
 }
@@ -279,7 +342,7 @@ export function encodeProtobuf(resources: readonly OtlpResource[], scopeVersion:
   const w = new ByteWriter(1 << 12);
   for (const r of resources) {
     pbMessage(w, 1, (rm) => {
-      pbMessage(rm, 1, (res) => pbAttributes(res, 1, r.attributes));
+      pbResource(rm, r.attributes);
       pbMessage(rm, 2, (sm) => {
         pbMessage(sm, 1, (scope) => {
           pbString(scope, 1, 'cstats');
