@@ -70,6 +70,19 @@ export interface Config {
   remoteWriteTimeoutMs: number;
   /** Cap of each export sink's queue (on disk, or in memory with --no-persist); the oldest payloads are dropped past it. */
   exportQueueMaxSizeBytes: number;
+  /** OpenTelemetry OTLP/HTTP metrics endpoints, each the full URL (.../v1/metrics) (src/export/README.md). */
+  otlp: string[];
+  otlpProtocol: 'protobuf' | 'json';
+  /** NAME=VALUE headers sent with every OTLP request. */
+  otlpHeaders: string[];
+  otlpCompression: 'gzip' | 'none';
+  otlpBearerToken?: string;
+  /** PEM files: the CA that signs the endpoints' certificates, a client certificate and its key. */
+  otlpCa?: string;
+  otlpCert?: string;
+  otlpKey?: string;
+  otlpInsecure: boolean;
+  otlpTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -100,6 +113,13 @@ export const DEFAULTS: Config = {
   remoteWriteInsecure: false,
   remoteWriteTimeoutMs: 30_000,
   exportQueueMaxSizeBytes: 256 << 20,
+  otlp: [],
+  otlpProtocol: 'protobuf',
+  otlpHeaders: [],
+  otlpCompression: 'none',
+  otlpInsecure: false,
+  // The OTLP exporters' default (OTEL_EXPORTER_OTLP_TIMEOUT).
+  otlpTimeoutMs: 10_000,
 };
 
 export class ConfigError extends Error {
@@ -213,6 +233,16 @@ const KEYS: Record<keyof Config, KeySpec> = {
   remoteWriteInsecure: { kind: 'bool', flag: 'remote-write-insecure', env: 'CSTATS_REMOTE_WRITE_INSECURE', help: "do not verify the remote_write receivers' certificates" },
   remoteWriteTimeoutMs: { kind: 'duration', flag: 'remote-write-timeout', env: 'CSTATS_REMOTE_WRITE_TIMEOUT', arg: 'DURATION', help: 'how long one remote_write request may take before it is retried' },
   exportQueueMaxSizeBytes: { kind: 'size', flag: 'export-queue-max-size', env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE', arg: 'SIZE', help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted" },
+  otlp: { kind: 'list', flag: 'otlp', env: 'CSTATS_OTLP', arg: 'URL', help: 'send every sample to this OpenTelemetry OTLP/HTTP metrics endpoint, e.g. http://collector:4318/v1/metrics (repeatable)' },
+  otlpProtocol: { kind: 'string', flag: 'otlp-protocol', env: 'CSTATS_OTLP_PROTOCOL', arg: 'FORMAT', help: 'OTLP encoding: protobuf (binary) or json (the OTLP/JSON mapping)' },
+  otlpHeaders: { kind: 'list', flag: 'otlp-header', env: 'CSTATS_OTLP_HEADER', arg: 'NAME=VALUE', help: 'HTTP header sent with every OTLP request (repeatable)' },
+  otlpCompression: { kind: 'string', flag: 'otlp-compression', env: 'CSTATS_OTLP_COMPRESSION', arg: 'NAME', help: 'OTLP request compression: gzip or none' },
+  otlpBearerToken: { kind: 'string', flag: 'otlp-bearer-token', env: 'CSTATS_OTLP_BEARER_TOKEN', arg: 'TOKEN', help: 'send "Authorization: Bearer TOKEN" to the OTLP endpoints' },
+  otlpCa: { kind: 'string', flag: 'otlp-ca', env: 'CSTATS_OTLP_CA', arg: 'FILE', help: "PEM CA that signs the OTLP endpoints' certificates" },
+  otlpCert: { kind: 'string', flag: 'otlp-cert', env: 'CSTATS_OTLP_CERT', arg: 'FILE', help: 'PEM client certificate for the OTLP endpoints' },
+  otlpKey: { kind: 'string', flag: 'otlp-key', env: 'CSTATS_OTLP_KEY', arg: 'FILE', help: 'and its PEM private key' },
+  otlpInsecure: { kind: 'bool', flag: 'otlp-insecure', env: 'CSTATS_OTLP_INSECURE', help: "do not verify the OTLP endpoints' certificates" },
+  otlpTimeoutMs: { kind: 'duration', flag: 'otlp-timeout', env: 'CSTATS_OTLP_TIMEOUT', arg: 'DURATION', help: 'how long one OTLP request may take before it is retried' },
 };
 
 /** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
@@ -243,6 +273,7 @@ function validate(c: Config): Config {
   if (c.retainRawMs < 60_000 || c.retain1mMs < 3_600_000 || c.retain1hMs < 3_600_000) throw new ConfigError('retain-raw must be at least 1m, retain-1m and retain-1h at least 1h');
   if (c.dataMaxSizeBytes < 16 << 20) throw new ConfigError(`data-max-size must be at least 16MiB, got ${c.dataMaxSizeBytes} bytes`);
   validateRemoteWrite(c);
+  validateOtlp(c);
   const m = /^(.*):(\d+)$/.exec(c.listen);
   if (!m || Number(m[2]) > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${JSON.stringify(c.listen)}`);
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('tls-cert and tls-key go together: give both or neither');
@@ -258,9 +289,7 @@ function validate(c: Config): Config {
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*=/;
 
 function validateRemoteWrite(c: Config): void {
-  for (const url of c.remoteWrite) {
-    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(`remote-write: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
-  }
+  checkHttpUrls('remote-write', c.remoteWrite);
   for (const l of c.remoteWriteLabels) {
     if (!LABEL.test(l) || l.startsWith('__')) throw new ConfigError(`remote-write-label: expected NAME=VALUE with NAME a Prometheus label name not starting with __, got ${JSON.stringify(l)}`);
   }
@@ -269,6 +298,29 @@ function validateRemoteWrite(c: Config): void {
   if ((c.remoteWriteCert === undefined) !== (c.remoteWriteKey === undefined)) throw new ConfigError('remote-write-cert and remote-write-key go together: give both or neither');
   if (c.remoteWriteTimeoutMs < 100) throw new ConfigError('remote-write-timeout must be at least 100ms');
   if (c.exportQueueMaxSizeBytes < 1 << 20) throw new ConfigError(`export-queue-max-size must be at least 1MiB, got ${c.exportQueueMaxSizeBytes} bytes`);
+}
+
+function checkHttpUrls(flag: string, urls: readonly string[]): void {
+  for (const url of urls) {
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(`${flag}: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  }
+}
+
+/** An HTTP field name (RFC 9110 token), then =; not one the sender sets itself. */
+const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+=/;
+const SENDER_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'host']);
+
+function validateOtlp(c: Config): void {
+  checkHttpUrls('otlp', c.otlp);
+  if (c.otlpProtocol !== 'protobuf' && c.otlpProtocol !== 'json') throw new ConfigError(`otlp-protocol: expected protobuf or json, got ${JSON.stringify(c.otlpProtocol)}`);
+  if (c.otlpCompression !== 'gzip' && c.otlpCompression !== 'none') throw new ConfigError(`otlp-compression: expected gzip or none, got ${JSON.stringify(c.otlpCompression)}`);
+  for (const h of c.otlpHeaders) {
+    if (!HEADER.test(h)) throw new ConfigError(`otlp-header: expected NAME=VALUE with NAME an HTTP header name, got ${JSON.stringify(h)}`);
+    const name = h.slice(0, h.indexOf('='));
+    if (SENDER_HEADERS.has(name.toLowerCase())) throw new ConfigError(`otlp-header: ${name} is set by the sender, it cannot be given`);
+  }
+  if ((c.otlpCert === undefined) !== (c.otlpKey === undefined)) throw new ConfigError('otlp-cert and otlp-key go together: give both or neither');
+  if (c.otlpTimeoutMs < 100) throw new ConfigError('otlp-timeout must be at least 100ms');
 }
 
 /** Whether a listen host only accepts connections from this machine ("" and 0.0.0.0 and :: do not). */

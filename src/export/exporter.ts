@@ -91,11 +91,16 @@ export class Exporter {
         continue;
       }
       try {
-        await this.sink.send(batch.payloads);
+        const refused = await this.sink.send(batch.payloads);
         // Stopped meanwhile: the queue may be closed; the batch is sent again after the restart.
         if (this.stopped) break;
         this.queue.ack(batch.lastSeq);
-        this.sentSamples += batch.samples;
+        const refusedSamples = refused ? Math.min(refused.samples, batch.samples) : 0;
+        this.sentSamples += batch.samples - refusedSamples;
+        if (refused && refusedSamples > 0) {
+          this.rejectedSamples += refusedSamples;
+          this.log.warnOnce(`export-partial:${this.sink.name}`, 'export', `${this.sink.name}: the receiver took a batch but refused ${refused.samples} of its samples: ${refused.message}`);
+        }
         delayMs = this.backoff.minMs;
       } catch (caught) {
         const err = caught instanceof SendError ? caught : new SendError(String((caught as Error)?.message ?? caught), false);

@@ -82,6 +82,8 @@ export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The answer's first 1 KiB as received (a protobuf answer is not text). */
+  bytes: Buffer;
 }
 
 /** POSTs `body`; resolves with a 2xx answer, throws SendError otherwise. */
@@ -112,8 +114,9 @@ export function post(target: HttpTarget, body: Uint8Array, headers: Record<strin
         res.on('error', (err) => reject(new SendError(`${where}: ${err.message}`, true)));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).subarray(0, 1024).toString('utf8').trim();
-          if (status >= 200 && status < 300) return resolve({ status, headers: res.headers, body: text });
+          const bytes = Buffer.concat(chunks).subarray(0, 1024);
+          const text = bytes.toString('utf8').trim();
+          if (status >= 200 && status < 300) return resolve({ status, headers: res.headers, body: text, bytes });
           const retry = status >= 500 || status === 429;
           const after = retry ? parseRetryAfter(res.headers['retry-after']) : undefined;
           reject(new SendError(`${where}: HTTP ${status}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`, retry, status, after));

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { Exporter, Exports } from './exporter.js';
 import { httpTarget } from './http.js';
 import { PayloadQueue } from './queue.js';
+import { OtlpSink } from './otlp.js';
 import { RemoteWriteSink } from './remote-write.js';
 import { cstatsVersion } from '../version.js';
 import type { Sink } from './sink.js';
@@ -24,8 +25,19 @@ export function remoteWriteLabels(pairs: readonly string[], host = hostname()): 
   return labels;
 }
 
+/** "Name=value" … as headers. */
+export function otlpHeaders(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+}
+
 export function createExports(config: Config, store: Store, dataDir: DataDir | undefined, log: Logger): Exports {
   const userAgent = `cstats/${cstatsVersion()}`;
+  /** A sink's queue (`export-<dir>/`) and sender. */
+  const exporter = (sink: Sink, dir: string, url: string): Exporter => {
+    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-${dir}`), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
+    log.info('export', `${sink.name}: sending to ${url}, queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
+    return new Exporter(sink, queue, log);
+  };
   const exporters = config.remoteWrite.map((url, i) => {
     const sink: Sink = new RemoteWriteSink({
       name: `remote_write-${i}`,
@@ -44,9 +56,29 @@ export function createExports(config: Config, store: Store, dataDir: DataDir | u
       extraLabels: remoteWriteLabels(config.remoteWriteLabels),
       userAgent,
     });
-    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-remote-write-${i}`), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
-    log.info('export', `${sink.name}: sending to ${url}, queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
-    return new Exporter(sink, queue, log);
+    return exporter(sink, `remote-write-${i}`, url);
   });
+  // OpenTelemetry OTLP/HTTP (otlp.ts).
+  for (const [i, url] of config.otlp.entries()) {
+    const sink = new OtlpSink({
+      name: `otlp-${i}`,
+      target: httpTarget({
+        url,
+        bearerToken: config.otlpBearerToken,
+        caFile: config.otlpCa,
+        certFile: config.otlpCert,
+        keyFile: config.otlpKey,
+        insecure: config.otlpInsecure,
+        timeoutMs: config.otlpTimeoutMs,
+      }),
+      protocol: config.otlpProtocol,
+      headers: otlpHeaders(config.otlpHeaders),
+      gzip: config.otlpCompression === 'gzip',
+      userAgent,
+      version: cstatsVersion(),
+      log,
+    });
+    exporters.push(exporter(sink, `otlp-${i}`, url));
+  }
   return new Exports(store, exporters);
 }

@@ -27,7 +27,7 @@ import { parseRenderedLabels, scaledDecimal } from '../api/prometheus-text.js';
 import { ByteReader, ByteWriter } from '../store/bytes.js';
 import type { ContainerInfo } from '../model.js';
 import { post, type HttpTarget } from './http.js';
-import type { ExportTick, Payload, Sink } from './sink.js';
+import { runsOf, type ExportTick, type Payload, type Sink } from './sink.js';
 import { blockHeader, compressPiece, type Piece } from './snappy.js';
 
 /** Prometheus' staleness marker (model/value.StaleNaN), little-endian as protobuf writes a double. */
@@ -120,7 +120,7 @@ const POWERS = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
  * quotient as parsing its exact decimal does; above, the text is parsed (the integer alone would
  * round once before the division).
  */
-function toDouble(x: bigint, digits: Digits): number {
+export function toDouble(x: bigint, digits: Digits): number {
   if (digits === 0) return Number(x);
   if (x <= 9007199254740992n) return Number(x) / POWERS[digits];
   return Number(scaledDecimal(x, digits));
@@ -309,18 +309,7 @@ export class RemoteWriteSink implements Sink {
    * receiver takes the repeated samples silently.
    */
   async send(payloads: readonly Uint8Array[]): Promise<void> {
-    let group: Uint8Array[] = [];
-    let bytes = 0;
-    for (const p of payloads) {
-      if (group.length > 0 && bytes + p.length > MERGE_BYTES) {
-        await post(this.opts.target, mergeWriteRequests(group), this.headers);
-        group = [];
-        bytes = 0;
-      }
-      group.push(p);
-      bytes += p.length;
-    }
-    if (group.length > 0) await post(this.opts.target, mergeWriteRequests(group), this.headers);
+    for (const run of runsOf(payloads, MERGE_BYTES)) await post(this.opts.target, mergeWriteRequests(run), this.headers);
   }
 }
 

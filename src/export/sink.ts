@@ -38,6 +38,12 @@ export class SendError extends Error {
   }
 }
 
+/** Data points a receiver answered 2xx for but did not store (OTLP's partial_success), and why. */
+export interface Refused {
+  samples: number;
+  message: string;
+}
+
 /** What `encode` makes of a tick: the bytes to queue, and how many samples they carry (what the counters count). */
 export interface Payload {
   bytes: Uint8Array;
@@ -51,6 +57,30 @@ export interface Sink {
   readonly maxBatch: number;
   /** What one tick contributes, or undefined when it has nothing to send. */
   encode(tick: ExportTick): Payload | undefined;
-  /** Sends payloads (oldest first) as one request or several; resolves once the receiver took them all; throws SendError. */
-  send(payloads: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Sends payloads (oldest first) as one request or several; resolves once the receiver answered
+   * for them all, with what it refused of data it otherwise took; throws SendError.
+   */
+  send(payloads: readonly Uint8Array[]): Promise<void | Refused>;
+}
+
+/**
+ * Payloads cut into runs of up to `maxBytes` (a payload larger than that alone), in order,
+ * each run to go in one request.
+ */
+export function runsOf(payloads: readonly Uint8Array[], maxBytes: number): Uint8Array[][] {
+  const runs: Uint8Array[][] = [];
+  let run: Uint8Array[] = [];
+  let bytes = 0;
+  for (const p of payloads) {
+    if (run.length > 0 && bytes + p.length > maxBytes) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(p);
+    bytes += p.length;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }

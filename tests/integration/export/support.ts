@@ -9,10 +9,10 @@ export async function startExportingAgent(port: number, dataDir: string, writeUr
   );
 }
 
-/** /healthz's section for the one sink. */
-export async function exportHealth(port: number): Promise<{ queuedBytes: number; sentSamples: number; retries: number; oldestQueuedAgeSeconds: number | null }> {
+/** /healthz's section for one sink. */
+export async function exportHealth(port: number, sink = 'remote_write-0'): Promise<{ queuedBytes: number; sentSamples: number; retries: number; oldestQueuedAgeSeconds: number | null }> {
   const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { exports: Record<string, any> };
-  return h.exports['remote_write-0'];
+  return h.exports[sink];
 }
 
 /** The agent's own sample times of a container (its history, from the data directory). */
