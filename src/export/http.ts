@@ -84,8 +84,8 @@ export interface Answer {
   body: string;
 }
 
-/** POSTs `body`; resolves with a 2xx answer, throws SendError otherwise. */
-export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>): Promise<Answer> {
+/** POSTs `body` (or PATCHes, PUTs...: `method`); resolves with a 2xx answer, throws SendError otherwise. */
+export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>, method = 'POST'): Promise<Answer> {
   const h: Record<string, string | number> = { ...headers, 'Content-Length': body.length };
   if (target.bearerToken !== undefined) h.Authorization = `Bearer ${target.bearerToken}`;
   else if (target.username !== undefined) h.Authorization = `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
@@ -96,7 +96,7 @@ export function post(target: HttpTarget, body: Uint8Array, headers: Record<strin
     const req = request(
       target.url,
       {
-        method: 'POST',
+        method,
         headers: h,
         timeout: target.timeoutMs,
         ...(tls && { ca: target.ca, cert: target.cert, key: target.key, rejectUnauthorized: !target.insecure }),

@@ -11,6 +11,8 @@ import { Exporter, Exports } from './exporter.js';
 import { httpTarget } from './http.js';
 import { PayloadQueue } from './queue.js';
 import { RemoteWriteSink } from './remote-write.js';
+import { GnocchiSink } from './gnocchi.js';
+import { tierSpecs } from '../store/persist.js';
 import { cstatsVersion } from '../version.js';
 import type { Sink } from './sink.js';
 
@@ -48,5 +50,22 @@ export function createExports(config: Config, store: Store, dataDir: DataDir | u
     log.info('export', `${sink.name}: sending to ${url}, queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
     return new Exporter(sink, queue, log);
   });
-  return new Exports(store, exporters);
+  // OpenStack Gnocchi: one sink per API root, queued under export-gnocchi-N/.
+  const tiers = tierSpecs(config.intervalMs, [config.retainRawMs, config.retain1mMs, config.retain1hMs]).map((t) => ({ granularityMs: t.resolutionMs, timespanMs: t.retentionMs }));
+  const gnocchi = config.gnocchi.map((url, i) => {
+    const sink = new GnocchiSink({
+      name: `gnocchi-${i}`,
+      target: httpTarget({ url, username: config.gnocchiUser, timeoutMs: config.gnocchiTimeoutMs }),
+      token: config.gnocchiToken,
+      archivePolicy: config.gnocchiArchivePolicy,
+      resourceType: config.gnocchiResourceType,
+      tiers,
+      host: hostname(),
+      userAgent,
+    });
+    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-gnocchi-${i}`), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
+    log.info('export', `${sink.name}: sending to ${url} (resource type ${config.gnocchiResourceType}, archive policy ${config.gnocchiArchivePolicy}), queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
+    return new Exporter(sink, queue, log);
+  });
+  return new Exports(store, [...exporters, ...gnocchi]);
 }
