@@ -111,7 +111,8 @@ export class GnocchiSink implements Sink {
   constructor(private readonly opts: GnocchiOptions) {
     this.name = opts.name;
     this.maxBatch = opts.maxBatch ?? 30;
-    this.headers = { 'Content-Type': 'application/json', 'User-Agent': opts.userAgent, ...(opts.token !== undefined && { 'X-Auth-Token': opts.token }) };
+    // Gnocchi's uWSGI (http-socket mode) closes each connection after its answer: a kept-alive socket would hang up on the next request.
+    this.headers = { Connection: 'close', 'Content-Type': 'application/json', 'User-Agent': opts.userAgent, ...(opts.token !== undefined && { 'X-Auth-Token': opts.token }) };
   }
 
   encode(tick: ExportTick): Payload | undefined {

@@ -98,6 +98,8 @@ export function post(target: HttpTarget, body: Uint8Array, headers: Record<strin
       {
         method,
         headers: h,
+        // "Connection: close" asks for a socket of its own: Node's global agent would otherwise pool it and reuse it after the server closed it.
+        ...(headers.Connection === 'close' && { agent: false }),
         timeout: target.timeoutMs,
         ...(tls && { ca: target.ca, cert: target.cert, key: target.key, rejectUnauthorized: !target.insecure }),
       },
