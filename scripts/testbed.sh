@@ -9,6 +9,8 @@ PACKAGES=(docker.io iptables busybox-static qemu-system-x86 linux-image-cloud-am
 	procps prometheus lxcfs fuse binutils chromium tmux podman lxc containerd runc
 	containernetworking-plugins prometheus-alertmanager systemd e2fsprogs util-linux iproute2
 	prometheus-node-exporter catatonit victoria-metrics)
+# OpenStack Telemetry for the Gnocchi export test (tests/integration/export/gnocchi-server.ts starts its own).
+PACKAGES+=(gnocchi-api gnocchi-metricd postgresql python3-psycopg2 python3-ceilometer uwsgi-plugin-python3)
 IMAGE=busybox:local
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid

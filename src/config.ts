@@ -68,6 +68,15 @@ export interface Config {
   /** Do not verify the receivers' certificates. */
   remoteWriteInsecure: boolean;
   remoteWriteTimeoutMs: number;
+  /** OpenStack Gnocchi API roots (src/export/README.md). */
+  gnocchi: string[];
+  /** Gnocchi's "basic" auth mode: the user name (no password). */
+  gnocchiUser?: string;
+  /** A Keystone token, sent as X-Auth-Token. */
+  gnocchiToken?: string;
+  gnocchiArchivePolicy: string;
+  gnocchiResourceType: string;
+  gnocchiTimeoutMs: number;
   /** Cap of each export sink's queue (on disk, or in memory with --no-persist); the oldest payloads are dropped past it. */
   exportQueueMaxSizeBytes: number;
   /** OpenTelemetry OTLP/HTTP metrics endpoints, each the full URL (.../v1/metrics) (src/export/README.md). */
@@ -112,6 +121,10 @@ export const DEFAULTS: Config = {
   remoteWriteLabels: [],
   remoteWriteInsecure: false,
   remoteWriteTimeoutMs: 30_000,
+  gnocchi: [],
+  gnocchiArchivePolicy: 'cstats',
+  gnocchiResourceType: 'cstats_container',
+  gnocchiTimeoutMs: 30_000,
   exportQueueMaxSizeBytes: 256 << 20,
   otlp: [],
   otlpProtocol: 'protobuf',
@@ -232,6 +245,12 @@ const KEYS: Record<keyof Config, KeySpec> = {
   remoteWriteKey: { kind: 'string', flag: 'remote-write-key', env: 'CSTATS_REMOTE_WRITE_KEY', arg: 'FILE', help: 'and its PEM private key' },
   remoteWriteInsecure: { kind: 'bool', flag: 'remote-write-insecure', env: 'CSTATS_REMOTE_WRITE_INSECURE', help: "do not verify the remote_write receivers' certificates" },
   remoteWriteTimeoutMs: { kind: 'duration', flag: 'remote-write-timeout', env: 'CSTATS_REMOTE_WRITE_TIMEOUT', arg: 'DURATION', help: 'how long one remote_write request may take before it is retried' },
+  gnocchi: { kind: 'list', flag: 'gnocchi', env: 'CSTATS_GNOCCHI', arg: 'URL', help: 'send every sample to this OpenStack Gnocchi API root, as ceilometer meters (repeatable)' },
+  gnocchiUser: { kind: 'string', flag: 'gnocchi-user', env: 'CSTATS_GNOCCHI_USER', arg: 'NAME', help: 'user for Gnocchi\'s "basic" auth mode (admin may create the archive policy and resource type)' },
+  gnocchiToken: { kind: 'string', flag: 'gnocchi-token', env: 'CSTATS_GNOCCHI_TOKEN', arg: 'TOKEN', help: 'Keystone token for Gnocchi\'s "keystone" auth mode (X-Auth-Token)' },
+  gnocchiArchivePolicy: { kind: 'string', flag: 'gnocchi-archive-policy', env: 'CSTATS_GNOCCHI_ARCHIVE_POLICY', arg: 'NAME', help: 'archive policy of the metrics; "cstats" is created if missing, with the store\'s tiers' },
+  gnocchiResourceType: { kind: 'string', flag: 'gnocchi-resource-type', env: 'CSTATS_GNOCCHI_RESOURCE_TYPE', arg: 'NAME', help: 'resource type of the containers (attributes name, image, runtime, host); "cstats_container" is created if missing' },
+  gnocchiTimeoutMs: { kind: 'duration', flag: 'gnocchi-timeout', env: 'CSTATS_GNOCCHI_TIMEOUT', arg: 'DURATION', help: 'how long one Gnocchi request may take before it is retried' },
   exportQueueMaxSizeBytes: { kind: 'size', flag: 'export-queue-max-size', env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE', arg: 'SIZE', help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted" },
   otlp: { kind: 'list', flag: 'otlp', env: 'CSTATS_OTLP', arg: 'URL', help: 'send every sample to this OpenTelemetry OTLP/HTTP metrics endpoint, e.g. http://collector:4318/v1/metrics (repeatable)' },
   otlpProtocol: { kind: 'string', flag: 'otlp-protocol', env: 'CSTATS_OTLP_PROTOCOL', arg: 'FORMAT', help: 'OTLP encoding: protobuf (binary) or json (the OTLP/JSON mapping)' },
@@ -297,6 +316,11 @@ function validateRemoteWrite(c: Config): void {
   if (c.remoteWritePassword !== undefined && c.remoteWriteUsername === undefined) throw new ConfigError('remote-write-password needs remote-write-username');
   if ((c.remoteWriteCert === undefined) !== (c.remoteWriteKey === undefined)) throw new ConfigError('remote-write-cert and remote-write-key go together: give both or neither');
   if (c.remoteWriteTimeoutMs < 100) throw new ConfigError('remote-write-timeout must be at least 100ms');
+  for (const url of c.gnocchi) {
+    if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(`gnocchi: expected an http:// or https:// URL (the API root), got ${JSON.stringify(url)}`);
+  }
+  if (c.gnocchiToken !== undefined && c.gnocchiUser !== undefined) throw new ConfigError('gnocchi-token and gnocchi-user: give one or the other, not both');
+  if (c.gnocchiTimeoutMs < 100) throw new ConfigError('gnocchi-timeout must be at least 100ms');
   if (c.exportQueueMaxSizeBytes < 1 << 20) throw new ConfigError(`export-queue-max-size must be at least 1MiB, got ${c.exportQueueMaxSizeBytes} bytes`);
 }
 

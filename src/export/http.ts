@@ -86,8 +86,8 @@ export interface Answer {
   bytes: Buffer;
 }
 
-/** POSTs `body`; resolves with a 2xx answer, throws SendError otherwise. */
-export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>): Promise<Answer> {
+/** POSTs `body` (or PATCHes, PUTs...: `method`); resolves with a 2xx answer, throws SendError otherwise. */
+export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>, method = 'POST'): Promise<Answer> {
   const h: Record<string, string | number> = { ...headers, 'Content-Length': body.length };
   if (target.bearerToken !== undefined) h.Authorization = `Bearer ${target.bearerToken}`;
   else if (target.username !== undefined) h.Authorization = `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
@@ -98,8 +98,10 @@ export function post(target: HttpTarget, body: Uint8Array, headers: Record<strin
     const req = request(
       target.url,
       {
-        method: 'POST',
+        method,
         headers: h,
+        // "Connection: close" asks for a socket of its own: Node's global agent would otherwise pool it and reuse it after the server closed it.
+        ...(headers.Connection === 'close' && { agent: false }),
         timeout: target.timeoutMs,
         ...(tls && { ca: target.ca, cert: target.cert, key: target.key, rejectUnauthorized: !target.insecure }),
       },

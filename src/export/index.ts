@@ -12,6 +12,8 @@ import { httpTarget } from './http.js';
 import { PayloadQueue } from './queue.js';
 import { OtlpSink } from './otlp.js';
 import { RemoteWriteSink } from './remote-write.js';
+import { GnocchiSink } from './gnocchi.js';
+import { tierSpecs } from '../store/persist.js';
 import { cstatsVersion } from '../version.js';
 import type { Sink } from './sink.js';
 
@@ -79,6 +81,21 @@ export function createExports(config: Config, store: Store, dataDir: DataDir | u
       log,
     });
     exporters.push(exporter(sink, `otlp-${i}`, url));
+  }
+  // OpenStack Gnocchi: one sink per API root, queued under export-gnocchi-N/.
+  const tiers = tierSpecs(config.intervalMs, [config.retainRawMs, config.retain1mMs, config.retain1hMs]).map((t) => ({ granularityMs: t.resolutionMs, timespanMs: t.retentionMs }));
+  for (const [i, url] of config.gnocchi.entries()) {
+    const sink = new GnocchiSink({
+      name: `gnocchi-${i}`,
+      target: httpTarget({ url, username: config.gnocchiUser, timeoutMs: config.gnocchiTimeoutMs }),
+      token: config.gnocchiToken,
+      archivePolicy: config.gnocchiArchivePolicy,
+      resourceType: config.gnocchiResourceType,
+      tiers,
+      host: hostname(),
+      userAgent,
+    });
+    exporters.push(exporter(sink, `gnocchi-${i}`, `${url} (resource type ${config.gnocchiResourceType}, archive policy ${config.gnocchiArchivePolicy})`));
   }
   return new Exports(store, exporters);
 }
