@@ -25,10 +25,7 @@ export interface FleetSourceOptions {
 }
 
 /** A container of the fleet: the REST list's shape plus the host it was read under. */
-export interface FleetContainer extends Summary {
-  host: string;
-  hostDown: boolean;
-}
+export type FleetContainer = Summary & { host: string; hostDown: boolean };
 
 export interface FleetHost {
   host: string;
