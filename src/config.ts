@@ -70,6 +70,10 @@ export interface Config {
   remoteWriteTimeoutMs: number;
   /** Cap of each export sink's queue (on disk, or in memory with --no-persist); the oldest payloads are dropped past it. */
   exportQueueMaxSizeBytes: number;
+  /** The fleet (src/fleet/query.ts): a Prometheus-compatible query API GET /api/v1/fleet reads, and a host's staleness limit. */
+  fleetPrometheus?: string;
+  fleetPrometheusBearerToken?: string;
+  fleetDownAfterMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -100,6 +104,7 @@ export const DEFAULTS: Config = {
   remoteWriteInsecure: false,
   remoteWriteTimeoutMs: 30_000,
   exportQueueMaxSizeBytes: 256 << 20,
+  fleetDownAfterMs: 15_000,
 };
 
 export class ConfigError extends Error {
@@ -213,6 +218,9 @@ const KEYS: Record<keyof Config, KeySpec> = {
   remoteWriteInsecure: { kind: 'bool', flag: 'remote-write-insecure', env: 'CSTATS_REMOTE_WRITE_INSECURE', help: "do not verify the remote_write receivers' certificates" },
   remoteWriteTimeoutMs: { kind: 'duration', flag: 'remote-write-timeout', env: 'CSTATS_REMOTE_WRITE_TIMEOUT', arg: 'DURATION', help: 'how long one remote_write request may take before it is retried' },
   exportQueueMaxSizeBytes: { kind: 'size', flag: 'export-queue-max-size', env: 'CSTATS_EXPORT_QUEUE_MAX_SIZE', arg: 'SIZE', help: "cap of each exporter's queue (data directory, or memory with --no-persist); past it the oldest payloads are dropped, counted" },
+  fleetPrometheus: { kind: 'string', flag: 'fleet-prometheus', env: 'CSTATS_FLEET_PROMETHEUS', arg: 'URL', help: "serve GET /api/v1/fleet (the dashboard's Fleet section): every host's containers from this Prometheus-compatible query API" },
+  fleetPrometheusBearerToken: { kind: 'string', flag: 'fleet-prometheus-bearer-token', env: 'CSTATS_FLEET_PROMETHEUS_BEARER_TOKEN', arg: 'TOKEN', help: 'send "Authorization: Bearer TOKEN" to the fleet query API' },
+  fleetDownAfterMs: { kind: 'duration', flag: 'fleet-down-after', env: 'CSTATS_FLEET_DOWN_AFTER', arg: 'DURATION', help: 'a fleet host is down when its newest sample is older than this' },
 };
 
 /** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
@@ -268,6 +276,7 @@ function validateRemoteWrite(c: Config): void {
   if (c.remoteWritePassword !== undefined && c.remoteWriteUsername === undefined) throw new ConfigError('remote-write-password needs remote-write-username');
   if ((c.remoteWriteCert === undefined) !== (c.remoteWriteKey === undefined)) throw new ConfigError('remote-write-cert and remote-write-key go together: give both or neither');
   if (c.remoteWriteTimeoutMs < 100) throw new ConfigError('remote-write-timeout must be at least 100ms');
+  if (c.fleetPrometheus !== undefined && (!/^https?:\/\/[^/]/.test(c.fleetPrometheus) || !URL.canParse(c.fleetPrometheus))) throw new ConfigError(`fleet-prometheus: expected an http:// or https:// URL, got ${JSON.stringify(c.fleetPrometheus)}`);
   if (c.exportQueueMaxSizeBytes < 1 << 20) throw new ConfigError(`export-queue-max-size must be at least 1MiB, got ${c.exportQueueMaxSizeBytes} bytes`);
 }
 
