@@ -12,11 +12,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { docker, freePort, run, startAgent, waitFor } from '../support.js';
 import { requires } from '../../requires.js';
+import { CHROMIUM, launchChromium } from '../ui/support.js';
 import { haveVictoriaMetrics, startVictoriaMetrics } from '../../fleet/victoria-metrics.js';
 import { FleetSource, queryFleet, type Fleet } from '../../../src/fleet/query.js';
 
@@ -42,7 +43,7 @@ function metric(text: string, family: string, name: string): number {
   return Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-test('fleet: three agents in three network namespaces into one VictoriaMetrics; top --prometheus and /api/v1/fleet', { skip: requires(haveVictoriaMetrics && haveTmux, 'Debian victoria-metrics and tmux (scripts/testbed.sh)'), timeout: 240_000 }, async (t) => {
+test('fleet: three agents in three network namespaces into one VictoriaMetrics; top --prometheus and /api/v1/fleet', { skip: requires(haveVictoriaMetrics && haveTmux && existsSync(CHROMIUM), 'Debian victoria-metrics, tmux and chromium (scripts/testbed.sh)'), timeout: 240_000 }, async (t) => {
   cleanNetwork();
   const dir = mkdtempSync(join(tmpdir(), 'fleet-agents-'));
   const agents = new Map<string, { proc: ChildProcess; url: string }>();
@@ -96,9 +97,13 @@ test('fleet: three agents in three network namespaces into one VictoriaMetrics; 
 
   // The fleet's figures are each agent's /metrics values, within a tick.
   const ticks = new Map<string, number[]>();
+  const agentCpu = async (h: string): Promise<number> => ((await (await fetch(`${agents.get(h)!.url}/api/v1/containers`)).json()) as { name: string; derived: { cpuPercent: number } }[]).find((c) => c.name === BUSY)!.derived.cpuPercent;
   for (const h of HOSTS) {
     const before = await (await fetch(`${agents.get(h)!.url}/metrics`)).text();
-    ticks.set(h, [await (async () => ((await (await fetch(`${agents.get(h)!.url}/api/v1/containers`)).json()) as { name: string; derived: { cpuPercent: number } }[]).find((c) => c.name === BUSY)!.derived.cpuPercent)()]);
+    // The agent's CPU % of its last few ticks (the store may hold a tick or two less: remote_write's latency).
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++, await new Promise((r) => setTimeout(r, 300))) seen.push(await agentCpu(h));
+    ticks.set(h, seen);
     const f = await queryFleet(source);
     const after = await (await fetch(`${agents.get(h)!.url}/metrics`)).text();
     const mem = named(f, `fleet-${h}`, MEM)!.derived!;
@@ -110,9 +115,8 @@ test('fleet: three agents in three network namespaces into one VictoriaMetrics; 
     // CPU: the query server's irate over the last two samples is the agent's own CPU % of a tick
     // (the 0.3-CPU busy loop), read from its REST list just before and after.
     const busy = named(f, `fleet-${h}`, BUSY)!.derived!;
-    const agentCpu = async (): Promise<number> => ((await (await fetch(`${agents.get(h)!.url}/api/v1/containers`)).json()) as { name: string; derived: { cpuPercent: number } }[]).find((c) => c.name === BUSY)!.derived.cpuPercent;
-    const around = [await agentCpu(), ...ticks.get(h)!];
-    console.log(`fleet-${h}: ${BUSY} CPU ${busy.cpuPercent.toFixed(1)} % from VictoriaMetrics, agent's ticks ${around.map((x) => x.toFixed(1)).join(', ')} %; ${MEM} working set ${mem.memoryUsageBytes} (/metrics ${ws.join(', ')})`);
+    const around = [...ticks.get(h)!, await agentCpu(h)];
+    console.log(`fleet-${h}: ${BUSY} CPU ${busy.cpuPercent.toFixed(1)} % from VictoriaMetrics, agent's last ticks ${Math.min(...around).toFixed(1)} to ${Math.max(...around).toFixed(1)} %; ${MEM} working set ${mem.memoryUsageBytes} (/metrics ${ws.join(', ')})`);
     assert.ok(busy.cpuPercent >= Math.min(...around) - 3 && busy.cpuPercent <= Math.max(...around) + 3, `CPU % ${busy.cpuPercent} against the agent's ${around}`);
     assert.ok(busy.cpuLimitPercent !== undefined && Math.abs(busy.cpuLimitPercent - busy.cpuPercent / 0.3) < 1e-6);
   }
@@ -158,6 +162,24 @@ test('fleet: three agents in three network namespaces into one VictoriaMetrics; 
   assert.deepEqual(served.hosts.map((h) => [h.host, h.down, h.containers]), direct.hosts.map((h) => [h.host, h.down, h.containers]));
   const key = (f: Fleet) => f.containers.map((c) => `${c.host} ${c.name} ${c.id} ${c.derived?.memoryLimitBytes}`).sort();
   assert.deepEqual(key(served), key(direct));
+  // The dashboard's Fleet section (Debian's Chromium): every row with its host, fleet-b's greyed.
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    const outside: string[] = [];
+    page.on('request', (r) => void (new URL(r.url()).origin !== viewer!.url && outside.push(r.url())));
+    await page.goto(viewer.url + '/');
+    await page.waitForSelector('.fleet-table tbody tr', { timeout: 15_000 });
+    const title = await page.textContent('.fleet h2');
+    const rows = await page.$$eval('.fleet-table tbody tr', (trs) => trs.map((tr) => ({ down: tr.classList.contains('down'), cells: [...tr.querySelectorAll('td')].map((td) => td.textContent) })));
+    console.log(`dashboard: "${title}", ${rows.length} rows, ${rows.filter((r) => r.down).length} greyed`);
+    assert.equal(title, 'Fleet · 3 hosts, 1 down');
+    const ours = rows.filter((r) => r.cells[1] === BUSY || r.cells[1] === MEM);
+    assert.deepEqual(ours.map((r) => `${r.cells[0]} ${r.cells[1]} ${r.down}`).sort(), ['fleet-a', 'fleet-b DOWN', 'fleet-c'].flatMap((x) => [`${x} ${BUSY} ${x.endsWith('DOWN')}`, `${x} ${MEM} ${x.endsWith('DOWN')}`]).sort());
+    assert.deepEqual(outside, [], 'requests to another origin');
+  } finally {
+    await browser.close();
+  }
   const noFleet = await fetch(`${agents.get('a')!.url}/api/v1/fleet`);
   assert.equal(noFleet.status, 404);
   assert.match(((await noFleet.json()) as { error: string }).error, /--fleet-prometheus/);
