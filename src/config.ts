@@ -92,6 +92,10 @@ export interface Config {
   otlpKey?: string;
   otlpInsecure: boolean;
   otlpTimeoutMs: number;
+  /** The fleet (src/fleet/query.ts): a Prometheus-compatible query API GET /api/v1/fleet reads, and a host's staleness limit. */
+  fleetPrometheus?: string;
+  fleetPrometheusBearerToken?: string;
+  fleetDownAfterMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -133,6 +137,7 @@ export const DEFAULTS: Config = {
   otlpInsecure: false,
   // The OTLP exporters' default (OTEL_EXPORTER_OTLP_TIMEOUT).
   otlpTimeoutMs: 10_000,
+  fleetDownAfterMs: 15_000,
 };
 
 export class ConfigError extends Error {
@@ -262,6 +267,9 @@ const KEYS: Record<keyof Config, KeySpec> = {
   otlpKey: { kind: 'string', flag: 'otlp-key', env: 'CSTATS_OTLP_KEY', arg: 'FILE', help: 'and its PEM private key' },
   otlpInsecure: { kind: 'bool', flag: 'otlp-insecure', env: 'CSTATS_OTLP_INSECURE', help: "do not verify the OTLP endpoints' certificates" },
   otlpTimeoutMs: { kind: 'duration', flag: 'otlp-timeout', env: 'CSTATS_OTLP_TIMEOUT', arg: 'DURATION', help: 'how long one OTLP request may take before it is retried' },
+  fleetPrometheus: { kind: 'string', flag: 'fleet-prometheus', env: 'CSTATS_FLEET_PROMETHEUS', arg: 'URL', help: "serve GET /api/v1/fleet (the dashboard's Fleet section): every host's containers from this Prometheus-compatible query API" },
+  fleetPrometheusBearerToken: { kind: 'string', flag: 'fleet-prometheus-bearer-token', env: 'CSTATS_FLEET_PROMETHEUS_BEARER_TOKEN', arg: 'TOKEN', help: 'send "Authorization: Bearer TOKEN" to the fleet query API' },
+  fleetDownAfterMs: { kind: 'duration', flag: 'fleet-down-after', env: 'CSTATS_FLEET_DOWN_AFTER', arg: 'DURATION', help: 'a fleet host is down when its newest sample is older than this' },
 };
 
 /** The configuration file read when neither --config nor CSTATS_CONFIG names one, if it exists. */
@@ -321,6 +329,7 @@ function validateRemoteWrite(c: Config): void {
   }
   if (c.gnocchiToken !== undefined && c.gnocchiUser !== undefined) throw new ConfigError('gnocchi-token and gnocchi-user: give one or the other, not both');
   if (c.gnocchiTimeoutMs < 100) throw new ConfigError('gnocchi-timeout must be at least 100ms');
+  if (c.fleetPrometheus !== undefined && (!/^https?:\/\/[^/]/.test(c.fleetPrometheus) || !URL.canParse(c.fleetPrometheus))) throw new ConfigError(`fleet-prometheus: expected an http:// or https:// URL, got ${JSON.stringify(c.fleetPrometheus)}`);
   if (c.exportQueueMaxSizeBytes < 1 << 20) throw new ConfigError(`export-queue-max-size must be at least 1MiB, got ${c.exportQueueMaxSizeBytes} bytes`);
 }
 

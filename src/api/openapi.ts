@@ -97,6 +97,7 @@ export const OPENAPI = {
         responses: { 200: { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },
     },
+    '/api/v1/fleet': { get: { summary: "Every host's containers from the query API named by --fleet-prometheus: hosts (newest sample, down), containers with their host and figures", responses: { 200: json({ type: 'object' }, 'Fleet') } } },
     '/api/v1/machine': { get: { summary: 'Host CPU, memory, load, disks, networks, filesystems; derived: busy %, memory in use, per-second disk and network rates', responses: { 200: json({ type: 'object' }, 'Machine') } } },
     '/healthz': {
       get: {

@@ -34,6 +34,8 @@ import { Dispatcher, DEFAULT_DELIVERY } from '../alarms/actions.js';
 import { loadRulesFile } from '../alarms/rulefile.js';
 import { alertsView, registerAlarms } from '../api/alarms.js';
 import { createExports } from '../export/index.js';
+import { FleetSource } from '../fleet/query.js';
+import { registerFleet } from '../api/fleet.js';
 
 export const AGENT_HELP = `Usage: cstats agent [options]
 
@@ -139,6 +141,9 @@ export async function runAgent(argv: string[]): Promise<number> {
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms, exports });
   registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => processMetricsText(readSelf()) + alarms.metricsText() + exports.metricsText() });
   registerAlarms(router, alarms, store);
+  // The fleet: every host's containers from the query API the agents remote_write to (src/fleet).
+  const fleetSource = config.fleetPrometheus === undefined ? undefined : new FleetSource({ url: config.fleetPrometheus, bearerToken: config.fleetPrometheusBearerToken, timeoutMs: 5000, downAfterMs: config.fleetDownAfterMs });
+  registerFleet(router, fleetSource);
   const lifecycle = new LifecycleLog(store);
   collector.onTick(() => lifecycle.observe());
   lifecycle.subscribe((e) => alarms.observe(e));

@@ -11,10 +11,17 @@
  * and little else. Hand-written ANSI (VT100 cursor moves, SGR attributes, the alternate screen);
  * NO_COLOR (no-color.org) turns every attribute off. When stdout is not a terminal the plain
  * table is printed once.
+ *
+ * With --prometheus URL (the fleet view) the containers of every host come from a Prometheus-
+ * compatible query API instead (src/fleet/query.ts), every 2 s, with a HOST column; a host whose
+ * newest sample is older than --down-after is marked DOWN and its containers dimmed.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs, UsageError } from './args.js';
 import { formatStatsTable, statsColumns, type StatsRow } from './stats-table.js';
 import { toRow } from './stats.js';
+import { parseDuration } from '../config.js';
+import { FleetSource, queryFleet, type Fleet } from '../fleet/query.js';
 import {
   age, alertSeverity, alertSince, alertSummary, alertTarget, alertValue, COLUMNS, compareBy, firingByContainer, formatValue, groupOf, GROUPINGS, isLive, matcher, orderAlerts,
   type Alert, type Column, type Grouping, type Summary, type Tick,
@@ -26,6 +33,12 @@ A live, full-screen view of every container's resource use, from a running agent
 
 Options:
       --url URL   agent address (CSTATS_URL, default http://127.0.0.1:7070)
+      --prometheus URL   the fleet: every host's containers from this Prometheus-compatible
+                  query API (Prometheus, VictoriaMetrics, Thanos, Mimir) that agents fill with
+                  --remote-write; a HOST column, hosts without a fresh sample marked DOWN
+      --prometheus-username NAME, --prometheus-password PASSWORD   basic auth for it
+      --prometheus-bearer-token TOKEN   or a bearer token
+      --down-after DURATION   a host is down when its newest sample is older (default 15s)
 
 Keys:
   ← →  sort column     r  reverse the order     ↑ ↓ PgUp PgDn  move
@@ -110,18 +123,25 @@ const TOP_COLUMNS: TopColumn[] = [
 /** Left to right as docker stats orders them. */
 const DISPLAY_ORDER = ['id', 'name', 'cpu', 'cpuLimitPercent', 'throttledPercent', 'mem', 'memPerc', 'psiMemory', 'net', 'block', 'pids'];
 
+/** The fleet view's host column: the host label, DOWN when the host has no fresh sample. */
+const hostColumn: Column = { key: 'host', label: 'Host', short: 'HOST', unit: 'text', value: (c) => c.host };
+const HOST_COLUMN: TopColumn = { key: 'host', header: 'HOST', width: 16, right: false, text: (c) => `${c.host ?? ''}${c.hostDown ? ' DOWN' : ''}`, sort: hostColumn };
+/** The fleet view's columns: HOST is dropped only after NAME, and shown first. */
+const FLEET_COLUMNS = [TOP_COLUMNS[0], HOST_COLUMN, ...TOP_COLUMNS.slice(1)];
+const FLEET_ORDER = ['host', ...DISPLAY_ORDER];
+
 /** The columns that fit in `width` (NAME takes what is left, up to 30 characters). */
-export function layout(width: number): { columns: TopColumn[]; nameWidth: number } {
+export function layout(width: number, fleet = false): { columns: TopColumn[]; nameWidth: number } {
   const chosen: TopColumn[] = [];
   let used = 0;
-  for (const c of TOP_COLUMNS) {
+  for (const c of fleet ? FLEET_COLUMNS : TOP_COLUMNS) {
     const need = (c.key === 'name' ? 12 : c.width) + (chosen.length > 0 ? 2 : 0);
     if (used + need > width) continue;
     chosen.push(c);
     used += need;
   }
   const nameWidth = Math.min(30, 12 + (width - used));
-  return { columns: DISPLAY_ORDER.map((k) => chosen.find((c) => c.key === k)).filter((c): c is TopColumn => c !== undefined), nameWidth };
+  return { columns: (fleet ? FLEET_ORDER : DISPLAY_ORDER).map((k) => chosen.find((c) => c.key === k)).filter((c): c is TopColumn => c !== undefined), nameWidth };
 }
 
 const fit = (text: string, width: number, right: boolean): string => {
@@ -220,13 +240,21 @@ export class Top {
   message = '';
   detail?: { id: string; timestamps: number[]; series: (number | null)[][] };
 
+  /** The fleet view: containers of every host from a query API, keyed by host and id; no stream, history or alerts. */
+  fleet?: Fleet;
+
   constructor(
     readonly base: string,
     readonly style: Style,
+    readonly fleetMode = false,
   ) {}
 
+  private get columns(): TopColumn[] {
+    return this.fleetMode ? FLEET_COLUMNS : TOP_COLUMNS;
+  }
+
   private rows(): { c: Summary; group?: string }[] {
-    const column = TOP_COLUMNS.find((c) => c.key === this.sortKey)!.sort;
+    const column = this.columns.find((c) => c.key === this.sortKey)!.sort;
     const cmp = compareBy(column, this.descending);
     const match = matcher(this.filter);
     const shown = [...this.containers.values()].filter((c) => c.state !== 'removed' && match(c)).map((c) => ({ c, group: groupOf(c, this.grouping, this.containers) }));
@@ -279,8 +307,10 @@ export class Top {
     const { bold, inverse, dim } = this.style;
     const rows = this.rows();
     const running = [...this.containers.values()].filter(isLive).length;
-    const sortHeader = TOP_COLUMNS.find((c) => c.key === this.sortKey)!.header;
+    const sortHeader = this.columns.find((c) => c.key === this.sortKey)!.header;
+    const down = this.fleet?.hosts.filter((h) => h.down).length ?? 0;
     const status = [
+      this.fleet ? `${this.fleet.hosts.length} hosts${down > 0 ? `, ${down} DOWN` : ''}` : '',
       `${running} running`,
       `sort ${sortHeader} ${this.descending ? '▼' : '▲'}`,
       this.filter ? `filter /${this.filter}/` : '',
@@ -288,10 +318,10 @@ export class Top {
       this.paused ? 'PAUSED' : '',
     ].filter((s) => s !== '');
     const clock = this.tick ? new Date(this.tick).toLocaleTimeString() : 'waiting for the first tick';
-    const title = `cstats top · ${new URL(this.base).host} · ${clock}`;
+    const title = `cstats top · ${this.fleetMode ? 'fleet ' : ''}${new URL(this.base).host} · ${clock}`;
     const lines = [bold(fit(`${title}  ${status.join(' · ')}`, width, false)), ...this.alarmsPane(width)];
     const firing = firingByContainer(this.alerts);
-    const { columns, nameWidth } = layout(width);
+    const { columns, nameWidth } = layout(width, this.fleetMode);
     const widthOf = (c: TopColumn) => (c.key === 'name' ? nameWidth : c.width);
     const header = columns.map((c) => fit(c.key === this.sortKey ? `${c.header}${this.descending ? '▼' : '▲'}` : c.header, widthOf(c), c.right)).join('  ');
     lines.push(inverse(fit(header, width, false)));
@@ -306,7 +336,7 @@ export class Top {
       const marked = firing.has(c.id);
       const cell = (col: TopColumn) => (col.key === 'name' && marked ? `${FIRING} ${col.text(c, row)}` : col.text(c, row));
       const text = fit(columns.map((col) => fit(cell(col), widthOf(col), col.right)).join('  '), width, false);
-      const shown = marked ? this.style.alarm(text) : isLive(c) ? text : dim(text);
+      const shown = marked ? this.style.alarm(text) : isLive(c) && !c.hostDown ? text : dim(text);
       body.push({ text: i === this.selected ? inverse(shown) : shown, index: i });
     });
     if (rows.length === 0) body.push({ text: this.containers.size === 0 ? 'No containers.' : 'No container matches the filter.' });
@@ -387,9 +417,18 @@ export class Top {
     this.containers = new Map(list.map((c) => [c.id, c]));
   }
 
+  /** The fleet view's refresh: every host's containers as the query API gave them (kept still while paused). */
+  applyFleet(f: Fleet): void {
+    if (this.paused) return;
+    this.fleet = f;
+    this.tick = f.queriedAt;
+    this.containers = new Map(f.containers.map((c) => [`${c.host}\u0000${c.id}`, c]));
+  }
+
   async open(): Promise<void> {
     const row = this.rows()[this.selected];
     if (!row) return;
+    if (this.fleetMode) throw new Error('the fleet view has no per-container history (open it on the host: cstats top --url)');
     const h = await getJson<HistoryReply>(this.base, `/api/v1/containers/${encodeURIComponent(row.c.id)}/history?since=${SPARK_SECONDS}s&metrics=${SPARK_METRICS.map((m) => m.history).join(',')}`);
     this.detail = { id: row.c.id, timestamps: h.timestamps, series: SPARK_METRICS.map((m) => h.series[m.history] ?? []) };
     this.mode = 'detail';
@@ -416,7 +455,8 @@ export class Top {
       else if (k === '?') this.mode = 'help';
       return true;
     }
-    const order = TOP_COLUMNS.map((c) => c.key).sort((a, b) => DISPLAY_ORDER.indexOf(a) - DISPLAY_ORDER.indexOf(b));
+    const display = this.fleetMode ? FLEET_ORDER : DISPLAY_ORDER;
+    const order = this.columns.map((c) => c.key).sort((a, b) => display.indexOf(a) - display.indexOf(b));
     const move = (by: number) => (this.selected = Math.max(0, this.selected + by));
     switch (k) {
       case '\x1b[C':
@@ -483,9 +523,14 @@ export function splitKeys(data: string): string[] {
   return keys;
 }
 
-/** The plain table (not a terminal): docker's columns as `cstats stats --no-stream` prints them, then the extra figures. */
-export function plainTable(list: Summary[]): string {
-  const live = list.filter(isLive).sort((a, b) => a.name.localeCompare(b.name));
+/**
+ * The plain table (not a terminal): docker's columns as `cstats stats --no-stream` prints them, then
+ * the extra figures; in the fleet view a HOST column first (DOWN after a host without a fresh sample).
+ */
+export function plainTable(list: Summary[], fleet = false): string {
+  const live = list.filter(isLive).sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.name.localeCompare(b.name));
+  const hostWidth = Math.max(4, ...live.map((c) => HOST_COLUMN.text(c, toRow({ c })).length));
+  const host = (i: number): string => (!fleet ? '' : `${(i === 0 ? 'HOST' : HOST_COLUMN.text(live[i - 1], toRow({ c: live[i - 1] }))).padEnd(hostWidth)}   `);
   const table = formatStatsTable(live.map((c) => toRow({ c }))).split('\n');
   const extras = ['cpuLimitPercent', 'throttledPercent', 'psiMemory'].map((k) => col(k));
   const width = Math.max(...table.map((l) => l.length));
@@ -493,23 +538,51 @@ export function plainTable(list: Summary[]): string {
     .map((line, i) => {
       if (line === '') return line;
       const cells = i === 0 ? extras.map((e) => e.short) : extras.map((e) => formatValue(e.unit, e.value(live[i - 1])));
-      return `${line.padEnd(width)}   ${cells.map((c) => c.padStart(8)).join('   ')}`;
+      return `${host(i)}${line.padEnd(width)}   ${cells.map((c) => c.padStart(8)).join('   ')}`;
     })
     .join('\n');
 }
 
+/** The fleet view's query API from top's options, or undefined without --prometheus. */
+function fleetSource(flags: Record<string, string | boolean | undefined>): FleetSource | undefined {
+  const url = flags.prometheus as string | undefined;
+  const auth = ['prometheus-username', 'prometheus-password', 'prometheus-bearer-token', 'down-after'].filter((k) => flags[k] !== undefined);
+  if (url === undefined) {
+    if (auth.length > 0) throw new UsageError(`--${auth[0]} needs --prometheus`);
+    return undefined;
+  }
+  if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new UsageError(`--prometheus: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  if (flags['prometheus-username'] !== undefined && flags['prometheus-bearer-token'] !== undefined) throw new UsageError('--prometheus-username and --prometheus-bearer-token: give one or the other, not both');
+  return new FleetSource({
+    url,
+    username: flags['prometheus-username'] as string | undefined,
+    password: flags['prometheus-password'] as string | undefined,
+    bearerToken: flags['prometheus-bearer-token'] as string | undefined,
+    timeoutMs: 5000,
+    downAfterMs: parseDuration((flags['down-after'] as string | undefined) ?? '15s', '--down-after'),
+  });
+}
+
+/** How often the fleet view asks the query API. */
+const FLEET_REFRESH_MS = 2000;
+
 export async function runTop(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, new Map([['url', 'string']]));
+  const { flags, positionals } = parseArgs(
+    argv,
+    new Map([['url', 'string'], ['prometheus', 'string'], ['prometheus-username', 'string'], ['prometheus-password', 'string'], ['prometheus-bearer-token', 'string'], ['down-after', 'string']]),
+  );
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const base = ((flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
+  const source = fleetSource(flags);
+  const base = (source?.options.url ?? (flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
   const out = process.stdout;
   if (!out.isTTY || !process.stdin.isTTY) {
-    out.write(plainTable(await getJson<Summary[]>(base, '/api/v1/containers')) + '\n');
+    out.write((source ? plainTable((await queryFleet(source)).containers, true) : plainTable(await getJson<Summary[]>(base, '/api/v1/containers'))) + '\n');
     return 0;
   }
   const color = process.env.NO_COLOR === undefined || process.env.NO_COLOR === '';
-  const top = new Top(base, styled(color));
-  await top.refreshList();
+  const top = new Top(base, styled(color), source !== undefined);
+  if (source) top.applyFleet(await queryFleet(source));
+  else await top.refreshList();
   const screen = new Screen((s) => out.write(s));
   const abort = new AbortController();
   let dirty = true;
@@ -533,6 +606,17 @@ export async function runTop(argv: string[]): Promise<number> {
   render();
 
   const stream = (async () => {
+    while (source && !abort.signal.aborted) {
+      await delay(FLEET_REFRESH_MS, undefined, { signal: abort.signal }).catch(() => undefined);
+      if (abort.signal.aborted) return;
+      try {
+        top.applyFleet(await queryFleet(source));
+        if (top.message.endsWith('(retrying)')) top.message = '';
+      } catch (err) {
+        top.message = `${(err as Error).message} (retrying)`;
+      }
+      schedule();
+    }
     while (!abort.signal.aborted) {
       try {
         await readStream(base, abort.signal, {

@@ -82,12 +82,18 @@ export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
-  /** The answer's first 1 KiB as received (a protobuf answer is not text). */
+  /** The answer's first `keepBytes` as received (a protobuf answer is not text). */
   bytes: Buffer;
+  /** The body was longer than the bytes kept. */
+  truncated: boolean;
 }
 
-/** POSTs `body` (or PATCHes, PUTs...: `method`); resolves with a 2xx answer, throws SendError otherwise. */
-export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>, method = 'POST'): Promise<Answer> {
+/**
+ * POSTs `body` (or PATCHes, PUTs...: `method`); resolves with a 2xx answer, throws SendError
+ * otherwise. Of the answer's body the first `keepBytes` are kept (an exporter keeps 1 KiB of
+ * error text; a query keeps its result).
+ */
+export function post(target: HttpTarget, body: Uint8Array, headers: Record<string, string>, method = 'POST', keepBytes = 1024): Promise<Answer> {
   const h: Record<string, string | number> = { ...headers, 'Content-Length': body.length };
   if (target.bearerToken !== undefined) h.Authorization = `Bearer ${target.bearerToken}`;
   else if (target.username !== undefined) h.Authorization = `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
@@ -109,16 +115,15 @@ export function post(target: HttpTarget, body: Uint8Array, headers: Record<strin
         const chunks: Buffer[] = [];
         let kept = 0;
         res.on('data', (c: Buffer) => {
-          // The error text is all that is kept of an answer: its first 1 KiB.
-          if (kept < 1024) chunks.push(c);
+          if (kept < keepBytes) chunks.push(c);
           kept += c.length;
         });
         res.on('error', (err) => reject(new SendError(`${where}: ${err.message}`, true)));
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const bytes = Buffer.concat(chunks).subarray(0, 1024);
-          const text = bytes.toString('utf8').trim();
-          if (status >= 200 && status < 300) return resolve({ status, headers: res.headers, body: text, bytes });
+          const bytes = Buffer.concat(chunks).subarray(0, keepBytes);
+          if (status >= 200 && status < 300) return resolve({ status, headers: res.headers, body: bytes.toString('utf8').trim(), bytes, truncated: kept > keepBytes });
+          const text = bytes.subarray(0, 1024).toString('utf8').trim();
           const retry = status >= 500 || status === 429;
           const after = retry ? parseRetryAfter(res.headers['retry-after']) : undefined;
           reject(new SendError(`${where}: HTTP ${status}${text ? `: ${text.replace(/\s+/g, ' ')}` : ''}`, retry, status, after));

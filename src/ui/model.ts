@@ -26,6 +26,9 @@ export interface Summary {
   removedAt?: string;
   sampledAt?: string;
   derived?: Derived;
+  /** Fleet views only (src/fleet): the `host` label the container's series carry, and whether that host is down. */
+  host?: string;
+  hostDown?: boolean;
 }
 
 /** One `tick` event of GET /api/v1/stream. */
@@ -125,8 +128,8 @@ export function compareBy(col: Column, descending: boolean): (a: Summary, b: Sum
 }
 
 /**
- * A filter: a case-insensitive regular expression over name, id, image, state, runtime, labels and
- * group; text that is not a valid expression is matched literally.
+ * A filter: a case-insensitive regular expression over name, id, image, state, runtime, labels,
+ * group and (in a fleet view) host; text that is not a valid expression is matched literally.
  */
 export function matcher(text: string): (c: Summary) => boolean {
   if (text.trim() === '') return () => true;
@@ -136,7 +139,7 @@ export function matcher(text: string): (c: Summary) => boolean {
   } catch {
     re = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
   }
-  return (c) => re.test(c.name) || re.test(c.id) || re.test(c.image) || re.test(c.state) || re.test(c.runtime) || Object.entries(c.labels).some(([k, v]) => re.test(`${k}=${v}`));
+  return (c) => re.test(c.name) || re.test(c.id) || re.test(c.image) || re.test(c.state) || re.test(c.runtime) || (c.host !== undefined && re.test(c.host)) || Object.entries(c.labels).some(([k, v]) => re.test(`${k}=${v}`));
 }
 
 const IEC = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];

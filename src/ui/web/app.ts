@@ -7,6 +7,7 @@
 import { Live } from './live.js';
 import { Overview } from './overview.js';
 import { ContainerView } from './container.js';
+import { FleetPanel } from './fleet.js';
 import { h, setText } from './dom.js';
 
 const live = new Live();
@@ -61,6 +62,9 @@ function renderTick(): void {
   setText(tickEl, new Date(live.tick).toLocaleTimeString());
 }
 
+/** The Fleet section under the overview (shown when the agent has --fleet-prometheus). */
+const fleet = new FleetPanel();
+
 async function route(): Promise<void> {
   current?.destroy();
   current = undefined;
@@ -80,7 +84,7 @@ async function route(): Promise<void> {
     overview.rebuild();
     // Alerts that changed while a container's page was shown.
     overview.renderAlarms();
-    root.replaceChildren(overview.el);
+    root.replaceChildren(overview.el, fleet.el);
   }
   window.scrollTo(0, 0);
 }
@@ -124,6 +128,7 @@ async function main(): Promise<void> {
   }
   renderStatus();
   renderAlarmCount();
+  void fleet.refresh();
   await route();
 }
 
