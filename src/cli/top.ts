@@ -10,7 +10,7 @@
  * Frames are diffed line by line against what the terminal shows: an idle host costs the clock
  * and little else. Hand-written ANSI (VT100 cursor moves, SGR attributes, the alternate screen);
  * NO_COLOR (no-color.org) turns every attribute off. When stdout is not a terminal the plain
- * table is printed once.
+ * table is printed once, and under it the alerts pending or firing, as the `a` view lists them.
  *
  * With --prometheus URL (the fleet view) the containers of every host come from a Prometheus-
  * compatible query API instead (src/fleet/query.ts), every 2 s, with a HOST column; a host whose
@@ -47,7 +47,8 @@ Keys:
   a    alarms firing and pending      ▲ marks a container with an alarm firing
   p    pause           ?  help                   q  quit
 
-When stdout is not a terminal, the table is printed once. NO_COLOR turns colours off.
+When stdout is not a terminal, the table is printed once, then the alarms firing or pending.
+NO_COLOR turns colours off.
 `;
 
 // ---- the agent ----
@@ -264,20 +265,9 @@ export class Top {
     });
   }
 
-  /** One alert on one line: mark, severity, rule, container, value, time in its state, summary. */
+  /** One alert on one line, red when firing, dim when pending. */
   private alertLine(a: Alert, width: number, withContainer: boolean): string {
-    const nowMs = this.tick ? Date.parse(this.tick) : Date.now();
-    const sev = alertSeverity(a);
-    const text = [
-      a.state === 'firing' ? FIRING : '…',
-      a.state === 'firing' ? sev || 'firing' : `pending${sev ? ` ${sev}` : ''}`,
-      a.alarm,
-      withContainer ? `on ${alertTarget(a)}` : '',
-      `value ${alertValue(a)}`,
-      `for ${age(alertSince(a), nowMs)}`,
-      alertSummary(a),
-    ].filter((x) => x !== '').join('  ');
-    const line = fit(text, width, false);
+    const line = fit(alertText(a, this.tick ? Date.parse(this.tick) : Date.now(), withContainer), width, false);
     return a.state === 'firing' ? this.style.alarm(line) : this.style.dim(line);
   }
 
@@ -285,9 +275,8 @@ export class Top {
   private alarmsPane(width: number): string[] {
     if (this.alerts.length === 0) return [];
     const ordered = orderAlerts(this.alerts);
-    const firing = ordered.filter((a) => a.state === 'firing').length;
     const more = ordered.length - PANE_ALERTS;
-    const count = `ALARMS ${firing} firing${ordered.length > firing ? `, ${ordered.length - firing} pending` : ''}${more > 0 ? ` (${more} more: a lists all)` : ' (a lists them)'}`;
+    const count = `${alarmsCount(ordered)}${more > 0 ? ` (${more} more: a lists all)` : ' (a lists them)'}`;
     return [this.style.bold(fit(count, width, false)), ...ordered.slice(0, PANE_ALERTS).map((a) => this.alertLine(a, width, true))];
   }
 
@@ -527,6 +516,33 @@ export function splitKeys(data: string): string[] {
  * The plain table (not a terminal): docker's columns as `cstats stats --no-stream` prints them, then
  * the extra figures; in the fleet view a HOST column first (DOWN after a host without a fresh sample).
  */
+/** An alert's text: mark, severity, rule, container, value, time in its state, summary. */
+function alertText(a: Alert, nowMs: number, withContainer: boolean): string {
+  const sev = alertSeverity(a);
+  return [
+    a.state === 'firing' ? FIRING : '…',
+    a.state === 'firing' ? sev || 'firing' : `pending${sev ? ` ${sev}` : ''}`,
+    a.alarm,
+    withContainer ? `on ${alertTarget(a)}` : '',
+    `value ${alertValue(a)}`,
+    `for ${age(alertSince(a), nowMs)}`,
+    alertSummary(a),
+  ].filter((x) => x !== '').join('  ');
+}
+
+/** `ALARMS 2 firing, 1 pending` */
+function alarmsCount(alerts: readonly Alert[]): string {
+  const firing = alerts.filter((a) => a.state === 'firing').length;
+  return `ALARMS ${firing} firing${alerts.length > firing ? `, ${alerts.length - firing} pending` : ''}`;
+}
+
+/** The alerts pending or firing, most urgent first, under the plain table: nothing when there are none. */
+export function plainAlarms(alerts: readonly Alert[], nowMs: number): string {
+  if (alerts.length === 0) return '';
+  const ordered = orderAlerts(alerts);
+  return `\n${alarmsCount(ordered)}\n${ordered.map((a) => alertText(a, nowMs, true)).join('\n')}\n`;
+}
+
 export function plainTable(list: Summary[], fleet = false): string {
   const live = list.filter(isLive).sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.name.localeCompare(b.name));
   const hostWidth = Math.max(4, ...live.map((c) => HOST_COLUMN.text(c, toRow({ c })).length));
@@ -576,7 +592,11 @@ export async function runTop(argv: string[]): Promise<number> {
   const base = (source?.options.url ?? (flags.url as string | undefined) ?? process.env.CSTATS_URL ?? 'http://127.0.0.1:7070').replace(/\/+$/, '');
   const out = process.stdout;
   if (!out.isTTY || !process.stdin.isTTY) {
-    out.write((source ? plainTable((await queryFleet(source)).containers, true) : plainTable(await getJson<Summary[]>(base, '/api/v1/containers'))) + '\n');
+    if (source) out.write(plainTable((await queryFleet(source)).containers, true) + '\n');
+    else {
+      const [list, alerts] = await Promise.all([getJson<Summary[]>(base, '/api/v1/containers'), getJson<Alert[]>(base, '/api/v1/alerts')]);
+      out.write(plainTable(list) + '\n' + plainAlarms(alerts, Date.now()));
+    }
     return 0;
   }
   const color = process.env.NO_COLOR === undefined || process.env.NO_COLOR === '';

@@ -37,6 +37,9 @@ export class Exporter {
   /** Samples in batches the receiver refused for good. */
   rejectedSamples = 0;
   retries = 0;
+  /** Requests the receiver took, and the time spent in them. */
+  batchesSent = 0;
+  sendSeconds = 0;
   lastError?: { atMs: number; message: string };
   private stopped = false;
   /** Payloads up to this sequence number are sent alone: they were in a batch the receiver refused. */
@@ -91,9 +94,12 @@ export class Exporter {
         continue;
       }
       try {
+        const startedMs = performance.now();
         const refused = await this.sink.send(batch.payloads);
         // Stopped meanwhile: the queue may be closed; the batch is sent again after the restart.
         if (this.stopped) break;
+        this.batchesSent++;
+        this.sendSeconds += (performance.now() - startedMs) / 1000;
         this.queue.ack(batch.lastSeq);
         const refusedSamples = refused ? Math.min(refused.samples, batch.samples) : 0;
         this.sentSamples += batch.samples - refusedSamples;
@@ -149,6 +155,8 @@ export class Exporter {
       sentSamples: this.sentSamples,
       dropped: { queueFull: this.queue.droppedSamples, rejected: this.rejectedSamples },
       retries: this.retries,
+      batchesSent: this.batchesSent,
+      sendSeconds: this.sendSeconds,
       lastError: this.lastError ? { at: new Date(this.lastError.atMs).toISOString(), message: this.lastError.message } : null,
     };
   }
@@ -227,7 +235,9 @@ export class Exports {
         [[['reason', 'rejected']], x.rejectedSamples],
       ]) +
       family('cstats_export_queue_bytes', 'gauge', 'Bytes queued for the sink, not yet taken by the receiver.', (x) => [[[], x.queue.bytes]]) +
-      family('cstats_export_retries_total', 'counter', 'Sends that failed and will be retried (network error, 5xx, 429).', (x) => [[[], x.retries]])
+      family('cstats_export_retries_total', 'counter', 'Sends that failed and will be retried (network error, 5xx, 429).', (x) => [[[], x.retries]]) +
+      family('cstats_export_batches_sent_total', 'counter', 'Requests the receiver took (a batch of ticks each).', (x) => [[[], x.batchesSent]]) +
+      family('cstats_export_send_seconds_total', 'counter', 'Time spent in the requests the receiver took: queued time drained over it is the drain rate.', (x) => [[[], x.sendSeconds]])
     );
   }
 }

@@ -52,12 +52,14 @@ function commOf(pid: number): string | undefined {
 export class CgroupfsDiscoverer implements Discoverer {
   readonly name = 'cgroupfs';
   private readonly found = new Map<string, ContainerInfo>();
-  private readonly watchers = new DirWatchers((rel) => this.schedule(rel));
+  /** Coalesces bursts of inotify events: each grouping directory with events is read again. */
+  private readonly watchers = new DirWatchers(50, (dirs) => {
+    for (const d of dirs) this.rescanDir(d);
+    this.attributeSharedNetworks();
+    this.onChange?.();
+  });
   private readonly healthState = new HealthState();
   onChange?: () => void;
-  private readonly pending = new Set<string>();
-  private rescanTimer?: NodeJS.Timeout;
-  private debounce?: NodeJS.Timeout;
   private readonly hostNetns = netnsInode('self');
   /** By cgroup path: the network namespace inode the container's process was last seen in. */
   private readonly netnsSeen = new Map<string, number | undefined>();
@@ -71,13 +73,10 @@ export class CgroupfsDiscoverer implements Discoverer {
 
   async start(): Promise<void> {
     this.rescan();
-    this.rescanTimer = setInterval(() => this.rescan(), this.opts.rescanMs ?? 30_000);
-    this.rescanTimer.unref();
+    this.watchers.every(this.opts.rescanMs ?? 30_000, () => this.rescan());
   }
 
   stop(): void {
-    clearInterval(this.rescanTimer);
-    clearTimeout(this.debounce);
     this.watchers.closeAll();
   }
 
@@ -171,20 +170,6 @@ export class CgroupfsDiscoverer implements Discoverer {
         this.scan(childRel, depth + 1, seen);
       }
     }
-  }
-
-  /** Coalesces bursts of inotify events (a container start creates several cgroups at once). */
-  private schedule(rel: string): void {
-    this.pending.add(rel);
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      const dirs = [...this.pending];
-      this.pending.clear();
-      for (const d of dirs) this.rescanDir(d);
-      this.attributeSharedNetworks();
-      this.onChange?.();
-    }, 50);
   }
 
   /** Re-reads one grouping directory: adds new children, drops vanished ones below it. */

@@ -21,14 +21,15 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
   onChange?: () => void;
   private list: ContainerInfo[] = [];
   private readonly healthState = new HealthState();
-  private readonly watchers = new DirWatchers(() => this.schedule());
-  private rescanTimer?: NodeJS.Timeout;
-  private debounce?: NodeJS.Timeout;
+  /** Coalesces a burst of writes (a database transaction, a container start) into one reload. */
+  private readonly watchers: DirWatchers;
 
   constructor(
     private readonly watched: WatchedFilesOptions,
     protected readonly log: Logger,
-  ) {}
+  ) {
+    this.watchers = new DirWatchers(watched.debounceMs ?? 100, () => this.reload());
+  }
 
   /**
    * Reads the runtime's files: every container it knows, and a line for /healthz. Throws when
@@ -38,13 +39,10 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
 
   async start(): Promise<void> {
     this.reload();
-    this.rescanTimer = setInterval(() => this.reload(), this.watched.rescanMs ?? 10_000);
-    this.rescanTimer.unref();
+    this.watchers.every(this.watched.rescanMs ?? 10_000, () => this.reload());
   }
 
   stop(): void {
-    clearInterval(this.rescanTimer);
-    clearTimeout(this.debounce);
     this.watchers.closeAll();
   }
 
@@ -73,14 +71,5 @@ export abstract class WatchedFilesDiscoverer implements Discoverer {
     if (JSON.stringify(loaded.containers) === JSON.stringify(this.list)) return;
     this.list = loaded.containers;
     this.onChange?.();
-  }
-
-  /** Coalesces a burst of writes (a database transaction, a container start) into one reload. */
-  private schedule(): void {
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.reload();
-    }, this.watched.debounceMs ?? 100);
   }
 }

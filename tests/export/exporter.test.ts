@@ -111,6 +111,10 @@ test('exporter: headers, basic auth; 503 + Retry-After and 429 retried; a batch 
     assert.match(text, /cstats_export_samples_dropped_total\{sink="remote_write-0",reason="queue_full"\} 0\n/);
     assert.match(text, /cstats_export_retries_total\{sink="remote_write-0"\} 2\n/);
     assert.match(text, /cstats_export_queue_bytes\{sink="remote_write-0"\} 0\n/);
+    // Taken: the first batch (after its retries), ticks 3 and 5 alone, the third batch.
+    assert.match(text, /cstats_export_batches_sent_total\{sink="remote_write-0"\} 4\n/);
+    const seconds = Number(/cstats_export_send_seconds_total\{sink="remote_write-0"\} (\S+)\n/.exec(text)?.[1]);
+    assert.ok(seconds > 0 && seconds < 10, `send seconds ${seconds}`);
     const h = exports.health()['remote_write-0'];
     assert.equal(h.queuedBytes, 0);
     assert.equal(h.oldestQueuedAgeSeconds, null);

@@ -4,12 +4,13 @@
  * page in Debian's Chromium at 390×844 and `cstats top` in tmux. The alarm firing in
  * /api/v1/alerts shows within two ticks in the page (its panel, the header count, the row's mark,
  * the container's page, reached by keyboard) and in top (its pane, the ▲ row; a top started after
- * it fired gets it on connect); removing the container ends it in all three. Screenshots and
- * screen captures go to test-output/ui-alarms/.
+ * it fired gets it on connect; a top whose stdout is not a terminal prints it under the table);
+ * removing the container ends it in all three. Screenshots and screen captures go to
+ * test-output/ui-alarms/.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +179,13 @@ test('a firing alarm: in REST, then within two ticks in the page (390×844, by k
   assert.ok(narrow.split('\n').every((l) => [...l].length <= 80));
   term.keys(late, 'a');
   await waitFor('top\'s alarms view', () => (screen(late).includes('alarms: 1 firing, 0 pending') ? true : undefined), 5000, 100);
+  // Not a terminal: the plain table, then the alarms as the `a` view lists them.
+  const plain = execFileSync(process.execPath, ['bin/cstats.js', 'top', '--url', agent.url], { encoding: 'utf8' }).trimEnd().split('\n');
+  writeFileSync(`${OUT}/top-plain.txt`, plain.join('\n'));
+  const pane = plain.indexOf('ALARMS 1 firing');
+  assert.ok(pane > 1 && plain[pane - 1] === '' && plain.slice(1, pane - 1).some((l) => l.includes(` ${BUSY} `)), plain.join('\n'));
+  assert.match(plain[pane + 1], new RegExp(`^▲  critical  ${ALARM}  on ${BUSY}  value \\d+(\\.\\d+)?  for \\d+s  a busy loop over 20 % of its CPU limit$`));
+  assert.equal(plain.length, pane + 2, 'one alert, nothing after it');
   console.log(`# fired ${firing.firedAt}; page showed it at the tick of ${shownAt} (${ticksLate.toFixed(3)} s after); REST seen by polling at +${restSeenMs - Date.parse(firing.firedAt!)} ms; top checked (after the page's checks) at +${topSeenMs - Date.parse(firing.firedAt!)} ms`);
 
   // Removed: the engine ends the alert ("container removed"), and it leaves REST, page and top.
