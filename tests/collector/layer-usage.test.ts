@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LayerUsageTracker, WalkTimeout, treeUsage } from '../../src/collector/layer-usage.js';
 import type { ContainerInfo } from '../../src/model.js';
-import { docker, removeTestContainers, run, waitFor } from '../integration/support.js';
+import { docker, run, waitFor } from '../integration/support.js';
 
 const MiB = 1024 * 1024;
 
@@ -167,7 +167,8 @@ describe('LayerUsageTracker', () => {
 });
 
 describe('LayerUsageTracker on a Docker container\'s overlay2 layer', () => {
-  after(() => removeTestContainers());
+  // Its own container only: unit tests run beside integration tests whose containers share the label.
+  after(() => docker('rm', '-f', 'cstats-layer-t'));
 
   it('sees a dd of 8 MiB into the container, within one 4 KiB block, and agrees with du', async () => {
     const id = run('cstats-layer-t', [], ['sleep', '100000']);
