@@ -108,8 +108,8 @@ const OP_TEXT = 1;
 const OP_CLOSE = 8;
 const OP_PING = 9;
 const OP_PONG = 10;
-/** An event is a few hundred bytes; a larger message means the stream is not what we think. */
-const MAX_MESSAGE_BYTES = 16 << 20;
+/** An event is a few hundred bytes: a frame this large means the stream is not an event stream. */
+const MAX_FRAME_BYTES = 16 << 20;
 
 /**
  * Splits a WebSocket byte stream into messages: header (FIN and opcode; mask bit and a 7-bit
@@ -156,7 +156,7 @@ export class FrameReader {
     } else if (length === 127) {
       if (b.length < 10) return undefined;
       const big = b.readBigUInt64BE(2);
-      if (big > BigInt(MAX_MESSAGE_BYTES)) throw new Error(`WebSocket frame of ${big} bytes: more than an event stream sends`);
+      if (big > BigInt(MAX_FRAME_BYTES)) throw new Error(`WebSocket frame of ${big} bytes: more than an event stream sends`);
       length = Number(big);
       offset = 10;
     }
