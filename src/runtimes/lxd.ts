@@ -85,7 +85,8 @@ export function lxdContainers(instances: readonly LxdInstance[], ctx: LxdContext
     const cgroup = ctx.locate(path);
     const dir = primaryDir(cgroup);
     const listed = STATES[inst.status] ?? 'exited';
-    const live = (listed === 'running' || listed === 'paused') && dir !== undefined && existsSync(dir);
+    const listedLive = listed === 'running' || listed === 'paused';
+    const live = listedLive && dir !== undefined && existsSync(dir);
     const pid = live ? firstPid(cgroup) : undefined;
     out.push({
       id: idFromPath(path),
@@ -95,7 +96,7 @@ export function lxdContainers(instances: readonly LxdInstance[], ctx: LxdContext
       kind: 'lxc',
       image: config['image.description'] ?? config['image.os'] ?? '',
       labels: keysWithPrefix(config, 'user.'),
-      state: live ? listed : listed === 'running' || listed === 'paused' ? 'exited' : listed,
+      state: listedLive && !live ? 'exited' : listed,
       cgroup,
       pid,
       network: networkOfPid(pid, ctx.hostNetns),
