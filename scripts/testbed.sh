@@ -11,6 +11,9 @@ PACKAGES=(docker.io iptables busybox-static qemu-system-x86 linux-image-cloud-am
 	prometheus-node-exporter catatonit victoria-metrics)
 # OpenStack Telemetry for the Gnocchi export test (tests/integration/export/gnocchi-server.ts starts its own).
 PACKAGES+=(gnocchi-api gnocchi-metricd postgresql python3-psycopg2 python3-ceilometer uwsgi-plugin-python3)
+# LXD 5.0 (its `lxc` client comes with it, from lxd-client): tests/integration/runtimes/lxd.test.ts
+# starts a daemon of its own without systemd.
+PACKAGES+=(lxd)
 IMAGE=busybox:local
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKERD_PID=/var/run/docker.pid

@@ -27,6 +27,8 @@ export interface Config {
   podmanRoots: string[];
   /** containerd sockets asked over CRI for Kubernetes pods and containers; [] turns it off. */
   criSockets: string[];
+  /** LXD and Incus sockets asked for their instances' names, projects and limits; [] turns it off. */
+  lxdSockets: string[];
   quiet: boolean;
   /** Mount the container-aware /proc files (FUSE) at procfsMountpoint. */
   procfs: boolean;
@@ -109,6 +111,8 @@ export const DEFAULTS: Config = {
   cgroups: true,
   podmanRoots: ['/var/lib/containers/storage'],
   criSockets: ['/run/containerd/containerd.sock'],
+  // Debian's and the snap's LXD, and Incus.
+  lxdSockets: ['/var/lib/lxd/unix.socket', '/var/snap/lxd/common/lxd/unix.socket', '/var/lib/incus/unix.socket'],
   quiet: false,
   procfs: false,
   procfsMountpoint: '/var/lib/cstats/procfs',
@@ -205,6 +209,13 @@ const KEYS: Record<keyof Config, KeySpec> = {
     env: 'CSTATS_CRI_SOCKETS',
     arg: 'S1,S2',
     help: 'containerd sockets asked over CRI for Kubernetes pods and containers ("" for none)',
+  },
+  lxdSockets: {
+    kind: 'list',
+    flag: 'lxd-sockets',
+    env: 'CSTATS_LXD_SOCKETS',
+    arg: 'S1,S2',
+    help: 'LXD and Incus sockets asked for the names, projects, labels (user.*) and limits of their containers ("" for none)',
   },
   quiet: { kind: 'bool', flag: 'quiet', env: 'CSTATS_QUIET', help: 'log warnings only' },
   procfs: { kind: 'bool', flag: 'procfs', env: 'CSTATS_PROCFS', help: "also mount the container-aware /proc files (see 'cstats procfs --help')" },

@@ -105,6 +105,17 @@ export interface DockerDetails {
   files?: { resolvConf: string; hostname: string; hosts: string; log: string };
 }
 
+/**
+ * What LXD (or Incus) says of an instance beyond name, labels and image. `limits` holds the
+ * `limits.*` keys of its expanded config (its own and its profiles') as written, e.g.
+ * "limits.memory": "64MiB", "limits.cpu": "1": what was asked for, where the cgroup holds what
+ * applies (limits.cpu is a cpuset, limits.cpu.allowance a CFS quota or a weight).
+ */
+export interface LxdDetails {
+  project: string;
+  limits: Record<string, string>;
+}
+
 /** HostConfig's CPU and memory settings, in Docker's units. */
 export interface DockerResources {
   cpuShares: number;
@@ -123,7 +134,7 @@ export interface ContainerInfo {
   /** Docker name without the leading '/', or a name derived from the cgroup path. */
   name: string;
   /** Which discoverer found it: a runtime that named it, or the cgroup tree alone. */
-  runtime: 'docker' | 'podman' | 'containerd' | 'lxc' | 'nspawn' | 'cgroupfs';
+  runtime: 'docker' | 'podman' | 'containerd' | 'lxc' | 'lxd' | 'incus' | 'nspawn' | 'cgroupfs';
   /** What kind of unit it is (for plain cgroups: what the path looks like). */
   kind?: 'docker' | 'systemd' | 'lxc' | 'podman' | 'kubepods' | 'containerd' | 'nspawn' | 'cgroup';
   image: string;
@@ -149,6 +160,8 @@ export interface ContainerInfo {
   pod?: { name?: string; namespace?: string; uid?: string; container?: string; sandbox: boolean };
   /** Docker containers only: what `docker ps` and `docker inspect` show beyond the above. */
   docker?: DockerDetails;
+  /** LXD and Incus instances only: their project, and their `limits.*` settings as given. */
+  lxd?: LxdDetails;
 }
 
 /** Disk use of a container's own files, as cAdvisor's du of them. */

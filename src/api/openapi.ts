@@ -134,7 +134,7 @@ export const OPENAPI = {
         properties: {
           id: { type: 'string' },
           name: { type: 'string' },
-          runtime: { type: 'string', enum: ['docker', 'podman', 'containerd', 'lxc', 'nspawn', 'cgroupfs'] },
+          runtime: { type: 'string', enum: ['docker', 'podman', 'containerd', 'lxc', 'lxd', 'incus', 'nspawn', 'cgroupfs'] },
           kind: { type: 'string' },
           image: { type: 'string' },
           state: { type: 'string' },
@@ -160,6 +160,11 @@ export const OPENAPI = {
               network: { type: 'object' },
               mounts: { type: 'array', items: { type: 'object' } },
               limits: { type: 'object' },
+              lxd: {
+                type: 'object',
+                description: "LXD and Incus instances: the project, and the instance's limits.* settings as written in its expanded config",
+                properties: { project: { type: 'string' }, limits: { type: 'object', additionalProperties: { type: 'string' } } },
+              },
               sample: { type: 'object', description: 'Raw cumulative counters as read from the kernel; layerUsage: du of the writable layer (measured at most once a minute)' },
               processes: { type: 'integer', description: 'Processes (not threads) in the cgroup tree, counted from cgroup.procs when asked' },
             },

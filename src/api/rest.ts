@@ -77,6 +77,7 @@ export function containerDetail(e: ContainerEntry, processes?: bigint) {
     pid: i.pid,
     mounts: i.mounts,
     limits: limitsOf(e),
+    lxd: i.lxd,
     sample: s && {
       timestamp: new Date(s.timestampMs).toISOString(),
       systemCpuNs: s.systemCpuNs,

@@ -12,6 +12,7 @@ import { CgroupfsDiscoverer } from '../runtimes/cgroupfs.js';
 import { PodmanDiscoverer } from '../runtimes/podman.js';
 import { ContainerdDiscoverer } from '../runtimes/cri/containerd.js';
 import { MachinedDiscoverer } from '../runtimes/machined.js';
+import { LxdDiscoverer } from '../runtimes/lxd.js';
 import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '../runtimes/layout.js';
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
@@ -69,6 +70,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   // by path: the collector keeps the first discoverer's answer for an id.
   if (config.podmanRoots.length > 0) discoverers.push(new PodmanDiscoverer({ roots: config.podmanRoots, locate }, log));
   for (const socketPath of config.criSockets) discoverers.push(new ContainerdDiscoverer({ socketPath, locate }, log));
+  // LXD and Incus containers by name, before the walk that finds their lxc.payload.* cgroups.
+  for (const socketPath of config.lxdSockets) discoverers.push(new LxdDiscoverer({ socketPath, locate: (rel) => locationFromPath(layout, rel) }, log));
   // systemd-nspawn machines by name (machined's own files), before the walk that finds their scopes.
   if (config.cgroups) discoverers.push(new MachinedDiscoverer(locate, log));
   if (config.cgroups) {

@@ -5,7 +5,7 @@
  * queue overflow, a hierarchy remounted).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import type { CgroupLocation, ContainerInfo } from '../model.js';
+import type { CgroupLocation, ContainerInfo, NetworkSource } from '../model.js';
 import { oneShotReader } from '../kernel/kept-file.js';
 import { classifyCgroup, type CgroupClass } from './classify.js';
 import { HealthState, type Discoverer } from './types.js';
@@ -39,8 +39,22 @@ export function netnsInode(pid: number | 'self'): number | undefined {
   }
 }
 
-function firstPid(dir: string): number | undefined {
-  const text = oneShotReader.read(`${dir}/cgroup.procs`);
+/** The host's network, the process's own, or unknown when the process is gone. */
+export function networkOfPid(pid: number | undefined, hostNetns: number | undefined): NetworkSource {
+  const netns = pid === undefined ? undefined : netnsInode(pid);
+  if (pid === undefined || netns === undefined) return { kind: 'unknown' };
+  return netns === hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+}
+
+/** The cgroup's directory in the hierarchy discovery walks (v1: pids, memory or cpu). */
+export function primaryDir(loc: CgroupLocation): string | undefined {
+  return loc.version === 2 ? loc.dir : (loc.dirs.pids ?? loc.dirs.memory ?? loc.dirs.cpu);
+}
+
+/** The first process in the cgroup itself (not below it), or undefined when it holds none or is gone. */
+export function firstPid(loc: CgroupLocation): number | undefined {
+  const dir = primaryDir(loc);
+  const text = dir && oneShotReader.read(`${dir}/cgroup.procs`);
   const first = text?.split('\n', 1)[0];
   return first ? Number(first) : undefined;
 }
@@ -105,9 +119,7 @@ export class CgroupfsDiscoverer implements Discoverer {
    * namespace is looked at again for NETNS_SETTLE_MS, and at every full rescan.
    */
   private resolvePid(rel: string, c: ContainerInfo): boolean {
-    const loc = c.cgroup;
-    const dir = loc.version === 2 ? loc.dir : (loc.dirs.pids ?? loc.dirs.memory ?? loc.dirs.cpu);
-    const pid = dir ? firstPid(dir) : undefined;
+    const pid = firstPid(c.cgroup);
     c.pid = pid;
     if (pid === undefined) {
       c.network = { kind: 'unknown' };

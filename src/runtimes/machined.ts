@@ -10,7 +10,7 @@ import type { ContainerInfo } from '../model.js';
 import { idFromPath } from './classify.js';
 import type { LocateCgroup } from './types.js';
 import { WatchedFilesDiscoverer } from './watched-files.js';
-import { netnsInode } from './cgroupfs.js';
+import { netnsInode, networkOfPid } from './cgroupfs.js';
 import type { Logger } from '../log.js';
 
 /** KEY=VALUE lines as systemd writes them (values unquoted; no continuation lines). */
@@ -31,7 +31,6 @@ export function machineContainer(fields: Map<string, string>, locate: LocateCgro
   if (!name || !Number.isInteger(pid) || pid <= 0) return undefined;
   const cgroup = locate(pid);
   if (!cgroup) return undefined;
-  const netns = netnsInode(pid);
   const realtimeUs = Number(fields.get('REALTIME'));
   return {
     id: idFromPath(cgroup.path),
@@ -43,7 +42,7 @@ export function machineContainer(fields: Map<string, string>, locate: LocateCgro
     state: 'running',
     cgroup,
     pid,
-    network: netns === undefined ? { kind: 'unknown' } : netns === hostNetns ? { kind: 'host' } : { kind: 'own', pid },
+    network: networkOfPid(pid, hostNetns),
     createdMs: Number.isFinite(realtimeUs) ? Math.floor(realtimeUs / 1000) : 0,
     startedMs: Number.isFinite(realtimeUs) ? Math.floor(realtimeUs / 1000) : undefined,
     mounts: [],

@@ -9,10 +9,10 @@
  *
  * Field numbers are those of k8s.io/cri-api pkg/apis/runtime/v1/api.proto.
  */
-import { existsSync } from 'node:fs';
 import type { ContainerInfo, NetworkSource } from '../../model.js';
-import { HealthState, type Discoverer, type LocateCgroup } from '../types.js';
-import { netnsInode } from '../cgroupfs.js';
+import type { LocateCgroup } from '../types.js';
+import { DaemonDiscoverer, type DaemonOptions, type EventStream } from '../daemon.js';
+import { netnsInode, networkOfPid } from '../cgroupfs.js';
 import type { Logger } from '../../log.js';
 import { GrpcClient, GrpcError, GRPC_NOT_FOUND, GRPC_UNIMPLEMENTED } from './grpc.js';
 import { decode, encode, int, msg, msgs, str, strMap, type Message } from './protobuf.js';
@@ -99,138 +99,44 @@ export function parseStatus(body: Buffer): { pid?: number; startedMs?: number } 
   return { pid, startedMs: started > 0n ? nsToMs(started) : undefined };
 }
 
-export interface ContainerdOptions {
-  socketPath: string;
+export interface ContainerdOptions extends DaemonOptions {
   locate: LocateCgroup;
-  resyncMs?: number;
-  retryMs?: number;
 }
 
-export class ContainerdDiscoverer implements Discoverer {
+export class ContainerdDiscoverer extends DaemonDiscoverer {
   readonly name: string;
-  onChange?: () => void;
   private readonly client: GrpcClient;
-  private readonly healthState = new HealthState();
-  private list: ContainerInfo[] = [];
   /** By id: what the verbose status said (a running container keeps its pid; a restart is a new id). */
   private readonly statuses = new Map<string, { pid?: number; startedMs?: number }>();
   private readonly hostNetns = netnsInode('self');
-  private stopped = false;
-  private cancelEvents = (): void => {};
-  private retryTimer?: NodeJS.Timeout;
-  private resyncTimer?: NodeJS.Timeout;
-  private debounce?: NodeJS.Timeout;
-  private syncing?: Promise<void>;
-  private syncAgain = false;
 
   constructor(
-    private readonly opts: ContainerdOptions,
-    private readonly log: Logger,
+    private readonly cri: ContainerdOptions,
+    log: Logger,
   ) {
-    this.client = new GrpcClient(opts.socketPath);
-    this.name = `containerd:${opts.socketPath}`;
+    super(cri, log, 'containerd');
+    this.client = new GrpcClient(cri.socketPath);
+    this.name = `containerd:${cri.socketPath}`;
   }
 
-  containers(): ContainerInfo[] {
-    return this.list;
+  protected subscribe(onEvent: () => void): EventStream {
+    return this.client.serverStream(SUBSCRIBE, Buffer.alloc(0), onEvent);
   }
 
-  health() {
-    return this.healthState.get();
+  protected connectedDetail(): string {
+    return `connected to ${this.cri.socketPath} (CRI)`;
   }
 
-  async start(): Promise<void> {
-    await this.connect();
-    this.resyncTimer = setInterval(() => {
-      if (this.healthState.get().up && !this.retryTimer) this.sync();
-    }, this.opts.resyncMs ?? 10_000);
-    this.resyncTimer.unref();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.cancelEvents();
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.debounce);
-    clearInterval(this.resyncTimer);
+  protected override close(): void {
     this.client.close();
   }
 
-  private async connect(): Promise<void> {
-    this.retryTimer = undefined;
-    if (this.stopped) return;
-    if (!existsSync(this.opts.socketPath)) {
-      // No containerd on this host (or not yet): nothing wrong, nothing to find; look again later.
-      this.healthState.set(true, `no socket at ${this.opts.socketPath}`);
-      this.setList([]);
-      this.retry();
-      return;
-    }
-    try {
-      // Subscribe first, so nothing between the listing and the stream is missed.
-      const events = this.client.serverStream(SUBSCRIBE, Buffer.alloc(0), () => this.schedule());
-      this.cancelEvents = events.cancel;
-      events.done.then(
-        () => this.down('event stream ended (containerd stopped?)'),
-        (err: Error) => this.down(err.message),
-      );
-      await this.resync();
-      if (this.healthState.set(true, `connected to ${this.opts.socketPath} (CRI)`)) this.log.info('containerd', `connected to ${this.opts.socketPath} (CRI)`);
-    } catch (err) {
-      this.cancelEvents();
-      if (err instanceof GrpcError && err.code === GRPC_UNIMPLEMENTED) {
-        // A containerd serving Docker alone (its CRI plugin disabled): Docker's discovery names those.
-        this.healthState.set(true, `${this.opts.socketPath} has no CRI plugin`);
-        this.client.close();
-        this.setList([]);
-        this.retry(this.opts.resyncMs ?? 10_000);
-        return;
-      }
-      this.down((err as Error).message);
-    }
+  /** A containerd serving Docker alone (its CRI plugin disabled): Docker's discovery names those. */
+  protected override nothingHere(err: Error): string | undefined {
+    return err instanceof GrpcError && err.code === GRPC_UNIMPLEMENTED ? `${this.cri.socketPath} has no CRI plugin` : undefined;
   }
 
-  private down(reason: string): void {
-    if (this.stopped || this.retryTimer) return;
-    if (this.healthState.set(false, reason)) this.log.warn('containerd', `${this.opts.socketPath} unavailable: ${reason}; retrying every ${this.opts.retryMs ?? 2000} ms`);
-    this.cancelEvents();
-    this.client.close();
-    this.retry();
-  }
-
-  private retry(afterMs = this.opts.retryMs ?? 2000): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.connect(), afterMs);
-    this.retryTimer.unref();
-  }
-
-  /** Coalesces a burst of events (a pod start sends a dozen) into one listing. */
-  private schedule(): void {
-    if (this.debounce) return;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.sync();
-    }, 100);
-  }
-
-  /** One listing at a time; a request during one runs once it ends. */
-  private sync(): void {
-    if (this.syncing) {
-      this.syncAgain = true;
-      return;
-    }
-    this.syncing = this.resync()
-      .catch((err) => this.log.warnOnce(`containerd-sync:${this.opts.socketPath}`, 'containerd', `listing failed: ${(err as Error).message}`))
-      .finally(() => {
-        this.syncing = undefined;
-        if (this.syncAgain) {
-          this.syncAgain = false;
-          this.sync();
-        }
-      });
-  }
-
-  private async resync(): Promise<void> {
+  protected async listContainers(): Promise<ContainerInfo[]> {
     const [sandboxBody, containerBody] = await Promise.all([
       this.client.unary(RUNTIME + 'ListPodSandbox', Buffer.alloc(0)),
       this.client.unary(RUNTIME + 'ListContainers', Buffer.alloc(0)),
@@ -242,7 +148,7 @@ export class ContainerdDiscoverer implements Discoverer {
     const live = new Set(all.filter((l) => l.state === 'running').map((l) => l.id));
     for (const id of this.statuses.keys()) if (!live.has(id)) this.statuses.delete(id);
     await Promise.all(all.filter((l) => live.has(l.id) && !this.statuses.has(l.id)).map((l) => this.status(l)));
-    this.setList(all.map((l) => this.info(l, pods.get(l.sandboxId))));
+    return all.map((l) => this.info(l, pods.get(l.sandboxId)));
   }
 
   /** PodSandboxStatusRequest / ContainerStatusRequest: {id 1, verbose 2}. */
@@ -259,11 +165,10 @@ export class ContainerdDiscoverer implements Discoverer {
   private info(l: Listed, pod: PodMeta | undefined): ContainerInfo {
     const st = this.statuses.get(l.id);
     const pid = l.state === 'running' ? st?.pid : undefined;
-    const cgroup = pid !== undefined ? this.opts.locate(pid) : undefined;
+    const cgroup = pid !== undefined ? this.cri.locate(pid) : undefined;
     let network: NetworkSource;
     if (!l.sandbox) network = { kind: 'shared', withId: l.sandboxId };
-    else if (pid === undefined) network = { kind: 'unknown' };
-    else network = netnsInode(pid) === this.hostNetns ? { kind: 'host' } : { kind: 'own', pid };
+    else network = networkOfPid(pid, this.hostNetns);
     const podName = pod ? `${pod.namespace}/${pod.name}` : undefined;
     return {
       id: l.id,
@@ -283,11 +188,5 @@ export class ContainerdDiscoverer implements Discoverer {
       mounts: [],
       pod: { name: pod?.name, namespace: pod?.namespace, uid: pod?.uid, container: l.sandbox ? 'POD' : l.name, sandbox: l.sandbox },
     };
-  }
-
-  private setList(next: ContainerInfo[]): void {
-    if (JSON.stringify(next) === JSON.stringify(this.list)) return;
-    this.list = next;
-    this.onChange?.();
   }
 }
