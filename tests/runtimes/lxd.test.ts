@@ -9,10 +9,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { lxdCgroupPath, lxdContainers, LxdDiscoverer, type LxdInstance } from '../../src/runtimes/lxd.js';
-import { clientFrame, FrameReader } from '../../src/runtimes/lxd-client.js';
+import { LxdClient } from '../../src/runtimes/lxd-client.js';
 import { classifyCgroup, idFromPath } from '../../src/runtimes/classify.js';
 import { createLogger } from '../../src/log.js';
 import type { CgroupLocation } from '../../src/model.js';
@@ -75,57 +76,56 @@ test('virtual machines are left out; an Incus daemon names its containers runtim
   assert.deepEqual(list.map((c) => [c.name, c.runtime]), [['cs15-probe', 'incus']]);
 });
 
-/** The text messages and control frames a recorded stream holds, fed in chunks of `size` bytes. */
-function readFrames(bytes: Buffer, size: number): [number, string][] {
-  const out: [number, string][] = [];
-  const reader = new FrameReader((opcode, payload) => out.push([opcode, payload.toString('utf8')]));
-  for (let i = 0; i < bytes.length; i += size) reader.push(bytes.subarray(i, i + size));
-  return out;
+/**
+ * A WebSocket server on a unix socket that answers the upgrade (RFC 6455 4.2.2) and then sends
+ * `bytes`, what Debian's LXD 5.0.2 sent on /1.0/events (a "keepalive" ping, then three text
+ * frames), in chunks of `size` bytes; it keeps what the client sends back.
+ */
+async function recordedStream(socketPath: string, bytes: Buffer, size: number): Promise<{ received: Buffer[]; close: () => void }> {
+  const received: Buffer[] = [];
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req, socket) => {
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.on('data', (d: Buffer) => received.push(d));
+    for (let i = 0; i < bytes.length; i += size) socket.write(bytes.subarray(i, i + size));
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return { received, close: () => server.close() };
 }
 
-test('the recorded event stream: a keepalive ping, then one JSON lifecycle event per text message, however it is split', () => {
+test('the recorded event stream: the keepalive ping answered, one JSON lifecycle event per text message, however it is split', async () => {
   const bytes = readFileSync(`${FIXTURES}/events.ws`);
-  const whole = readFrames(bytes, bytes.length);
-  assert.deepEqual(whole[0], [9, 'keepalive']);
-  const events = whole.slice(1).map(([opcode, text]) => {
-    assert.equal(opcode, 1);
-    return JSON.parse(text) as { type: string; project: string; metadata: { action: string; source: string } };
-  });
-  assert.deepEqual(events.map((e) => [e.type, e.metadata.action, e.project]), [
-    ['lifecycle', 'instance-stopped', 'cs15p'],
-    ['lifecycle', 'instance-started', 'cs15p'],
-    ['lifecycle', 'instance-updated', 'default'],
-  ]);
-  assert.equal(events[0].metadata.source, '/1.0/instances/cs15-inproj?project=cs15p');
-  for (const size of [1, 3, 7, 100]) assert.deepEqual(readFrames(bytes, size), whole, `in chunks of ${size} bytes`);
+  for (const size of [1, 7, bytes.length]) {
+    const socketPath = `${root}/events-${size}.socket`;
+    const server = await recordedStream(socketPath, bytes, size);
+    const messages: string[] = [];
+    const stream = new LxdClient(socketPath).websocket('/1.0/events?type=lifecycle', (text) => messages.push(text));
+    for (let waited = 0; messages.length < 3 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    stream.cancel();
+    await stream.done;
+    server.close();
+    const events = messages.map((m) => JSON.parse(m) as { type: string; project: string; metadata: { action: string; source: string } });
+    assert.deepEqual(events.map((e) => [e.type, e.metadata.action, e.project]), [
+      ['lifecycle', 'instance-stopped', 'cs15p'],
+      ['lifecycle', 'instance-started', 'cs15p'],
+      ['lifecycle', 'instance-updated', 'default'],
+    ], `in chunks of ${size} bytes`);
+    assert.equal(events[0].metadata.source, '/1.0/instances/cs15-inproj?project=cs15p');
+    // The pong: final, opcode 10, masked (a client's frames are), the ping's payload once unmasked.
+    const pong = Buffer.concat(server.received);
+    assert.deepEqual([pong[0], pong[1]], [0x8a, 0x80 | 9]);
+    assert.equal(Buffer.from(pong.subarray(6, 15).map((b, i) => b ^ pong[2 + (i & 3)])).toString(), 'keepalive');
+  }
 });
 
-test('frames: fragments joined around a control frame, masked payloads unmasked, 64-bit lengths', () => {
-  const frame = (first: number, payload: Buffer, mask?: Buffer): Buffer => {
-    const len = payload.length;
-    const head = len < 126 ? Buffer.from([first, len]) : len < 65536 ? Buffer.from([first, 126, len >> 8, len & 255]) : Buffer.concat([Buffer.from([first, 127]), Buffer.from(new BigUint64Array([BigInt(len)]).buffer).reverse()]);
-    if (!mask) return Buffer.concat([head, payload]);
-    head[1] |= 0x80;
-    return Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i & 3]))]);
-  };
-  const big = Buffer.alloc(70_000, 'x');
-  const got: [number, string][] = [];
-  const reader = new FrameReader((op, p) => got.push([op, p.length > 20 ? `${p.length} bytes` : p.toString()]));
-  reader.push(Buffer.concat([
-    frame(0x01, Buffer.from('{"a":')), // text, not final
-    frame(0x89, Buffer.from('hi')), // ping between fragments
-    frame(0x80, Buffer.from('1}'), Buffer.from([1, 2, 3, 4])), // final continuation, masked
-    frame(0x81, big),
-  ]));
-  assert.deepEqual(got, [[9, 'hi'], [1, '{"a":1}'], [1, '70000 bytes']]);
-
-  // What the client sends (a pong): final, masked, and the same payload once unmasked.
-  const pong = clientFrame(10, Buffer.from('hi'));
-  assert.equal(pong[0], 0x8a);
-  assert.equal(pong[1], 0x80 | 2);
-  const back: [number, string][] = [];
-  new FrameReader((op, p) => back.push([op, p.toString()])).push(pong);
-  assert.deepEqual(back, [[10, 'hi']]);
+test('a socket that answers without upgrading: the stream fails with the status', async () => {
+  const socketPath = `${root}/no-upgrade.socket`;
+  const server = createServer((_req, res) => res.writeHead(403).end('{"error":"not allowed"}'));
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const stream = new LxdClient(socketPath).websocket('/1.0/events', () => assert.fail('no message'));
+  await assert.rejects(stream.done, /no-upgrade\.socket \/1\.0\/events: 403 instead of a WebSocket upgrade/);
+  server.close();
 });
 
 test('no socket: an empty list, said once; a socket that is not LXD: down, said once, and the agent goes on', async () => {
