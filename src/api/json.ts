@@ -1,7 +1,8 @@
 /**
  * JSON with exact 64-bit integers: bigint values are written as plain JSON numbers with every
  * digit (JSON.stringify refuses bigint, and Number() would round above 2^53). Non-finite floats
- * become null. Map objects are written as objects; an object with a toJSON method as what it returns.
+ * become null. Map objects are written as objects; an object with a toJSON method as what it returns;
+ * a Float64Array as an array.
  */
 export function toJson(value: unknown, indent = 0): string {
   const out: string[] = [];
@@ -36,6 +37,11 @@ function write(v: unknown, out: string[], indent: number, pad: string): void {
   const inner = indent > 0 ? pad + ' '.repeat(indent) : '';
   const nl = indent > 0 ? '\n' : '';
   const colon = indent > 0 ? ': ' : ':';
+  if (v instanceof Float64Array) {
+    // Columns of numbers (history answers): V8's own writer writes each number as String() does, NaN as null.
+    if (indent === 0) return void out.push(JSON.stringify(Array.from(v)));
+    v = Array.from(v);
+  }
   if (Array.isArray(v)) {
     if (v.length === 0) return void out.push('[]');
     out.push('[', nl);

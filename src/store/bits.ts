@@ -85,4 +85,10 @@ export class BitReader {
     this.pos = pos + count;
     return Math.floor(window / POW2[40 - (pos & 7) - count]) % POW2[count];
   }
+
+  /** Passes over `count` bits without reading them. */
+  skip(count: number): void {
+    if (this.pos + count > this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked to skip ${count} at ${this.pos}`);
+    this.pos += count;
+  }
 }

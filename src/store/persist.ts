@@ -89,10 +89,12 @@ export function tierSpecs(intervalMs: number, retentionMs: readonly [number, num
 
 class Segment {
   /**
-   * (series, offset) pairs of the chunks it holds: sorted by series, then offset (so by time
-   * within a series) up to `sortedCount`, appended after that until the next lookup sorts them.
+   * Its chunks: (series, offset) pairs and their (first, last) times, sorted by series, then
+   * offset (so by time within a series) up to `sortedCount`, appended after that until the next
+   * lookup sorts them.
    */
   refs = new Uint32Array(64);
+  times = new Float64Array(64);
   count = 0;
   private sortedCount = 0;
   minTs = Infinity;
@@ -108,19 +110,24 @@ class Segment {
 
   add(series: number, offset: number, firstTs: number, lastTs: number): void {
     if (this.count * 2 === this.refs.length) {
-      const bigger = new Uint32Array(this.refs.length * 2);
-      bigger.set(this.refs);
-      this.refs = bigger;
+      const refs = new Uint32Array(this.refs.length * 2);
+      refs.set(this.refs);
+      this.refs = refs;
+      const times = new Float64Array(this.times.length * 2);
+      times.set(this.times);
+      this.times = times;
     }
     this.refs[this.count * 2] = series;
     this.refs[this.count * 2 + 1] = offset;
+    this.times[this.count * 2] = firstTs;
+    this.times[this.count * 2 + 1] = lastTs;
     this.count++;
     if (firstTs < this.minTs) this.minTs = firstTs;
     if (lastTs > this.maxTs) this.maxTs = lastTs;
   }
 
-  /** Offsets of the series' chunks, oldest first. */
-  offsetsOf(series: number): number[] {
+  /** Offsets of the series' chunks that hold points between sinceMs and untilMs, oldest first. */
+  offsetsOf(series: number, sinceMs: number, untilMs: number): number[] {
     if (this.sortedCount < this.count) this.sort();
     let lo = 0;
     let hi = this.count;
@@ -130,7 +137,9 @@ class Segment {
       else hi = mid;
     }
     const out: number[] = [];
-    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) out.push(this.refs[i * 2 + 1]);
+    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) {
+      if (this.times[i * 2 + 1] >= sinceMs && this.times[i * 2] <= untilMs) out.push(this.refs[i * 2 + 1]);
+    }
     return out;
   }
 
@@ -139,6 +148,7 @@ class Segment {
     for (let i = 0; i < this.count; i++) {
       if (this.refs[i * 2] !== series || this.refs[i * 2 + 1] !== offset) continue;
       this.refs.copyWithin(i * 2, i * 2 + 2, this.count * 2);
+      this.times.copyWithin(i * 2, i * 2 + 2, this.count * 2);
       this.count--;
       if (i < this.sortedCount) this.sortedCount--;
       return;
@@ -146,14 +156,14 @@ class Segment {
   }
 
   private sort(): void {
-    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort.
-    const keys = new Float64Array(this.count);
-    for (let i = 0; i < this.count; i++) keys[i] = this.refs[i * 2] * 2 ** 32 + this.refs[i * 2 + 1];
-    keys.sort();
-    for (let i = 0; i < this.count; i++) {
-      this.refs[i * 2] = Math.floor(keys[i] / 2 ** 32);
-      this.refs[i * 2 + 1] = keys[i] % 2 ** 32;
-    }
+    const { refs, times } = this;
+    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => refs[a * 2] - refs[b * 2] || refs[a * 2 + 1] - refs[b * 2 + 1]);
+    this.refs = new Uint32Array(refs.length);
+    this.times = new Float64Array(times.length);
+    order.forEach((from, i) => {
+      this.refs.set(refs.subarray(from * 2, from * 2 + 2), i * 2);
+      this.times.set(times.subarray(from * 2, from * 2 + 2), i * 2);
+    });
     this.sortedCount = this.count;
   }
 }
@@ -744,17 +754,18 @@ export class PersistentHistory {
   /**
    * Calls `visit` for each point of tier `t` of a series with sinceMs <= time <= untilMs, oldest
    * first (the row is reused: copy what you keep): from the segments, the chunks waiting to be
-   * written, the open chunk and the bucket in progress. A chunk that fails its checksum on read
-   * is skipped and logged.
+   * written, the open chunk and the bucket in progress. With `wanted` (a flag per column) only
+   * those columns are decoded: the others are NaN, but in the bucket in progress. A chunk that
+   * fails its checksum on read is skipped and logged.
    */
-  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void): void {
+  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void, wanted?: Uint8Array): void {
     const inRange = (ts: number, row: Float64Array): void => {
       if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
     };
     const cols = this.columns[t];
     for (const seg of this.segments[t]) {
       if (seg.maxTs < sinceMs || seg.minTs > untilMs) continue;
-      for (const offset of seg.offsetsOf(series)) {
+      for (const offset of seg.offsetsOf(series, sinceMs, untilMs)) {
         let c: SealedChunk;
         try {
           c = decodeChunkRecord(seg.file.readAt(offset));
@@ -762,13 +773,13 @@ export class PersistentHistory {
           this.cutChunk(seg, series, offset, err);
           continue;
         }
-        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+        decodeChunk(c.bytes, c.count, cols, inRange, wanted);
       }
     }
-    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
     const s = this.series.get(series);
     const w = s?.heads[t].writer;
-    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange);
+    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange, wanted);
     // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
     const b = s?.buckets[t];
     if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);

@@ -216,18 +216,18 @@ test('queries: the tier that fits, a grid of steps with nulls where nothing was 
   feed(a.h, 2, 0, 600);
   feed(a.h, 2, 900, 300); // down from 600 s to 900 s
   const s = a.h.seriesOfId(info(1).id)!;
-  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void) => a.h.scan(s, t, since, until, visit) };
+  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void, wanted: Uint8Array) => a.h.scan(s, t, since, until, visit, wanted) };
   const now = T0 + 1200 * 1000;
   const stored = queryHistory(src, { sinceMs: T0, untilMs: now, metrics: [0] }, now);
   assert.equal(stored.tier, 'raw');
   assert.equal(stored.stepMs, null);
   assert.equal(stored.timestampsMs.length, 901, 'every sample and one null marking the gap');
-  assert.equal(stored.values[0][600], null);
+  assert.ok(Number.isNaN(stored.values[0][600]), 'the gap: no value');
   assert.equal(stored.timestampsMs[600], T0 + 600 * 1000);
   const perMinute = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2] }, now);
   assert.equal(perMinute.tier, '1m');
   assert.equal(perMinute.timestampsMs.length, 21);
-  assert.deepEqual(perMinute.values[0].map((v) => v === null), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
+  assert.deepEqual(Array.from(perMinute.values[0], Number.isNaN), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
   // 30 s steps come from the samples.
   const half = queryHistory(src, { sinceMs: T0, untilMs: T0 + 59_000, stepMs: 30_000, metrics: [1] }, now);
   assert.equal(half.tier, 'raw');
