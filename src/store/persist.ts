@@ -12,9 +12,11 @@
  * Retention drops whole segments whose newest point is older than the tier keeps; over the disk
  * cap, the oldest raw segments go first, then 1-minute, then 1-hour ones.
  *
- * Start: every segment and head log is read and checked (records.ts cuts a torn or damaged
- * tail); heads already sealed into a segment before a crash are dropped; the 1-minute and
- * 1-hour buckets in progress are rebuilt from the finer tier; a fresh head log is written.
+ * Start: a segment's chunks come from its index (each written when the segment is no longer
+ * appended to, and for the newest at every stop), and what follows the indexed part, like the head
+ * logs, is read and checked (records.ts cuts a torn or damaged tail); heads already sealed into a
+ * segment before a crash are dropped; the 1-minute and 1-hour buckets in progress are rebuilt
+ * from the finer tier; a fresh head log is written.
  */
 import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -247,22 +249,23 @@ function indexPath(segmentPath: string): string {
 
 /**
  * A segment's index: `[magic][u32 segment bytes][u32 entries][entries: u32 series, u32 offset,
- * f64 first ts, f64 last ts][u32 CRC-32 of everything before]`. Written once the segment is no
- * longer appended to, so a start reads 24 bytes a chunk instead of every chunk.
+ * f64 first ts, f64 last ts][u32 CRC-32 of everything before]`. Written when the segment is no
+ * longer appended to and at every stop, so a start reads 24 bytes a chunk instead of every
+ * chunk, and of the newest segment only what was appended after the stop.
  */
-function encodeIndex(segmentBytes: number, entries: readonly IndexEntry[]): Buffer {
-  const n = entries.length;
+function encodeIndex(seg: Segment): Buffer {
+  const n = seg.count;
   const b = Buffer.allocUnsafe(16 + n * INDEX_ENTRY + 4);
   INDEX_MAGIC.copy(b, 0);
-  b.writeUInt32LE(segmentBytes, 8);
+  b.writeUInt32LE(seg.file.size, 8);
   b.writeUInt32LE(n, 12);
-  entries.forEach(([series, offset, first, last], i) => {
+  for (let i = 0; i < n; i++) {
     const at = 16 + i * INDEX_ENTRY;
-    b.writeUInt32LE(series, at);
-    b.writeUInt32LE(offset, at + 4);
-    b.writeDoubleLE(first, at + 8);
-    b.writeDoubleLE(last, at + 16);
-  });
+    b.writeUInt32LE(seg.refs[i * 2], at);
+    b.writeUInt32LE(seg.refs[i * 2 + 1], at + 4);
+    b.writeDoubleLE(seg.times[i * 2], at + 8);
+    b.writeDoubleLE(seg.times[i * 2 + 1], at + 16);
+  }
   b.writeUInt32LE(crc32(b.subarray(0, b.length - 4)), b.length - 4);
   return b;
 }
@@ -365,9 +368,9 @@ export class PersistentHistory {
   }
 
   /**
-   * Every tier's segments: from its index where one matches the segment (its chunks are then
-   * checked as they are read), else read whole and checked (torn or damaged tail cut), and
-   * indexed if it is no longer the newest.
+   * Every tier's segments: the chunks its index lists (checked as they are read), and the records
+   * after them read and checked (a torn or damaged tail cut); without an index that matches it,
+   * the segment is read whole, and indexed if it is no longer the newest.
    */
   private loadSegments(): void {
     for (let t = 0; t < 3; t++) {
@@ -379,30 +382,28 @@ export class PersistentHistory {
       names.forEach((name, i) => {
         const [no, created] = name.slice(0, -4).split('-').map(Number);
         const path = join(dir, name);
-        let indexed = this.readIndex(path);
-        let file = indexed && RecordFile.openKnown(path, indexed.segmentBytes);
-        let entries: IndexEntry[];
-        if (file) entries = indexed!.entries;
-        else {
-          indexed = undefined;
-          entries = [];
-          const opened = RecordFile.open(path, (p, offset) => {
+        const index = this.readIndex(path);
+        const read: IndexEntry[] = [];
+        const { file, cut, known } = RecordFile.open(
+          path,
+          (p, offset) => {
             const c = decodeChunkRecord(p);
-            entries.push([c.series, offset, c.firstTs, c.lastTs]);
-          });
-          this.noteCut(opened.cut);
-          file = opened.file;
-        }
+            read.push([c.series, offset, c.firstTs, c.lastTs]);
+          },
+          index?.segmentBytes,
+        );
+        this.noteCut(cut);
         const seg = new Segment(no, created, file);
-        for (const [series, offset, first, last] of entries) {
+        for (const [series, offset, first, last] of known ? [...index!.entries, ...read] : read) {
           seg.add(series, offset, first, last);
           const s = this.seriesOf(series);
           if (last > s.lastTs[t]) s.lastTs[t] = last;
         }
         this.segments[t].push(seg);
         this.nextSegmentNo = Math.max(this.nextSegmentNo, no + 1);
-        if (indexed) seg.indexBytes = 16 + entries.length * INDEX_ENTRY + 4;
-        else if (i < names.length - 1) this.writeIndex(seg, entries);
+        // The newest segment's index (written at the last stop) is rewritten at the next; the others' now if stale.
+        if (index && (i === names.length - 1 || (known && read.length === 0))) seg.indexBytes = 16 + index.entries.length * INDEX_ENTRY + 4;
+        else if (i < names.length - 1) this.writeIndex(seg);
       });
     }
   }
@@ -419,20 +420,10 @@ export class PersistentHistory {
     return index;
   }
 
-  /** Writes a segment's index (entries: its chunks, read back from it when not given). A failure only costs a slower start. */
-  private writeIndex(seg: Segment, entries?: IndexEntry[]): void {
+  /** Writes a segment's index from the chunks it holds. A failure only costs a slower start. */
+  private writeIndex(seg: Segment): void {
     try {
-      if (!entries) {
-        const read: IndexEntry[] = [];
-        const whole = seg.file.records((p, offset) => {
-          const c = decodeChunkRecord(p);
-          read.push([c.series, offset, c.firstTs, c.lastTs]);
-        });
-        // A record that no longer checks: left to the next start, which reads the segment whole.
-        if (!whole) return;
-        entries = read;
-      }
-      const bytes = encodeIndex(seg.file.size, entries);
+      const bytes = encodeIndex(seg);
       writeFileAtomic(indexPath(seg.file.path), bytes);
       seg.indexBytes = bytes.length;
     } catch (err) {
@@ -836,9 +827,10 @@ export class PersistentHistory {
     };
   }
 
-  /** Writes everything (SIGTERM loses nothing) and closes the files. */
+  /** Writes everything (SIGTERM loses nothing), indexes the newest segments and closes the files. */
   close(nowMs = Date.now()): void {
     this.flush(nowMs);
+    for (const segs of this.segments) if (segs.length > 0) this.writeIndex(segs[segs.length - 1]);
     this.headLog?.close();
     for (const segs of this.segments) for (const seg of segs) seg.file.close();
   }
