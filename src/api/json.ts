@@ -38,8 +38,7 @@ function write(v: unknown, out: string[], indent: number, pad: string): void {
   const nl = indent > 0 ? '\n' : '';
   const colon = indent > 0 ? ': ' : ':';
   if (v instanceof Float64Array) {
-    // Columns of numbers (history answers): V8's own writer writes each number as String() does, NaN as null.
-    if (indent === 0) return void out.push(JSON.stringify(Array.from(v)));
+    if (indent === 0) return void out.push(numbersJson(v));
     v = Array.from(v);
   }
   if (Array.isArray(v)) {
@@ -65,4 +64,32 @@ function write(v: unknown, out: string[], indent: number, pad: string): void {
     write(x, out, indent, inner);
   });
   out.push(nl, pad, '}');
+}
+
+/** Runs of NaN at least this long are written at once rather than number by number. */
+const NULL_RUN = 32;
+
+/**
+ * A column of numbers (a history answer's): V8's own writer writes each number as String() does,
+ * NaN and infinities as null; long runs of NaN (nothing sampled) are written at once.
+ */
+function numbersJson(v: Float64Array): string {
+  const parts: string[] = [];
+  let from = 0;
+  for (let i = 0; i < v.length; ) {
+    if (!Number.isNaN(v[i])) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < v.length && Number.isNaN(v[end])) end++;
+    if (end - i >= NULL_RUN) {
+      if (i > from) parts.push(JSON.stringify(Array.from(v.subarray(from, i))).slice(1, -1));
+      parts.push('null,'.repeat(end - i - 1) + 'null');
+      from = end;
+    }
+    i = end;
+  }
+  if (from < v.length) parts.push(JSON.stringify(Array.from(v.subarray(from))).slice(1, -1));
+  return `[${parts.join(',')}]`;
 }

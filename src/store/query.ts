@@ -116,18 +116,31 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
 
 /** Every stored point; a null point marks each gap longer than two and a half intervals. */
 function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQuery): HistoryResult {
-  const timestampsMs: number[] = [];
-  const values: number[][] = q.metrics.map(() => []);
+  // Columns grown by doubling, as many points as the scan visits (and a gap's) written in place.
+  let timestampsMs = new Float64Array(1024);
+  let values = q.metrics.map(() => new Float64Array(1024));
+  let n = 0;
   let prev = NaN;
-  const visit = (ts: number, row: ArrayLike<number>): void => {
-    if (ts - prev > 2.5 * tier.resolutionMs) {
-      timestampsMs.push(prev + tier.resolutionMs);
-      for (const v of values) v.push(NaN);
+  const point = (ts: number, row: ArrayLike<number> | undefined): void => {
+    if (n === timestampsMs.length) {
+      timestampsMs = grown(timestampsMs);
+      values = values.map(grown);
     }
+    timestampsMs[n] = ts;
+    for (let j = 0; j < values.length; j++) values[j][n] = row ? row[q.metrics[j]] : NaN;
+    n++;
+  };
+  const visit = (ts: number, row: ArrayLike<number>): void => {
+    if (ts - prev > 2.5 * tier.resolutionMs) point(prev + tier.resolutionMs, undefined);
     prev = ts;
-    timestampsMs.push(ts);
-    for (let j = 0; j < values.length; j++) values[j].push(row[q.metrics[j]]);
+    point(ts, row);
   };
   src.scan(0, since, q.untilMs, visit, flags(src.metricCount, q.metrics));
-  return { tier: tier.name, stepMs: null, timestampsMs: Float64Array.from(timestampsMs), values: values.map((v) => Float64Array.from(v)) };
+  return { tier: tier.name, stepMs: null, timestampsMs: timestampsMs.subarray(0, n), values: values.map((v) => v.subarray(0, n)) };
+}
+
+function grown(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

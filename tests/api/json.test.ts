@@ -23,3 +23,14 @@ test('a Float64Array is written as the array of its numbers would be: NaN and in
   assert.equal(toJson({ c: Float64Array.from(values) }, 2), toJson({ c: plain }, 2));
   assert.equal(toJson(new Float64Array(0)), '[]');
 });
+
+test('a Float64Array with runs of NaN (nothing sampled) of every length, at either end or between numbers, is written as its plain array', () => {
+  const nans = (n: number) => Array<number>(n).fill(NaN);
+  const numbers = (n: number) => Array.from({ length: n }, (_, k) => k + 0.5);
+  for (const run of [0, 1, 31, 32, 33, 100]) {
+    for (const values of [nans(run), [...nans(run), ...numbers(2)], [...numbers(2), ...nans(run)], [...numbers(2), ...nans(run), ...numbers(3), ...nans(run)]]) {
+      const plain = values.map((v) => (Number.isNaN(v) ? null : v));
+      assert.equal(toJson(Float64Array.from(values)), JSON.stringify(plain), `${run}: ${plain}`);
+    }
+  }
+});
