@@ -90,6 +90,7 @@ function numbersJson(v: Float64Array): string {
     }
     i = end;
   }
+  if (from === 0) return JSON.stringify(Array.from(v));
   if (from < v.length) parts.push(JSON.stringify(Array.from(v.subarray(from))).slice(1, -1));
   return `[${parts.join(',')}]`;
 }
