@@ -91,12 +91,16 @@ export function tierSpecs(intervalMs: number, retentionMs: readonly [number, num
 
 class Segment {
   /**
-   * Its chunks: (series, offset) pairs and their (first, last) times, sorted by series, then
-   * offset (so by time within a series) up to `sortedCount`, appended after that until the next
-   * lookup sorts them.
+   * (series, offset) pairs of the chunks it holds: sorted by series, then offset (so by time
+   * within a series) up to `sortedCount`, appended after that until the next lookup sorts them.
    */
-  refs = new Uint32Array(64);
-  times = new Float64Array(64);
+  refs: Uint32Array;
+  /**
+   * While it is appended to: each chunk's (first, last) time, beside `refs`, for its index and to
+   * read only the chunks a scan's range needs (the newest segment holds the buckets' rebuild).
+   * A closed segment keeps none: a year of them would cost 16 bytes a chunk.
+   */
+  times?: Float64Array;
   count = 0;
   private sortedCount = 0;
   minTs = Infinity;
@@ -108,27 +112,35 @@ class Segment {
     readonly no: number,
     readonly createdMs: number,
     readonly file: RecordFile,
-  ) {}
+    chunks = 32,
+  ) {
+    this.refs = new Uint32Array(chunks * 2);
+    this.times = new Float64Array(chunks * 2);
+  }
 
   add(series: number, offset: number, firstTs: number, lastTs: number): void {
     if (this.count * 2 === this.refs.length) {
-      const refs = new Uint32Array(this.refs.length * 2);
-      refs.set(this.refs);
-      this.refs = refs;
-      const times = new Float64Array(this.times.length * 2);
-      times.set(this.times);
-      this.times = times;
+      this.refs = resized(this.refs, Math.max(64, this.count * 4));
+      if (this.times) this.times = resized(this.times, Math.max(64, this.count * 4));
     }
     this.refs[this.count * 2] = series;
     this.refs[this.count * 2 + 1] = offset;
-    this.times[this.count * 2] = firstTs;
-    this.times[this.count * 2 + 1] = lastTs;
+    if (this.times) {
+      this.times[this.count * 2] = firstTs;
+      this.times[this.count * 2 + 1] = lastTs;
+    }
     this.count++;
     if (firstTs < this.minTs) this.minTs = firstTs;
     if (lastTs > this.maxTs) this.maxTs = lastTs;
   }
 
-  /** Offsets of the series' chunks that hold points between sinceMs and untilMs, oldest first. */
+  /** Appended to no more: its times go and its pairs take no more room than they need. */
+  close(): void {
+    this.times = undefined;
+    this.refs = resized(this.refs, this.count * 2);
+  }
+
+  /** Offsets of the series' chunks, oldest first: those that may hold points between sinceMs and untilMs. */
   offsetsOf(series: number, sinceMs: number, untilMs: number): number[] {
     if (this.sortedCount < this.count) this.sort();
     let lo = 0;
@@ -140,7 +152,7 @@ class Segment {
     }
     const out: number[] = [];
     for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) {
-      if (this.times[i * 2 + 1] >= sinceMs && this.times[i * 2] <= untilMs) out.push(this.refs[i * 2 + 1]);
+      if (!this.times || (this.times[i * 2 + 1] >= sinceMs && this.times[i * 2] <= untilMs)) out.push(this.refs[i * 2 + 1]);
     }
     return out;
   }
@@ -150,7 +162,7 @@ class Segment {
     for (let i = 0; i < this.count; i++) {
       if (this.refs[i * 2] !== series || this.refs[i * 2 + 1] !== offset) continue;
       this.refs.copyWithin(i * 2, i * 2 + 2, this.count * 2);
-      this.times.copyWithin(i * 2, i * 2 + 2, this.count * 2);
+      this.times?.copyWithin(i * 2, i * 2 + 2, this.count * 2);
       this.count--;
       if (i < this.sortedCount) this.sortedCount--;
       return;
@@ -158,16 +170,28 @@ class Segment {
   }
 
   private sort(): void {
-    const { refs, times } = this;
-    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => refs[a * 2] - refs[b * 2] || refs[a * 2 + 1] - refs[b * 2 + 1]);
-    this.refs = new Uint32Array(refs.length);
-    this.times = new Float64Array(times.length);
-    order.forEach((from, i) => {
-      this.refs.set(refs.subarray(from * 2, from * 2 + 2), i * 2);
-      this.times.set(times.subarray(from * 2, from * 2 + 2), i * 2);
-    });
+    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort;
+    // the times, while kept, follow the keys' order.
+    const keys = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) keys[i] = this.refs[i * 2] * 2 ** 32 + this.refs[i * 2 + 1];
+    if (this.times) {
+      const times = this.times.slice(0, this.count * 2);
+      const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => keys[a] - keys[b]);
+      order.forEach((from, i) => this.times!.set(times.subarray(from * 2, from * 2 + 2), i * 2));
+    }
+    keys.sort();
+    for (let i = 0; i < this.count; i++) {
+      this.refs[i * 2] = Math.floor(keys[i] / 2 ** 32);
+      this.refs[i * 2 + 1] = keys[i] % 2 ** 32;
+    }
     this.sortedCount = this.count;
   }
+}
+
+function resized<T extends Uint32Array | Float64Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a.subarray(0, Math.min(length, a.length)));
+  return b;
 }
 
 interface SealedChunk {
@@ -263,8 +287,8 @@ function encodeIndex(seg: Segment): Buffer {
     const at = 16 + i * INDEX_ENTRY;
     b.writeUInt32LE(seg.refs[i * 2], at);
     b.writeUInt32LE(seg.refs[i * 2 + 1], at + 4);
-    b.writeDoubleLE(seg.times[i * 2], at + 8);
-    b.writeDoubleLE(seg.times[i * 2 + 1], at + 16);
+    b.writeDoubleLE(seg.times![i * 2], at + 8);
+    b.writeDoubleLE(seg.times![i * 2 + 1], at + 16);
   }
   b.writeUInt32LE(crc32(b.subarray(0, b.length - 4)), b.length - 4);
   return b;
@@ -393,8 +417,9 @@ export class PersistentHistory {
           index?.segmentBytes,
         );
         this.noteCut(cut);
-        const seg = new Segment(no, created, file);
-        for (const [series, offset, first, last] of known ? [...index!.entries, ...read] : read) {
+        const entries = known ? [...index!.entries, ...read] : read;
+        const seg = new Segment(no, created, file, entries.length);
+        for (const [series, offset, first, last] of entries) {
           seg.add(series, offset, first, last);
           const s = this.seriesOf(series);
           if (last > s.lastTs[t]) s.lastTs[t] = last;
@@ -404,6 +429,7 @@ export class PersistentHistory {
         // The newest segment's index (written at the last stop) is rewritten at the next; the others' now if stale.
         if (index && (i === names.length - 1 || (known && read.length === 0))) seg.indexBytes = 16 + index.entries.length * INDEX_ENTRY + 4;
         else if (i < names.length - 1) this.writeIndex(seg);
+        if (i < names.length - 1) seg.close();
       });
     }
   }
@@ -660,7 +686,10 @@ export class PersistentHistory {
     const { file } = RecordFile.open(path, () => {});
     const seg = new Segment(no, nowMs, file);
     // The one before is appended to no more: its index lets a start skip reading it.
-    if (last) this.writeIndex(last);
+    if (last) {
+      this.writeIndex(last);
+      last.close();
+    }
     segs.push(seg);
     return seg;
   }
@@ -764,7 +793,7 @@ export class PersistentHistory {
           this.cutChunk(seg, series, offset, err);
           continue;
         }
-        decodeChunk(c.bytes, c.count, cols, inRange, wanted);
+        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
       }
     }
     for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
