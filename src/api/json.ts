@@ -84,13 +84,20 @@ function numbersJson(v: Float64Array): string {
     let end = i + 1;
     while (end < v.length && Number.isNaN(v[end])) end++;
     if (end - i >= NULL_RUN) {
-      if (i > from) parts.push(JSON.stringify(Array.from(v.subarray(from, i))).slice(1, -1));
+      if (i > from) parts.push(JSON.stringify(plain(v, from, i)).slice(1, -1));
       parts.push('null,'.repeat(end - i - 1) + 'null');
       from = end;
     }
     i = end;
   }
-  if (from === 0) return JSON.stringify(Array.from(v));
-  if (from < v.length) parts.push(JSON.stringify(Array.from(v.subarray(from))).slice(1, -1));
+  if (from === 0) return JSON.stringify(plain(v, 0, v.length));
+  if (from < v.length) parts.push(JSON.stringify(plain(v, from, v.length)).slice(1, -1));
   return `[${parts.join(',')}]`;
+}
+
+/** The numbers from `from` to `to` as an array of doubles (a loop of push makes it faster than Array.from). */
+function plain(v: Float64Array, from: number, to: number): number[] {
+  const a: number[] = [];
+  for (let i = from; i < to; i++) a.push(v[i]);
+  return a;
 }

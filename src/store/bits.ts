@@ -87,6 +87,14 @@ export class BitReader {
     return ((top >>> (32 - count)) | (buf[i + 4] >>> (8 - past))) >>> 0;
   }
 
+  /** Reads one bit: read(1), without its arithmetic for wider fields. */
+  readBit(): number {
+    const pos = this.pos;
+    if (pos >= this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked for 1 at ${pos}`);
+    this.pos = pos + 1;
+    return (this.buf[pos >>> 3] >>> (7 - (pos & 7))) & 1;
+  }
+
   /** Passes over `count` bits without reading them. */
   skip(count: number): void {
     if (this.pos + count > this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked to skip ${count} at ${this.pos}`);

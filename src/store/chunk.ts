@@ -129,7 +129,7 @@ function encodeTimestamp(w: BitWriter, s: XorState, ts: number, first: boolean):
 function decodeTimestamp(r: BitReader, s: XorState, first: boolean): number {
   if (!first) {
     let ones = 0;
-    while (ones < DOD_WIDTHS.length + 1 && r.read(1) === 1) ones++;
+    while (ones < DOD_WIDTHS.length + 1 && r.readBit() === 1) ones++;
     if (ones <= DOD_WIDTHS.length) {
       let dod = 0;
       if (ones > 0) {
@@ -179,8 +179,8 @@ function encodeValue(w: BitWriter, s: XorState, col: number, value: number): voi
 }
 
 function decodeValue(r: BitReader, s: XorState, col: number): number {
-  if (r.read(1) === 1) {
-    if (r.read(1) === 1) {
+  if (r.readBit() === 1) {
+    if (r.readBit() === 1) {
       const lead = r.read(5);
       const len = r.read(6) + 1;
       s.lead[col] = lead;
@@ -197,8 +197,8 @@ function decodeValue(r: BitReader, s: XorState, col: number): number {
 
 /** Passes over a value as decodeValue reads it, keeping only the window its successors may reuse. */
 function skipValue(r: BitReader, s: XorState, col: number): void {
-  if (r.read(1) === 0) return;
-  if (r.read(1) === 1) {
+  if (r.readBit() === 0) return;
+  if (r.readBit() === 1) {
     const lead = r.read(5);
     const len = r.read(6) + 1;
     s.lead[col] = lead;
