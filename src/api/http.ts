@@ -35,9 +35,10 @@ interface Route {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, pretty = false): void {
-  const text = toJson(body, pretty ? 2 : 0);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  // Encoded once: a history answer is megabytes.
+  const bytes = Buffer.from(toJson(body, pretty ? 2 : 0));
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': bytes.length });
+  res.end(bytes);
 }
 
 function match(routes: readonly Route[], path: string): { r: Route; m: RegExpExecArray } | undefined {

@@ -176,7 +176,7 @@ function historyReply(deps: RestDeps, id: string, url: URL) {
     if (err instanceof QueryError) throw new HttpError(400, err.message);
     throw err;
   }
-  const byMetric = (cols: (number | null)[][]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
+  const byMetric = (cols: Float64Array[]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
   return {
     id: e.info.id,
     name: e.info.name,

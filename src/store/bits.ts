@@ -60,9 +60,6 @@ export class BitWriter {
   }
 }
 
-/** 2^0 .. 2^40. */
-const POW2 = Array.from({ length: 41 }, (_, i) => 2 ** i);
-
 export class BitReader {
   private pos = 0;
 
@@ -78,11 +75,29 @@ export class BitReader {
     const pos = this.pos;
     const buf = this.buf;
     if (pos + count > buf.length * 8) throw new RangeError(`bit stream ends at bit ${buf.length * 8}, asked for ${count} at ${pos}`);
-    // The 40 bits from the byte holding `pos` (bytes past the end read as 0) hold all `count`
-    // bits, whatever `pos & 7`: one window, exact as a double, instead of a loop per byte.
-    const i = pos >>> 3;
-    const window = (((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) >>> 0) * 256 + (buf[i + 4] | 0);
+    if (count === 0) return 0;
     this.pos = pos + count;
-    return Math.floor(window / POW2[40 - (pos & 7) - count]) % POW2[count];
+    // The 32 bits from the byte holding `pos` (bytes past the end read as 0), shifted so that the
+    // first wanted bit is the top one; the fifth byte supplies what they lack past 32.
+    const i = pos >>> 3;
+    const skip = pos & 7;
+    const top = ((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) << skip;
+    const past = skip + count - 32;
+    if (past <= 0) return top >>> (32 - count);
+    return ((top >>> (32 - count)) | (buf[i + 4] >>> (8 - past))) >>> 0;
+  }
+
+  /** Reads one bit: read(1), without its arithmetic for wider fields. */
+  readBit(): number {
+    const pos = this.pos;
+    if (pos >= this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked for 1 at ${pos}`);
+    this.pos = pos + 1;
+    return (this.buf[pos >>> 3] >>> (7 - (pos & 7))) & 1;
+  }
+
+  /** Passes over `count` bits without reading them. */
+  skip(count: number): void {
+    if (this.pos + count > this.buf.length * 8) throw new RangeError(`bit stream ends at bit ${this.buf.length * 8}, asked to skip ${count} at ${this.pos}`);
+    this.pos += count;
   }
 }

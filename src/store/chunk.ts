@@ -129,7 +129,7 @@ function encodeTimestamp(w: BitWriter, s: XorState, ts: number, first: boolean):
 function decodeTimestamp(r: BitReader, s: XorState, first: boolean): number {
   if (!first) {
     let ones = 0;
-    while (ones < DOD_WIDTHS.length + 1 && r.read(1) === 1) ones++;
+    while (ones < DOD_WIDTHS.length + 1 && r.readBit() === 1) ones++;
     if (ones <= DOD_WIDTHS.length) {
       let dod = 0;
       if (ones > 0) {
@@ -179,8 +179,8 @@ function encodeValue(w: BitWriter, s: XorState, col: number, value: number): voi
 }
 
 function decodeValue(r: BitReader, s: XorState, col: number): number {
-  if (r.read(1) === 1) {
-    if (r.read(1) === 1) {
+  if (r.readBit() === 1) {
+    if (r.readBit() === 1) {
       const lead = r.read(5);
       const len = r.read(6) + 1;
       s.lead[col] = lead;
@@ -195,6 +195,17 @@ function decodeValue(r: BitReader, s: XorState, col: number): number {
   return f64[0];
 }
 
+/** Passes over a value as decodeValue reads it, keeping only the window its successors may reuse. */
+function skipValue(r: BitReader, s: XorState, col: number): void {
+  if (r.readBit() === 0) return;
+  if (r.readBit() === 1) {
+    const lead = r.read(5);
+    const len = r.read(6) + 1;
+    s.lead[col] = lead;
+    s.trail[col] = 64 - lead - len;
+  }
+  r.skip(64 - s.lead[col] - s.trail[col]);
+}
 
 /** An open chunk being appended to. */
 export class ChunkWriter {
@@ -266,15 +277,20 @@ export class ChunkWriter {
 
 /**
  * Decodes a chunk of `count` rows, calling `visit` with each timestamp and the row (one array,
- * reused: copy what you keep). Throws RangeError when the bytes end early.
+ * reused: copy what you keep). With `wanted` (a flag per column), only the flagged columns are
+ * decoded: the others are passed over and hold NaN. Throws RangeError when the bytes end early.
  */
-export function decodeChunk(bytes: Uint8Array, count: number, columns: number, visit: (ts: number, row: Float64Array) => void): void {
+export function decodeChunk(bytes: Uint8Array, count: number, columns: number, visit: (ts: number, row: Float64Array) => void, wanted?: Uint8Array): void {
   const r = new BitReader(bytes);
   const s = new XorState(columns);
   const row = new Float64Array(columns);
+  if (wanted) row.fill(NaN);
   for (let k = 0; k < count; k++) {
     const ts = decodeTimestamp(r, s, k === 0);
-    for (let i = 0; i < columns; i++) row[i] = decodeValue(r, s, i);
+    for (let i = 0; i < columns; i++) {
+      if (wanted === undefined || wanted[i] === 1) row[i] = decodeValue(r, s, i);
+      else skipValue(r, s, i);
+    }
     visit(ts, row);
   }
 }

@@ -12,9 +12,11 @@
  * Retention drops whole segments whose newest point is older than the tier keeps; over the disk
  * cap, the oldest raw segments go first, then 1-minute, then 1-hour ones.
  *
- * Start: every segment and head log is read and checked (records.ts cuts a torn or damaged
- * tail); heads already sealed into a segment before a crash are dropped; the 1-minute and
- * 1-hour buckets in progress are rebuilt from the finer tier; a fresh head log is written.
+ * Start: a segment's chunks come from its index (each written when the segment is no longer
+ * appended to, and for the newest at every stop), and what follows the indexed part, like the head
+ * logs, is read and checked (records.ts cuts a torn or damaged tail); heads already sealed into a
+ * segment before a crash are dropped; the 1-minute and 1-hour buckets in progress are rebuilt
+ * from the finer tier; a fresh head log is written.
  */
 import { readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
@@ -92,7 +94,13 @@ class Segment {
    * (series, offset) pairs of the chunks it holds: sorted by series, then offset (so by time
    * within a series) up to `sortedCount`, appended after that until the next lookup sorts them.
    */
-  refs = new Uint32Array(64);
+  refs: Uint32Array;
+  /**
+   * While it is appended to: each chunk's (first, last) time, beside `refs`, for its index and to
+   * read only the chunks a scan's range needs (the newest segment holds the buckets' rebuild).
+   * A closed segment keeps none: a year of them would cost 16 bytes a chunk.
+   */
+  times?: Float64Array;
   count = 0;
   private sortedCount = 0;
   minTs = Infinity;
@@ -104,23 +112,36 @@ class Segment {
     readonly no: number,
     readonly createdMs: number,
     readonly file: RecordFile,
-  ) {}
+    chunks = 32,
+  ) {
+    this.refs = new Uint32Array(chunks * 2);
+    this.times = new Float64Array(chunks * 2);
+  }
 
   add(series: number, offset: number, firstTs: number, lastTs: number): void {
     if (this.count * 2 === this.refs.length) {
-      const bigger = new Uint32Array(this.refs.length * 2);
-      bigger.set(this.refs);
-      this.refs = bigger;
+      this.refs = resized(this.refs, Math.max(64, this.count * 4));
+      if (this.times) this.times = resized(this.times, Math.max(64, this.count * 4));
     }
     this.refs[this.count * 2] = series;
     this.refs[this.count * 2 + 1] = offset;
+    if (this.times) {
+      this.times[this.count * 2] = firstTs;
+      this.times[this.count * 2 + 1] = lastTs;
+    }
     this.count++;
     if (firstTs < this.minTs) this.minTs = firstTs;
     if (lastTs > this.maxTs) this.maxTs = lastTs;
   }
 
-  /** Offsets of the series' chunks, oldest first. */
-  offsetsOf(series: number): number[] {
+  /** Appended to no more: its times go and its pairs take no more room than they need. */
+  close(): void {
+    this.times = undefined;
+    this.refs = resized(this.refs, this.count * 2);
+  }
+
+  /** Offsets of the series' chunks, oldest first: those that may hold points between sinceMs and untilMs. */
+  offsetsOf(series: number, sinceMs: number, untilMs: number): number[] {
     if (this.sortedCount < this.count) this.sort();
     let lo = 0;
     let hi = this.count;
@@ -130,7 +151,9 @@ class Segment {
       else hi = mid;
     }
     const out: number[] = [];
-    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) out.push(this.refs[i * 2 + 1]);
+    for (let i = lo; i < this.count && this.refs[i * 2] === series; i++) {
+      if (!this.times || (this.times[i * 2 + 1] >= sinceMs && this.times[i * 2] <= untilMs)) out.push(this.refs[i * 2 + 1]);
+    }
     return out;
   }
 
@@ -139,6 +162,7 @@ class Segment {
     for (let i = 0; i < this.count; i++) {
       if (this.refs[i * 2] !== series || this.refs[i * 2 + 1] !== offset) continue;
       this.refs.copyWithin(i * 2, i * 2 + 2, this.count * 2);
+      this.times?.copyWithin(i * 2, i * 2 + 2, this.count * 2);
       this.count--;
       if (i < this.sortedCount) this.sortedCount--;
       return;
@@ -146,9 +170,15 @@ class Segment {
   }
 
   private sort(): void {
-    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort.
+    // One float64 key per pair (series × 2^32 + offset, exact below 2^53) and a numeric sort;
+    // the times, while kept, follow the keys' order.
     const keys = new Float64Array(this.count);
     for (let i = 0; i < this.count; i++) keys[i] = this.refs[i * 2] * 2 ** 32 + this.refs[i * 2 + 1];
+    if (this.times) {
+      const times = this.times.slice(0, this.count * 2);
+      const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => keys[a] - keys[b]);
+      order.forEach((from, i) => this.times!.set(times.subarray(from * 2, from * 2 + 2), i * 2));
+    }
     keys.sort();
     for (let i = 0; i < this.count; i++) {
       this.refs[i * 2] = Math.floor(keys[i] / 2 ** 32);
@@ -156,6 +186,12 @@ class Segment {
     }
     this.sortedCount = this.count;
   }
+}
+
+function resized<T extends Uint32Array | Float64Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a.subarray(0, Math.min(length, a.length)));
+  return b;
 }
 
 interface SealedChunk {
@@ -237,22 +273,23 @@ function indexPath(segmentPath: string): string {
 
 /**
  * A segment's index: `[magic][u32 segment bytes][u32 entries][entries: u32 series, u32 offset,
- * f64 first ts, f64 last ts][u32 CRC-32 of everything before]`. Written once the segment is no
- * longer appended to, so a start reads 24 bytes a chunk instead of every chunk.
+ * f64 first ts, f64 last ts][u32 CRC-32 of everything before]`. Written when the segment is no
+ * longer appended to and at every stop, so a start reads 24 bytes a chunk instead of every
+ * chunk, and of the newest segment only what was appended after the stop.
  */
-function encodeIndex(segmentBytes: number, entries: readonly IndexEntry[]): Buffer {
-  const n = entries.length;
+function encodeIndex(seg: Segment): Buffer {
+  const n = seg.count;
   const b = Buffer.allocUnsafe(16 + n * INDEX_ENTRY + 4);
   INDEX_MAGIC.copy(b, 0);
-  b.writeUInt32LE(segmentBytes, 8);
+  b.writeUInt32LE(seg.file.size, 8);
   b.writeUInt32LE(n, 12);
-  entries.forEach(([series, offset, first, last], i) => {
+  for (let i = 0; i < n; i++) {
     const at = 16 + i * INDEX_ENTRY;
-    b.writeUInt32LE(series, at);
-    b.writeUInt32LE(offset, at + 4);
-    b.writeDoubleLE(first, at + 8);
-    b.writeDoubleLE(last, at + 16);
-  });
+    b.writeUInt32LE(seg.refs[i * 2], at);
+    b.writeUInt32LE(seg.refs[i * 2 + 1], at + 4);
+    b.writeDoubleLE(seg.times![i * 2], at + 8);
+    b.writeDoubleLE(seg.times![i * 2 + 1], at + 16);
+  }
   b.writeUInt32LE(crc32(b.subarray(0, b.length - 4)), b.length - 4);
   return b;
 }
@@ -355,9 +392,9 @@ export class PersistentHistory {
   }
 
   /**
-   * Every tier's segments: from its index where one matches the segment (its chunks are then
-   * checked as they are read), else read whole and checked (torn or damaged tail cut), and
-   * indexed if it is no longer the newest.
+   * Every tier's segments: the chunks its index lists (checked as they are read), and the records
+   * after them read and checked (a torn or damaged tail cut); without an index that matches it,
+   * the segment is read whole, and indexed if it is no longer the newest.
    */
   private loadSegments(): void {
     for (let t = 0; t < 3; t++) {
@@ -369,21 +406,19 @@ export class PersistentHistory {
       names.forEach((name, i) => {
         const [no, created] = name.slice(0, -4).split('-').map(Number);
         const path = join(dir, name);
-        let indexed = this.readIndex(path);
-        let file = indexed && RecordFile.openKnown(path, indexed.segmentBytes);
-        let entries: IndexEntry[];
-        if (file) entries = indexed!.entries;
-        else {
-          indexed = undefined;
-          entries = [];
-          const opened = RecordFile.open(path, (p, offset) => {
+        const index = this.readIndex(path);
+        const read: IndexEntry[] = [];
+        const { file, cut, known } = RecordFile.open(
+          path,
+          (p, offset) => {
             const c = decodeChunkRecord(p);
-            entries.push([c.series, offset, c.firstTs, c.lastTs]);
-          });
-          this.noteCut(opened.cut);
-          file = opened.file;
-        }
-        const seg = new Segment(no, created, file);
+            read.push([c.series, offset, c.firstTs, c.lastTs]);
+          },
+          index?.segmentBytes,
+        );
+        this.noteCut(cut);
+        const entries = known ? [...index!.entries, ...read] : read;
+        const seg = new Segment(no, created, file, entries.length);
         for (const [series, offset, first, last] of entries) {
           seg.add(series, offset, first, last);
           const s = this.seriesOf(series);
@@ -391,8 +426,10 @@ export class PersistentHistory {
         }
         this.segments[t].push(seg);
         this.nextSegmentNo = Math.max(this.nextSegmentNo, no + 1);
-        if (indexed) seg.indexBytes = 16 + entries.length * INDEX_ENTRY + 4;
-        else if (i < names.length - 1) this.writeIndex(seg, entries);
+        // The newest segment's index (written at the last stop) is rewritten at the next; the others' now if stale.
+        if (index && (i === names.length - 1 || (known && read.length === 0))) seg.indexBytes = 16 + index.entries.length * INDEX_ENTRY + 4;
+        else if (i < names.length - 1) this.writeIndex(seg);
+        if (i < names.length - 1) seg.close();
       });
     }
   }
@@ -409,20 +446,10 @@ export class PersistentHistory {
     return index;
   }
 
-  /** Writes a segment's index (entries: its chunks, read back from it when not given). A failure only costs a slower start. */
-  private writeIndex(seg: Segment, entries?: IndexEntry[]): void {
+  /** Writes a segment's index from the chunks it holds. A failure only costs a slower start. */
+  private writeIndex(seg: Segment): void {
     try {
-      if (!entries) {
-        const read: IndexEntry[] = [];
-        const whole = seg.file.records((p, offset) => {
-          const c = decodeChunkRecord(p);
-          read.push([c.series, offset, c.firstTs, c.lastTs]);
-        });
-        // A record that no longer checks: left to the next start, which reads the segment whole.
-        if (!whole) return;
-        entries = read;
-      }
-      const bytes = encodeIndex(seg.file.size, entries);
+      const bytes = encodeIndex(seg);
       writeFileAtomic(indexPath(seg.file.path), bytes);
       seg.indexBytes = bytes.length;
     } catch (err) {
@@ -659,7 +686,10 @@ export class PersistentHistory {
     const { file } = RecordFile.open(path, () => {});
     const seg = new Segment(no, nowMs, file);
     // The one before is appended to no more: its index lets a start skip reading it.
-    if (last) this.writeIndex(last);
+    if (last) {
+      this.writeIndex(last);
+      last.close();
+    }
     segs.push(seg);
     return seg;
   }
@@ -744,17 +774,18 @@ export class PersistentHistory {
   /**
    * Calls `visit` for each point of tier `t` of a series with sinceMs <= time <= untilMs, oldest
    * first (the row is reused: copy what you keep): from the segments, the chunks waiting to be
-   * written, the open chunk and the bucket in progress. A chunk that fails its checksum on read
-   * is skipped and logged.
+   * written, the open chunk and the bucket in progress. With `wanted` (a flag per column) only
+   * those columns are decoded: the others are NaN, but in the bucket in progress. A chunk that
+   * fails its checksum on read is skipped and logged.
    */
-  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void): void {
+  scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void, wanted?: Uint8Array): void {
     const inRange = (ts: number, row: Float64Array): void => {
       if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
     };
     const cols = this.columns[t];
     for (const seg of this.segments[t]) {
       if (seg.maxTs < sinceMs || seg.minTs > untilMs) continue;
-      for (const offset of seg.offsetsOf(series)) {
+      for (const offset of seg.offsetsOf(series, sinceMs, untilMs)) {
         let c: SealedChunk;
         try {
           c = decodeChunkRecord(seg.file.readAt(offset));
@@ -762,13 +793,13 @@ export class PersistentHistory {
           this.cutChunk(seg, series, offset, err);
           continue;
         }
-        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
       }
     }
-    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange);
+    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
     const s = this.series.get(series);
     const w = s?.heads[t].writer;
-    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange);
+    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange, wanted);
     // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
     const b = s?.buckets[t];
     if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);
@@ -825,9 +856,10 @@ export class PersistentHistory {
     };
   }
 
-  /** Writes everything (SIGTERM loses nothing) and closes the files. */
+  /** Writes everything (SIGTERM loses nothing), indexes the newest segments and closes the files. */
   close(nowMs = Date.now()): void {
     this.flush(nowMs);
+    for (const segs of this.segments) if (segs.length > 0) this.writeIndex(segs[segs.length - 1]);
     this.headLog?.close();
     for (const segs of this.segments) for (const seg of segs) seg.file.close();
   }

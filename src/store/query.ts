@@ -5,7 +5,7 @@
  * sampled (the agent was down, the container did not exist) the answer holds nulls: nothing is
  * interpolated.
  */
-import { Bucketer, statOf } from './aggregate.js';
+import { AGG, Bucketer, statOf } from './aggregate.js';
 
 export interface TierView {
   name: string;
@@ -18,8 +18,11 @@ export interface HistorySource {
   tiers: readonly TierView[];
   /** Metrics in a raw row. */
   metricCount: number;
-  /** Calls `visit` for each point with sinceMs <= time <= untilMs, oldest first (the row may be reused). */
-  scan(tier: number, sinceMs: number, untilMs: number, visit: (ts: number, row: ArrayLike<number>) => void): void;
+  /**
+   * Calls `visit` for each point with sinceMs <= time <= untilMs, oldest first (the row may be
+   * reused); only the columns flagged in `wanted` need to hold their values.
+   */
+  scan(tier: number, sinceMs: number, untilMs: number, visit: (ts: number, row: ArrayLike<number>) => void, wanted: Uint8Array): void;
 }
 
 export interface HistoryQuery {
@@ -31,15 +34,16 @@ export interface HistoryQuery {
   metrics: readonly number[];
 }
 
+/** Columns of numbers; NaN where there is no value (served as null). */
 export interface HistoryResult {
   tier: string;
   /** Width of the buckets, or null when every stored point is returned. */
   stepMs: number | null;
-  timestampsMs: number[];
+  timestampsMs: Float64Array;
   /** Per metric: the value (raw) or the bucket's mean. */
-  values: (number | null)[][];
+  values: Float64Array[];
   /** With buckets: per metric their min, max and last. */
-  aggregates?: { min: (number | null)[][]; max: (number | null)[][]; last: (number | null)[][] };
+  aggregates?: { min: Float64Array[]; max: Float64Array[]; last: Float64Array[] };
 }
 
 /** Most points one answer may hold. */
@@ -58,7 +62,16 @@ export function chooseTier(tiers: readonly TierView[], sinceMs: number, stepMs: 
   return fitting.length > 0 ? fitting[fitting.length - 1] : holding[0];
 }
 
-const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
+/** Columns of a row of `tier` that hold the metrics (a raw row: one per metric; coarser: AGG per metric). */
+function columnsOf(tier: number, metrics: readonly number[]): number[] {
+  return tier === 0 ? [...metrics] : metrics.flatMap((m) => Array.from({ length: AGG }, (_, k) => m * AGG + k));
+}
+
+function flags(count: number, columns: readonly number[]): Uint8Array {
+  const wanted = new Uint8Array(count);
+  for (const c of columns) wanted[c] = 1;
+  return wanted;
+}
 
 export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number): HistoryResult {
   const t = chooseTier(src.tiers, q.sinceMs, q.stepMs, nowMs);
@@ -68,42 +81,66 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
   const step = Math.max(q.stepMs ?? tier.resolutionMs, tier.resolutionMs);
   // Whole buckets: the first one starts at or before `since`.
   const first = Math.floor(since / step) * step;
-  const n = Math.floor((q.untilMs - first) / step) + 1;
+  const n = Math.max(0, Math.floor((q.untilMs - first) / step) + 1);
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
-  const out: HistoryResult = {
-    tier: tier.name,
-    stepMs: step,
-    timestampsMs: Array.from({ length: Math.max(0, n) }, (_, i) => first + i * step),
-    values: q.metrics.map(() => new Array<number | null>(Math.max(0, n)).fill(null)),
-    aggregates: { min: q.metrics.map(() => new Array(Math.max(0, n)).fill(null)), max: q.metrics.map(() => new Array(Math.max(0, n)).fill(null)), last: q.metrics.map(() => new Array(Math.max(0, n)).fill(null)) },
-  };
-  const b = new Bucketer(step, src.metricCount, t > 0, (startMs, acc) => {
+  const column = () => q.metrics.map(() => new Float64Array(n).fill(NaN));
+  const out = { tier: tier.name, stepMs: step, timestampsMs: new Float64Array(n), values: column(), aggregates: { min: column(), max: column(), last: column() } };
+  for (let i = 0; i < n; i++) out.timestampsMs[i] = first + i * step;
+  // The buckets fold only the asked metrics: a row of theirs is gathered from the tier's row.
+  const columns = columnsOf(t, q.metrics);
+  const gathered = new Float64Array(columns.length);
+  const b = new Bucketer(step, q.metrics.length, t > 0, (startMs, acc) => {
     const i = (startMs - first) / step;
     if (i < 0 || i >= n) return;
-    q.metrics.forEach((m, j) => {
-      out.values[j][i] = num(statOf(acc, m, 'mean'));
-      out.aggregates!.min[j][i] = num(statOf(acc, m, 'min'));
-      out.aggregates!.max[j][i] = num(statOf(acc, m, 'max'));
-      out.aggregates!.last[j][i] = num(statOf(acc, m, 'last'));
-    });
+    for (let j = 0; j < q.metrics.length; j++) {
+      out.values[j][i] = statOf(acc, j, 'mean');
+      out.aggregates.min[j][i] = statOf(acc, j, 'min');
+      out.aggregates.max[j][i] = statOf(acc, j, 'max');
+      out.aggregates.last[j][i] = statOf(acc, j, 'last');
+    }
   });
-  src.scan(t, first, q.untilMs, (ts, row) => b.add(ts, row));
+  const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, columns);
+  src.scan(
+    t,
+    first,
+    q.untilMs,
+    (ts, row) => {
+      for (let k = 0; k < columns.length; k++) gathered[k] = row[columns[k]];
+      b.add(ts, gathered);
+    },
+    wanted,
+  );
   b.close();
   return out;
 }
 
 /** Every stored point; a null point marks each gap longer than two and a half intervals. */
 function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQuery): HistoryResult {
-  const out: HistoryResult = { tier: tier.name, stepMs: null, timestampsMs: [], values: q.metrics.map(() => []) };
+  // Columns grown by doubling, as many points as the scan visits (and a gap's) written in place.
+  let timestampsMs = new Float64Array(1024);
+  let values = q.metrics.map(() => new Float64Array(1024));
+  let n = 0;
   let prev = NaN;
-  src.scan(0, since, q.untilMs, (ts, row) => {
-    if (ts - prev > 2.5 * tier.resolutionMs) {
-      out.timestampsMs.push(prev + tier.resolutionMs);
-      for (const v of out.values) v.push(null);
+  const point = (ts: number, row: ArrayLike<number> | undefined): void => {
+    if (n === timestampsMs.length) {
+      timestampsMs = grown(timestampsMs);
+      values = values.map(grown);
     }
+    timestampsMs[n] = ts;
+    for (let j = 0; j < values.length; j++) values[j][n] = row ? row[q.metrics[j]] : NaN;
+    n++;
+  };
+  const visit = (ts: number, row: ArrayLike<number>): void => {
+    if (ts - prev > 2.5 * tier.resolutionMs) point(prev + tier.resolutionMs, undefined);
     prev = ts;
-    out.timestampsMs.push(ts);
-    q.metrics.forEach((m, j) => out.values[j].push(num(row[m])));
-  });
-  return out;
+    point(ts, row);
+  };
+  src.scan(0, since, q.untilMs, visit, flags(src.metricCount, q.metrics));
+  return { tier: tier.name, stepMs: null, timestampsMs: timestampsMs.subarray(0, n), values: values.map((v) => v.subarray(0, n)) };
+}
+
+function grown(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

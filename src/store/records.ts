@@ -34,21 +34,24 @@ export class RecordError extends Error {
   }
 }
 
-/** Visits the good records of a whole file's bytes (magic checked by the caller); where they end and why. */
-function walk(buf: Buffer, visit: (payload: Buffer, offset: number) => void): { end: number; reason?: string } {
+/**
+ * Visits the good records in `buf`, the file's bytes from offset `base` (past the magic, checked
+ * by the caller, when 0); where they end (an offset in the file) and why.
+ */
+function walk(buf: Buffer, base: number, visit: (payload: Buffer, offset: number) => void): { end: number; reason?: string } {
   const size = buf.length;
-  let end = HEADER;
-  while (end < size) {
-    if (size - end < 8) return { end, reason: 'torn record header' };
-    const len = buf.readUInt32LE(end);
-    const sum = buf.readUInt32LE(end + 4);
-    if (len > MAX_RECORD || end + 8 + len > size) return { end, reason: len > MAX_RECORD ? `implausible record length ${len}` : 'torn record' };
-    const payload = buf.subarray(end + 8, end + 8 + len);
-    if (crc32(payload) !== sum) return { end, reason: 'checksum mismatch' };
-    visit(payload, end);
-    end += 8 + len;
+  let at = base === 0 ? HEADER : 0;
+  while (at < size) {
+    if (size - at < 8) return { end: base + at, reason: 'torn record header' };
+    const len = buf.readUInt32LE(at);
+    const sum = buf.readUInt32LE(at + 4);
+    if (len > MAX_RECORD || at + 8 + len > size) return { end: base + at, reason: len > MAX_RECORD ? `implausible record length ${len}` : 'torn record' };
+    const payload = buf.subarray(at + 8, at + 8 + len);
+    if (crc32(payload) !== sum) return { end: base + at, reason: 'checksum mismatch' };
+    visit(payload, base + at);
+    at += 8 + len;
   }
-  return { end };
+  return { end: base + at };
 }
 
 export class RecordFile {
@@ -61,23 +64,27 @@ export class RecordFile {
 
   /**
    * Opens or creates `path`, calling `visit` for each good record in order with its payload
-   * (a view valid during the call) and offset; cuts the file after the last good one.
+   * (a view valid during the call) and offset; cuts the file after the last good one. With
+   * `knownEnd` (an index lists the records before it) and a file at least that long, only the
+   * records from there on are read (`known`); the others are checked one by one as readAt reads them.
    */
-  static open(path: string, visit: (payload: Buffer, offset: number) => void): { file: RecordFile; cut?: Cut } {
+  static open(path: string, visit: (payload: Buffer, offset: number) => void, knownEnd = 0): { file: RecordFile; cut?: Cut; known: boolean } {
     const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     const size = fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(size);
-    if (size > 0) readSync(fd, buf, 0, size, 0);
+    const known = knownEnd >= HEADER && knownEnd <= size;
+    const from = known ? knownEnd : 0;
+    const buf = Buffer.allocUnsafe(size - from);
+    if (buf.length > 0) readSync(fd, buf, 0, buf.length, from);
     let cut: Cut | undefined;
     let end = HEADER;
     if (size === 0) {
       writeSync(fd, MAGIC);
       fsyncSync(fd);
-    } else if (size < HEADER || !buf.subarray(0, HEADER).equals(MAGIC)) {
+    } else if (!known && (size < HEADER || !buf.subarray(0, HEADER).equals(MAGIC))) {
       cut = { file: path, atByte: 0, bytesCut: size, reason: 'not a cstats record file (bad magic)' };
       end = 0;
     } else {
-      const walked = walk(buf, visit);
+      const walked = walk(buf, from, visit);
       end = walked.end;
       if (walked.reason !== undefined) cut = { file: path, atByte: end, bytesCut: size - end, reason: walked.reason };
     }
@@ -90,26 +97,7 @@ export class RecordFile {
       }
       fsyncSync(fd);
     }
-    return { file, cut };
-  }
-
-  /**
-   * Opens `path` without reading it, when an index says it holds `end` bytes of good records;
-   * undefined when it holds another number of bytes (the index is stale: open() it instead).
-   * Its records are then checked one by one as readAt reads them.
-   */
-  static openKnown(path: string, end: number): RecordFile | undefined {
-    const fd = openSync(path, constants.O_RDWR);
-    if (fstatSync(fd).size === end) return new RecordFile(path, fd, end);
-    closeSync(fd);
-    return undefined;
-  }
-
-  /** Calls `visit` for each record that checks, in order, up to the first that does not; whether all did. */
-  records(visit: (payload: Buffer, offset: number) => void): boolean {
-    const buf = Buffer.allocUnsafe(this.end);
-    readSync(this.fd, buf, 0, this.end, 0);
-    return walk(buf, visit).reason === undefined;
+    return { file, cut, known };
   }
 
   /** Bytes of good records (and the magic). */

@@ -153,17 +153,17 @@ export class Store {
     const metricCount = METRIC_NAMES.length;
     const persist = this.persist;
     const series = persist?.seriesOfId(e.info.id);
-    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, scan: (t, since, until, visit) => persist.scan(series, t, since, until, visit) };
-    const all = METRIC_NAMES.map((_, i) => i);
+    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, scan: (t, since, until, visit, wanted) => persist.scan(series, t, since, until, visit, wanted) };
     return {
       tiers: [{ name: 'memory', resolutionMs: this.intervalMs, retentionMs: this.capacity * this.intervalMs }],
       metricCount,
-      scan: (_t, since, until, visit) => {
-        const { timestampsMs, values } = e.history?.read(since, all) ?? { timestampsMs: [], values: [] };
+      scan: (_t, since, until, visit, wanted) => {
+        const metrics = METRIC_NAMES.map((_, i) => i).filter((m) => wanted[m] === 1);
+        const { timestampsMs, values } = e.history?.read(since, metrics) ?? { timestampsMs: [], values: [] };
         const row = new Float64Array(metricCount);
         timestampsMs.forEach((ts, i) => {
           if (ts > until) return;
-          values.forEach((col, m) => (row[m] = col[i]));
+          values.forEach((col, j) => (row[metrics[j]] = col[i]));
           visit(ts, row);
         });
       },

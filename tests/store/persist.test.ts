@@ -146,11 +146,13 @@ test('corruption: a flipped byte and a torn tail are cut at start, reported, and
   feed(a.h, 3, 0, 1900);
   const before = raw(a.h, 1);
   a.close();
-  // A copy, damaged: a byte flipped in the middle of the raw segment, the head log torn.
+  // A copy without the index its stop wrote (as an agent killed before it ever stopped leaves the
+  // newest segment: read whole at start), damaged: a byte flipped in the middle of the raw segment, the head log torn.
   const copy = tmp();
   cpSync(dir, copy, { recursive: true });
   const segDir = join(copy, 'tier-raw');
-  const seg = join(segDir, readdirSync(segDir)[0]);
+  const seg = join(segDir, readdirSync(segDir).find((f) => f.endsWith('.seg'))!);
+  rmSync(seg.replace(/\.seg$/, '.idx'));
   const size = statSync(seg).size;
   const bytes = readFileSync(seg);
   const flipAt = Math.floor(size * 0.6);
@@ -216,18 +218,18 @@ test('queries: the tier that fits, a grid of steps with nulls where nothing was 
   feed(a.h, 2, 0, 600);
   feed(a.h, 2, 900, 300); // down from 600 s to 900 s
   const s = a.h.seriesOfId(info(1).id)!;
-  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void) => a.h.scan(s, t, since, until, visit) };
+  const src = { tiers: a.h.tiers, metricCount: METRICS.length, scan: (t: number, since: number, until: number, visit: (ts: number, row: Float64Array) => void, wanted: Uint8Array) => a.h.scan(s, t, since, until, visit, wanted) };
   const now = T0 + 1200 * 1000;
   const stored = queryHistory(src, { sinceMs: T0, untilMs: now, metrics: [0] }, now);
   assert.equal(stored.tier, 'raw');
   assert.equal(stored.stepMs, null);
   assert.equal(stored.timestampsMs.length, 901, 'every sample and one null marking the gap');
-  assert.equal(stored.values[0][600], null);
+  assert.ok(Number.isNaN(stored.values[0][600]), 'the gap: no value');
   assert.equal(stored.timestampsMs[600], T0 + 600 * 1000);
   const perMinute = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2] }, now);
   assert.equal(perMinute.tier, '1m');
   assert.equal(perMinute.timestampsMs.length, 21);
-  assert.deepEqual(perMinute.values[0].map((v) => v === null), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
+  assert.deepEqual(Array.from(perMinute.values[0], Number.isNaN), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
   // 30 s steps come from the samples.
   const half = queryHistory(src, { sinceMs: T0, untilMs: T0 + 59_000, stepMs: 30_000, metrics: [1] }, now);
   assert.equal(half.tier, 'raw');
@@ -277,7 +279,7 @@ test('segments no longer written get an index: a start reads the index, and a da
   const names = readdirSync(segDir).sort();
   assert.deepEqual(
     names.map((n) => n.slice(-4)),
-    ['.idx', '.seg', '.seg'],
+    ['.idx', '.seg', '.idx', '.seg'],
     names.join(' '),
   );
   // A byte flipped in the indexed segment is not seen at start (nothing reads it)...
@@ -310,6 +312,46 @@ test('segments no longer written get an index: a start reads the index, and a da
   assert.equal(c.h.health().repaired.length, 1);
   assert.ok(readFileSync(idx).subarray(0, 8).equals(Buffer.from('CSIDX01\n', 'latin1')));
   c.close(T0 + 7300 * 1000);
+  rmSync(dir, { recursive: true });
+});
+
+test('the newest segment is indexed at every stop: the next start reads only what was appended after, and cuts a torn tail there', () => {
+  const dir = tmp();
+  const a = open(dir);
+  feed(a.h, 2, 0, 1900);
+  a.close(T0 + 1900 * 1000);
+  const segDir = join(dir, 'tier-raw');
+  const seg = join(segDir, readdirSync(segDir).find((f) => f.endsWith('.seg'))!);
+  const indexed = readFileSync(seg.replace(/\.seg$/, '.idx')).readUInt32LE(8);
+  assert.equal(indexed, statSync(seg).size);
+  // Appended to after the start, then killed (no stop: the index names what the first stop left).
+  const b = open(dir);
+  feed(b.h, 2, 1900, 1300);
+  const before = [raw(b.h, 0), raw(b.h, 1)];
+  b.dataDir.close();
+  const size = statSync(seg).size;
+  assert.ok(size > indexed);
+  truncateSync(seg, size - 5);
+  // A byte flipped in the indexed part is not seen at start: only the tail is read.
+  const bytes = readFileSync(seg);
+  bytes[Math.floor(indexed / 2)] ^= 0x40;
+  writeFileSync(seg, bytes);
+  const c = open(dir);
+  const cut = c.h.health().repaired;
+  assert.equal(cut.length, 1, JSON.stringify(cut));
+  assert.equal(cut[0].reason, 'torn record');
+  assert.ok(cut[0].atByte >= indexed && cut[0].atByte < size, JSON.stringify(cut[0]));
+  // The torn chunk's samples are gone (the head log no longer held them), and the flipped one's once
+  // read; every other sample is as it was.
+  const after = [raw(c.h, 0), raw(c.h, 1)];
+  assert.equal(c.h.health().repaired.length, 2, 'the flipped chunk, found when read');
+  let lost = 0;
+  after.forEach((got, n) => {
+    got.timestampsMs.forEach((ts, i) => assert.deepEqual(got.rows[i], before[n].rows[before[n].timestampsMs.indexOf(ts)]));
+    lost += before[n].timestampsMs.length - got.timestampsMs.length;
+  });
+  assert.equal(lost, 2 * 600);
+  c.close();
   rmSync(dir, { recursive: true });
 });
 
