@@ -64,6 +64,21 @@ export interface OpenPage {
   external: string[];
 }
 
+/** The processes of every Chromium this process started (browser, GPU, utilities, renderers). */
+export function chromiumProcesses(): number[] {
+  return descendants(process.pid).filter((pid) => cmdlineOf(pid)?.startsWith('/usr/lib/chromium/chromium'));
+}
+
+/** Their renderers: the pages' JavaScript, layout and paint. */
+export function rendererProcesses(): number[] {
+  return chromiumProcesses().filter((pid) => cmdlineOf(pid)?.includes('--type=renderer'));
+}
+
+/**
+ * One headless Chromium with its own profile. Pages of one profile share at most 6 connections
+ * to a host (HTTP/1.1) and each page's stream holds one: pages that must all stream at once
+ * each need a Chromium of their own.
+ */
 export class Chromium {
   private constructor(
     private readonly context: BrowserContext,
@@ -74,16 +89,6 @@ export class Chromium {
     const { context, close } = await launchChromium();
     await context.addInitScript(watchTicks);
     return new Chromium(context, close);
-  }
-
-  /** Chromium's processes (browser, GPU, utilities, renderers): those below this process. */
-  processes(): number[] {
-    return descendants(process.pid).filter((pid) => cmdlineOf(pid)?.startsWith('/usr/lib/chromium/chromium'));
-  }
-
-  /** The renderers: the pages' JavaScript, layout and paint. */
-  renderers(): number[] {
-    return this.processes().filter((pid) => cmdlineOf(pid)?.includes('--type=renderer'));
   }
 
   async open(url: string): Promise<OpenPage> {

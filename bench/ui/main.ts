@@ -30,7 +30,7 @@ import { chartedCgroups, startNetdata } from '../collect/netdata.js';
 import { quantile } from '../scrape/inprocess.js';
 import { freePort, mean } from '../../tests/integration/support.js';
 import { TopTerminal } from '../../tests/integration/ui/support.js';
-import { Chromium, descendants, heapUsedBytes, historyDraw, liveHeapBytes, tickLatencies, type OpenPage } from './browser.js';
+import { Chromium, chromiumProcesses, descendants, heapUsedBytes, historyDraw, liveHeapBytes, rendererProcesses, tickLatencies, type OpenPage } from './browser.js';
 
 const QUICK = envNumber('BENCH_QUICK', 0) === 1;
 const SETTINGS = {
@@ -107,7 +107,8 @@ async function idOf(agent: Agent, name: string): Promise<string> {
 /** What the benchmark started, for the cleanup (also on Ctrl-C). */
 interface Held {
   procs: Started[];
-  chromium?: Chromium;
+  /** The first serves every page but those of the many-pages turns, which have one each. */
+  browsers: Chromium[];
   term?: TopTerminal;
 }
 
@@ -223,11 +224,14 @@ async function large(chromium: Chromium, cgroups: BenchCgroups, agent: Agent, he
   note(`agent samples ${containers} containers; settling ${SETTINGS.warmupS} s`);
   await sleep(SETTINGS.warmupS * 1000);
   const agentProbe = processProbe('agent', () => [agent.proc.pid]);
-  const tab = processProbe('renderers', () => chromium.renderers());
-  const browser = processProbe('browser', () => chromium.processes());
+  const tab = processProbe('renderers', rendererProcesses);
+  const browser = processProbe('browser', chromiumProcesses);
   const overviews = async (k: number): Promise<OpenPage[]> => {
     const pages: OpenPage[] = [];
-    for (let i = 0; i < k; i++) pages.push(await chromium.open(`http://127.0.0.1:${agent.port}/`));
+    for (let i = 0; i < k; i++) {
+      if (i === held.browsers.length) held.browsers.push(await Chromium.launch());
+      pages.push(await held.browsers[i].open(`http://127.0.0.1:${agent.port}/`));
+    }
     await Promise.all(pages.map((p) => p.page.waitForSelector('table.containers tbody tr[data-id]')));
     // What opening costs (the list, the table built) is not the steady state measured.
     await sleep(SETTLE_MS);
@@ -269,6 +273,8 @@ async function large(chromium: Chromium, cgroups: BenchCgroups, agent: Agent, he
   say(`    with ${SETTINGS.pages} pages: renderers ${pctOfCore(mean(many.map((w) => w.cpu.get('renderers')!)))} of a core together, the whole browser ${pctOfCore(mean(many.map((w) => w.cpu.get('browser')!)))}; JS heap largest ${mb(Math.max(...many.flatMap((w) => w.heapMax)))}`);
   say(`    sample to screen, ${manyLatencies.length} ticks of all pages: p50 ${median(manyLatencies).toFixed(0)} ms, p95 ${p95ofMany.toFixed(0)} ms (${verdict(p95ofMany, 1.5 * INTERVAL_MS)}), max ${Math.max(...manyLatencies).toFixed(0)} ms`);
 
+  // The many-pages turns' browsers, idle now, would count in netdata's whole-browser figure.
+  for (const b of held.browsers.splice(1)) await b.close();
   if (!netdata) return;
   const charted = await chartedCgroups(netdata);
   const netdataProbe = processProbe('netdata', () => [netdata.proc.pid, ...descendants(netdata.proc.pid)]);
@@ -285,9 +291,9 @@ async function large(chromium: Chromium, cgroups: BenchCgroups, agent: Agent, he
   say(`  ratio, tab CPU netdata / cstats: ${(ndWindow.cpu.get('renderers')! / w1.cpu.get('renderers')!).toFixed(1)}; JS heap netdata / cstats: ${(ndWindow.heapMax[0] / w1.heapMax[0]).toFixed(1)}`);
 }
 
-async function cleanup(layout: CgroupLayout, held: Held = { procs: [] }): Promise<void> {
+async function cleanup(layout: CgroupLayout, held: Held = { procs: [], browsers: [] }): Promise<void> {
   held.term?.close();
-  await held.chromium?.close().catch(() => undefined);
+  for (const b of held.browsers.splice(0)) await b.close().catch(() => undefined);
   for (const p of held.procs) await stop(p, 3000).catch(() => undefined);
   const killed = killRecorded();
   if (killed > 0) note(`cleanup: ended ${killed} leftover processes`);
@@ -303,7 +309,7 @@ async function main(): Promise<number> {
   await cleanup(layout);
   if (process.argv[2] === 'cleanup') return 0;
 
-  const held: Held = { procs: [] };
+  const held: Held = { procs: [], browsers: [] };
   const interrupted = cleanUpOnSignal(note, () => cleanup(layout, held));
   try {
     const cgroups = new BenchCgroups(layout, SLICE, SCOPE);
@@ -312,7 +318,7 @@ async function main(): Promise<number> {
     const agent = startAgent('agent', { port: await freePort(), interval: `${INTERVAL_MS}ms`, args: ['--no-persist'] });
     held.procs.push(agent.proc);
     const chromium = await Chromium.launch();
-    held.chromium = chromium;
+    held.browsers.push(chromium);
     await small(chromium, agent, held);
     if (SETTINGS.large > 0) await large(chromium, cgroups, agent, held);
     return 0;
