@@ -1,4 +1,5 @@
-# Sourced by the benchmarks' run.sh: build_tree DIR builds the project into DIR/dist, with
+# Sourced by the benchmarks' run.sh: build_tree DIR builds the project into DIR/dist (the
+# dashboard into DIR/dist/ui), with
 # package.json, bin/ and node_modules beside it (the agent reads its version from the first and is started
 # through the second, as users start it). A build of its own, because the shared dist/ is
 # rebuilt by others while a benchmark runs. Work in progress elsewhere in the tree may not
@@ -14,6 +15,8 @@ build_tree() {
 	ln -s "$root/node_modules" "$tree/node_modules"
 	(cd "$root" && npx tsc -p tsconfig.json --outDir "$tree/dist") >"$tree.build.log" 2>&1 ||
 		echo "tsc reported errors (see $tree.build.log); using what it emitted" >&2
+	(cd "$root" && UI_OUT="$tree/dist/ui" node scripts/build-ui.mjs) >>"$tree.build.log" 2>&1 ||
+		echo "the dashboard did not build (see $tree.build.log)" >&2
 }
 
 # Raises RLIMIT_NOFILE to $1 where allowed: the agent keeps a dozen or more descriptors per

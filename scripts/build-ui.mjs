@@ -1,12 +1,13 @@
 // Builds the dashboard into dist/ui: the page's TypeScript (src/ui/web, with uPlot from
 // node_modules) bundled and minified by esbuild into app.js, and the HTML, CSS and uPlot's
 // stylesheet copied beside it. Runs in `npm run build` (and so at `npm ci`, via prepare).
+// UI_OUT builds it elsewhere (bench/tree.sh, into a benchmark's own tree).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const out = 'dist/ui';
+const out = process.env.UI_OUT || 'dist/ui';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({

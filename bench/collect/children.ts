@@ -32,7 +32,8 @@ export function prepareStateDir(): void {
   mkdirSync(STATE_DIR, { recursive: true });
 }
 
-function cmdlineOf(pid: number): string | undefined {
+/** A process's command line, arguments joined by spaces; undefined once it exited. */
+export function cmdlineOf(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
   } catch {

@@ -76,7 +76,10 @@ export class TopTerminal {
     return spawnSync('tmux', ['-L', this.socket, 'has-session', '-t', session]).status === 0;
   }
 
+  /** Ends the server and removes its socket, which tmux 3.3 leaves behind in /tmp/tmux-<uid>/. */
   close(): void {
+    const socketPath = spawnSync('tmux', ['-L', this.socket, 'display-message', '-p', '-t', 'keeper', '#{socket_path}'], { encoding: 'utf8' }).stdout.trim();
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    if (socketPath !== '') rmSync(socketPath, { force: true });
   }
 }
