@@ -30,18 +30,14 @@ describe('Go float formatting', () => {
     assert.equal(goFormatFixed(2 ** 64, 2), '18446744073709551616.00');
   });
 
-  test('zero, the figure of every idle container, costs less than another figure (no 0 × 5^1074 in exact decimal)', () => {
-    // bench/ui: `cstats top` over 100 idle containers spent most of each frame expanding zeros.
-    const cpuUsPerCall = (x: number): number => {
-      const t = process.cpuUsage();
-      for (let i = 0; i < 5000; i++) goFormatFixed(x, 2);
-      const d = process.cpuUsage(t);
-      return (d.user + d.system) / 5000;
-    };
-    const zero: number[] = [];
-    const other: number[] = [];
-    for (let round = 0; round < 6; round++) zero.push(cpuUsPerCall(0)), other.push(cpuUsPerCall(12.34));
-    assert.ok(Math.min(...zero) < Math.min(...other), `zero ${Math.min(...zero)} µs a call, 12.34 ${Math.min(...other)} µs`);
+  test('zero, the figure of every idle container, as Go writes it (it is formatted apart from the exact expansion)', () => {
+    // What it costs is bench/ui's figure (cstats top over 100 idle containers), not a test's.
+    assert.equal(goFormatFixed(0, 2), '0.00');
+    assert.equal(goFormatFixed(0, 0), '0');
+    assert.equal(goFormatFixed(-0, 2), '-0.00');
+    assert.equal(goFormatG(0, 3), '0');
+    assert.equal(bytesSize(0), '0B');
+    assert.equal(humanSizeWithPrecision(0, 3), '0B');
   });
 
   test('%.*g drops trailing zeros and switches to exponent form at exp < -4 or exp >= precision', () => {
