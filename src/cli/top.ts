@@ -536,11 +536,14 @@ function alarmsCount(alerts: readonly Alert[]): string {
   return `ALARMS ${firing} firing${alerts.length > firing ? `, ${alerts.length - firing} pending` : ''}`;
 }
 
-/** The alerts pending or firing, most urgent first, under the plain table: nothing when there are none. */
+/**
+ * The alerts pending or firing, most urgent first, for under the plain table (whose output ends
+ * with a blank line): nothing when there are none.
+ */
 export function plainAlarms(alerts: readonly Alert[], nowMs: number): string {
   if (alerts.length === 0) return '';
   const ordered = orderAlerts(alerts);
-  return `\n${alarmsCount(ordered)}\n${ordered.map((a) => alertText(a, nowMs, true)).join('\n')}\n`;
+  return `${alarmsCount(ordered)}\n${ordered.map((a) => alertText(a, nowMs, true)).join('\n')}\n`;
 }
 
 export function plainTable(list: Summary[], fleet = false): string {
