@@ -19,6 +19,8 @@ export interface AgentOptions {
   cpuProfDir?: string;
   /** Further flags (bench/remote-write: --data-dir, --remote-write; bench/soak: --data-dir). */
   args?: string[];
+  /** Another build's bin/cstats.js (bench/collect's BENCH_BASELINE); this build's by default. */
+  bin?: string;
 }
 
 export interface Agent {
@@ -32,7 +34,8 @@ export function startAgent(name: string, o: AgentOptions): Agent {
   if (o.rawHistory) args.push('--raw-history', o.rawHistory);
   args.push(...(o.args ?? []));
   // Profiling needs node's own options, so that run goes through node (without the #! options).
-  const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, BIN, ...args]) : start(name, BIN, args);
+  const bin = o.bin ?? BIN;
+  const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, bin, ...args]) : start(name, bin, args);
   return { proc, port: o.port };
 }
 

@@ -61,6 +61,13 @@ const SETTINGS = {
   /** The mixes measured at every N, in this order. */
   mixes: (process.env.BENCH_MIX ?? 'idle busy').split(/[\s,]+/).filter((m): m is Mix => m === 'idle' || m === 'busy'),
   agentPort: envNumber('BENCH_AGENT_PORT', 17181),
+  /** Further flags for this build's agent (e.g. --no-persist, for a baseline without the store). */
+  agentArgs: (process.env.BENCH_AGENT_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
+  /**
+   * Another build of the agent (run.sh builds BENCH_BASELINE's revision), run over the same
+   * containers in turns with this one and netdata, with its own warm-up at the same time.
+   */
+  baseline: process.env.BENCH_BASELINE_BIN ? { bin: process.env.BENCH_BASELINE_BIN, rev: process.env.BENCH_BASELINE_REV ?? '?' } : undefined,
   netdataPort: envNumber('BENCH_NETDATA_PORT', 19981),
 };
 const HISTORY_RUN_S = 205;
@@ -152,6 +159,8 @@ interface Row {
   netdata: { mode: string; cgroups: number; us: number; rounds: number[]; collectorUs: number; ticks: string }[];
   docker?: { containers: number; daemonsUs: number; shimsUs: number };
   baselineUs?: Record<BaselineMode, number>;
+  /** The BENCH_BASELINE build's agent, in the same turns. */
+  old?: AgentResult;
   fileList?: string;
 }
 
@@ -170,8 +179,10 @@ async function stopLive(run: Run, p: Started): Promise<void> {
   run.live.delete(p);
 }
 
-async function startedAgent(run: Run, name: string, port: number, interval: string, history?: { window: string; raw: string }, cpuProfDir?: string): Promise<Agent> {
-  const agent = startAgent(name, { port, interval, history: history?.window, rawHistory: history?.raw, cpuProfDir });
+async function startedAgent(run: Run, name: string, port: number, interval: string, history?: { window: string; raw: string }, cpuProfDir?: string, bin?: string): Promise<Agent> {
+  // The baseline build gets no BENCH_AGENT_ARGS: they are for flags it may not know.
+  const args = bin ? [] : SETTINGS.agentArgs;
+  const agent = startAgent(name, { port, interval, history: history?.window, rawHistory: history?.raw, cpuProfDir, bin, args });
   run.live.add(agent.proc);
   return agent;
 }
@@ -254,6 +265,30 @@ function tickCount(ws: Window[], ticks: number[] | undefined): string {
   return ticks ? `${ticks.reduce((a, b) => a + b, 0)} in ${seconds.toFixed(0)} s` : `not counted (${seconds.toFixed(0)} s)`;
 }
 
+/** An agent's figures over its turns, read from it once it runs again. */
+async function agentFigures(agent: Agent, windows: Window[], containers: number, warmupUs: number): Promise<AgentResult> {
+  resume(agent.proc);
+  await sleep(SETTLE_MS); // so that /healthz reports a regular tick, not the one owed
+  // bench-0 (idle, the oldest) is there at every N and mix: one sample of it per tick.
+  const ticks = await ticksIn(agent, 'bench-0', windows);
+  const after = await health(agent);
+  const t = turnsUs(windows, 0, containers, ticks);
+  return {
+    ok: true,
+    containers,
+    us: t.us,
+    rounds: t.rounds,
+    ticks: tickCount(windows, ticks),
+    warmupUs,
+    memory: residentOf(agent.proc.pid),
+    tickMs: after?.durationMs ?? NaN,
+    containersEnd: after?.containers,
+    files: keptOpenFiles(agent),
+    fdLimit: openFilesLimit(agent),
+    emfile: ranOutOfDescriptors(agent),
+  };
+}
+
 /**
  * One N, the cgroups already there. The counts go down (1000, 200, 50): netdata takes about a
  * tenth of a second per new cgroup to take it on (it forks a helper for each), a minute or more
@@ -279,51 +314,32 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
   }
   netdatas.pause();
 
-  const agentProc = await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s');
-  const containers = await agentReady(agentProc, expected);
-  const agentRan = containers !== undefined;
-  const subjects: Subject[] = [netdatas];
-  if (agentRan) {
-    subjects.unshift({ probes: [processProbe('agent', () => [agentProc.proc.pid])], pause: () => pause(agentProc.proc), resume: () => resume(agentProc.proc) });
-  } else {
-    note(`N=${n}: the agent failed (${failureLine(agentProc.proc.log)})`);
+  // This build's agent, and the baseline build's beside it: both warm up at once, then take turns.
+  const agents = [{ agent: await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s'), containers: undefined as number | undefined }];
+  if (SETTINGS.baseline) agents.push({ agent: await startedAgent(run, `old-${n}`, SETTINGS.agentPort + 3, '1s', undefined, undefined, SETTINGS.baseline.bin), containers: undefined });
+  for (const a of agents) {
+    a.containers = await agentReady(a.agent, expected);
+    if (a.containers === undefined) note(`N=${n}: ${a.agent.proc.name} failed (${failureLine(a.agent.proc.log)})`);
   }
-  let warmupUs = NaN;
-  if (agentRan && SETTINGS.warmupS > 0) {
-    note(`N=${n}: the agent alone for ${SETTINGS.warmupS} s first (warm-up, reported apart)`);
-    const w = await measure([processProbe('agent', () => [agentProc.proc.pid])], SETTINGS.warmupS);
-    warmupUs = perSampleUs(w.ns[0], w.seconds, 1, containers);
+  const ran = agents.filter((a) => a.containers !== undefined);
+  const probeOf = (a: Agent): CpuProbe => processProbe(a.proc.name, () => [a.proc.pid]);
+  const subjects: Subject[] = [...ran.map(({ agent: a }) => ({ probes: [probeOf(a)], pause: () => pause(a.proc), resume: () => resume(a.proc) })), netdatas];
+  const warmupUs = new Map<Agent, number>();
+  if (ran.length > 0 && SETTINGS.warmupS > 0) {
+    note(`N=${n}: ${ran.map((a) => a.agent.proc.name).join(' and ')} alone for ${SETTINGS.warmupS} s first (warm-up, reported apart)`);
+    const w = await measure(ran.map((a) => probeOf(a.agent)), SETTINGS.warmupS);
+    ran.forEach((a, i) => warmupUs.set(a.agent, perSampleUs(w.ns[i], w.seconds, 1, a.containers!)));
   }
   const windowS = SETTINGS.windowS / SETTINGS.rounds;
-  note(`N=${n}: ${agentRan ? `agent over ${containers} containers and ` : ''}netdata cgroups threads, in turns: ${SETTINGS.rounds} × ${windowS} s each`);
+  note(`N=${n}: ${ran.map((a) => `${a.agent.proc.name} over ${a.containers} containers, `).join('')}netdata cgroups threads, in turns: ${SETTINGS.rounds} × ${windowS} s each`);
   const turns = await inTurns(subjects, SETTINGS.rounds, windowS);
 
-  let agent: AgentResult;
-  if (agentRan) {
-    resume(agentProc.proc);
-    await sleep(SETTLE_MS); // so that /healthz reports a regular tick, not the one owed
-    // bench-0 (idle, the oldest) is there at every N and mix: one sample of it per tick.
-    const ticks = await ticksIn(agentProc, 'bench-0', turns[0]);
-    const after = await health(agentProc);
-    const t = turnsUs(turns[0], 0, containers, ticks);
-    agent = {
-      ok: true,
-      containers,
-      us: t.us,
-      rounds: t.rounds,
-      ticks: tickCount(turns[0], ticks),
-      warmupUs,
-      memory: residentOf(agentProc.proc.pid),
-      tickMs: after?.durationMs ?? NaN,
-      containersEnd: after?.containers,
-      files: keptOpenFiles(agentProc),
-      fdLimit: openFilesLimit(agentProc),
-      emfile: ranOutOfDescriptors(agentProc),
-    };
-  } else {
-    agent = { ok: false, expected, failure: `exited: ${failureLine(agentProc.proc.log)}` };
-  }
-  await stopLive(run, agentProc.proc);
+  const results = new Map<Agent, AgentResult>();
+  for (const [i, a] of ran.entries()) results.set(a.agent, await agentFigures(a.agent, turns[i], a.containers!, warmupUs.get(a.agent) ?? NaN));
+  const resultOf = ({ agent: a }: { agent: Agent }): AgentResult => results.get(a) ?? { ok: false, expected, failure: `exited: ${failureLine(a.proc.log)}` };
+  const agent = resultOf(agents[0]);
+  const old = agents[1] && resultOf(agents[1]);
+  for (const a of agents) await stopLive(run, a.agent.proc);
 
   // What netdata sampled (charts of removed cgroups are gone by now).
   netdatas.resume();
@@ -350,7 +366,7 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
     dockerRow = { containers: running, daemonsUs: perSampleUs(dw.ns[0], dw.seconds, 1, running), shimsUs: perSampleUs(dw.ns[1], dw.seconds, 1, running) };
   }
 
-  const row: Row = { n, mix, agent, netdata, docker: dockerRow };
+  const row: Row = { n, mix, agent, old, netdata, docker: dockerRow };
   // The reference loops read what the agent kept open, so they need an agent that ran.
   if (agent.ok) {
     note(`N=${n}: node loops over the agent's ${agent.files.length} open files, ${SETTINGS.windowS} s`);
@@ -427,9 +443,23 @@ const label = (r: Row): string => (r.mix === 'idle' ? String(r.n) : `${r.n} busy
 
 function table(rows: Row[], modes: string[]): string[] {
   const docker = rows.find((r) => r.docker)?.docker;
-  const head = ['N', 'cont', 'agent µs', 'RSS MB', 'tick ms', ...modes.map((m) => `netdata ${m} µs`), 'dockerd µs', ...BASELINE_MODES.map((m) => `node ${m} µs`), 'agent/netdata', 'agent/dockerd'];
+  const withOld = rows.some((r) => r.old);
+  const head = [
+    'N',
+    'cont',
+    'agent µs',
+    'RSS MB',
+    'tick ms',
+    ...(withOld ? ['old µs', 'old RSS MB', 'agent/old'] : []),
+    ...modes.map((m) => `netdata ${m} µs`),
+    'dockerd µs',
+    ...BASELINE_MODES.map((m) => `node ${m} µs`),
+    'agent/netdata',
+    'agent/dockerd',
+  ];
   const body = rows.map((r) => {
     const a = r.agent.ok ? r.agent : undefined;
+    const o = r.old?.ok ? r.old : undefined;
     const nd = r.netdata.find((x) => x.mode === 'v1') ?? r.netdata[0];
     const d = r.docker ?? docker;
     return [
@@ -438,6 +468,7 @@ function table(rows: Row[], modes: string[]): string[] {
       a ? us(a.us) : 'FAILED',
       mb(a?.memory?.rssBytes),
       a ? a.tickMs.toFixed(1) : '-',
+      ...(withOld ? [o ? us(o.us) : 'FAILED', mb(o?.memory?.rssBytes), ratio(a?.us, o?.us)] : []),
       ...r.netdata.map((x) => us(x.us)),
       d ? us(d.daemonsUs) + (r.docker ? '' : '*') : '-',
       ...BASELINE_MODES.map((m) => us(r.baselineUs?.[m])),
@@ -489,7 +520,7 @@ function report(rows: Row[], run: Run, x: Extras): string {
       rows
         .map((r) => {
           const spread = (xs: number[]): string => `${us(Math.min(...xs))}-${us(Math.max(...xs))}`;
-          return `N=${label(r)}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
+          return `N=${label(r)}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.old?.ok ? `old ${spread(r.old.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
         })
         .join('; ') +
       '.',
@@ -504,7 +535,18 @@ function report(rows: Row[], run: Run, x: Extras): string {
       ran.map(({ n, a }) => `N=${n}: ${a.files.length} (${(a.files.length / a.containers).toFixed(1)} per container)`).join('; ') +
       `; RLIMIT_NOFILE ${ran[0]?.a.fdLimit ?? '?'}.`,
   );
+  const base = SETTINGS.baseline;
+  if (base) {
+    const olds = rows.flatMap((r) => (r.old?.ok ? [{ r, o: r.old }] : []));
+    out.push(
+      `old        the agent built from ${base.rev} (BENCH_BASELINE), same flags${SETTINGS.agentArgs.length ? ` but BENCH_AGENT_ARGS (${SETTINGS.agentArgs.join(' ')}: this build's only)` : ''},`,
+      '           started with this build and warmed up at the same time, then in the same turns over the same containers.',
+      '           Its samples: ' + olds.map(({ r, o }) => `N=${label(r)}: ${o.ticks}`).join('; ') + '.',
+      '           Warm-up µs: ' + olds.map(({ r, o }) => `N=${label(r)}: ${us(o.warmupUs)}`).join('; ') + '; RSS MB (anon): ' + olds.map(({ r, o }) => `N=${label(r)}: ${mbOf(o.memory)}`).join('; ') + '.',
+    );
+  }
   for (const r of rows) {
+    if (r.old && !r.old.ok) out.push(`FAILED N=${label(r)}: the old agent, over ${r.old.expected}+ containers, ${r.old.failure}`);
     if (!r.agent.ok) out.push(`FAILED N=${label(r)}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
     else if (r.agent.containersEnd !== undefined && Math.abs(r.agent.containersEnd - r.agent.containers) > 0.05 * r.agent.containers) {
       out.push(`WARNING N=${label(r)}: the agent sampled ${r.agent.containers} containers before its turns and ${r.agent.containersEnd} after: someone else made or removed containers meanwhile; its µs is not valid.`);

@@ -2,7 +2,8 @@
 # The collection benchmark (see bench/README.md): builds the project, makes sure Docker and
 # netdata are there, then runs bench/collect/main.js, which prints the figures.
 # Environment: BENCH_QUICK=1 for a short run; BENCH_N, BENCH_DOCKER, BENCH_WINDOW,
-# BENCH_HISTORY, BENCH_NETDATA_DEFAULT, BENCH_DOCKER_EVERY, BENCH_PROFILE, BENCH_NOFILE
+# BENCH_HISTORY, BENCH_NETDATA_DEFAULT, BENCH_DOCKER_EVERY, BENCH_PROFILE, BENCH_NOFILE,
+# BENCH_BASELINE (a git revision built and run in turns beside this one), BENCH_AGENT_ARGS
 # (see bench/README.md).
 set -euo pipefail
 
@@ -15,6 +16,14 @@ main=$tree/dist/bench/collect/main.js
 
 build_tree "$tree"
 [ -f "$main" ] && [ -f "$tree/dist/src/cli/main.js" ] || { echo "bench/collect: the build produced no $main" >&2; exit 1; }
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	old=/tmp/${BENCH_PREFIX:-cstats-bench}-collect/baseline
+	build_revision "$old" "$BENCH_BASELINE"
+	[ -f "$old/dist/src/cli/main.js" ] || { echo "bench/collect: the build of $BENCH_BASELINE produced no agent (see $old.build.log)" >&2; exit 1; }
+	export BENCH_BASELINE_BIN=$old/bin/cstats.js
+	BENCH_BASELINE_REV=$(git -C "$root" rev-parse --short "$BENCH_BASELINE")
+	export BENCH_BASELINE_REV
+fi
 
 docker version >/dev/null 2>&1 || "$root/scripts/testbed.sh"
 if ! command -v netdata >/dev/null; then
