@@ -64,10 +64,17 @@ const SETTINGS = {
   /** Further flags for this build's agent (e.g. --no-persist, for a baseline without the store). */
   agentArgs: (process.env.BENCH_AGENT_ARGS ?? '').split(/\s+/).filter((a) => a !== ''),
   /**
-   * Another build of the agent (run.sh builds BENCH_BASELINE's revision), run over the same
-   * containers in turns with this one and netdata, with its own warm-up at the same time.
+   * Other builds of the agent: BENCH_BASELINE's entries, `REV` or `REV:FLAGS` (its own flags,
+   * comma-separated), which run.sh built into baseline-<i>. Each runs over the same containers in
+   * turns with this one and netdata, warmed up at the same time.
    */
-  baseline: process.env.BENCH_BASELINE_BIN ? { bin: process.env.BENCH_BASELINE_BIN, rev: process.env.BENCH_BASELINE_REV ?? '?' } : undefined,
+  baselines: (process.env.BENCH_BASELINE ?? '')
+    .split(/\s+/)
+    .filter((e) => e !== '')
+    .map((e, i) => {
+      const [rev, flags = ''] = e.split(/:(.*)/s);
+      return { rev, bin: `${STATE_DIR}/baseline-${i}/bin/cstats.js`, args: flags.split(',').filter((f) => f !== '') };
+    }),
   netdataPort: envNumber('BENCH_NETDATA_PORT', 19981),
 };
 const HISTORY_RUN_S = 205;
@@ -159,8 +166,8 @@ interface Row {
   netdata: { mode: string; cgroups: number; us: number; rounds: number[]; collectorUs: number; ticks: string }[];
   docker?: { containers: number; daemonsUs: number; shimsUs: number };
   baselineUs?: Record<BaselineMode, number>;
-  /** The BENCH_BASELINE build's agent, in the same turns. */
-  old?: AgentResult;
+  /** The BENCH_BASELINE builds' agents (SETTINGS.baselines' order), in the same turns. */
+  olds: AgentResult[];
   fileList?: string;
 }
 
@@ -179,10 +186,9 @@ async function stopLive(run: Run, p: Started): Promise<void> {
   run.live.delete(p);
 }
 
-async function startedAgent(run: Run, name: string, port: number, interval: string, history?: { window: string; raw: string }, cpuProfDir?: string, bin?: string): Promise<Agent> {
-  // The baseline build gets no BENCH_AGENT_ARGS: they are for flags it may not know.
-  const args = bin ? [] : SETTINGS.agentArgs;
-  const agent = startAgent(name, { port, interval, history: history?.window, rawHistory: history?.raw, cpuProfDir, bin, args });
+/** An agent of this build (with BENCH_AGENT_ARGS), or of `build`, a baseline (with its own flags). */
+async function startedAgent(run: Run, name: string, port: number, interval: string, history?: { window: string; raw: string }, cpuProfDir?: string, build?: { bin: string; args: string[] }): Promise<Agent> {
+  const agent = startAgent(name, { port, interval, history: history?.window, rawHistory: history?.raw, cpuProfDir, bin: build?.bin, args: build?.args ?? SETTINGS.agentArgs });
   run.live.add(agent.proc);
   return agent;
 }
@@ -314,9 +320,11 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
   }
   netdatas.pause();
 
-  // This build's agent, and the baseline build's beside it: both warm up at once, then take turns.
+  // This build's agent, and the baseline builds' beside it: all warm up at once, then take turns.
   const agents = [{ agent: await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s'), containers: undefined as number | undefined }];
-  if (SETTINGS.baseline) agents.push({ agent: await startedAgent(run, `old-${n}`, SETTINGS.agentPort + 3, '1s', undefined, undefined, SETTINGS.baseline.bin), containers: undefined });
+  for (const [i, b] of SETTINGS.baselines.entries()) {
+    agents.push({ agent: await startedAgent(run, `${b.rev}-${n}`, SETTINGS.agentPort + 3 + i, '1s', undefined, undefined, b), containers: undefined });
+  }
   for (const a of agents) {
     a.containers = await agentReady(a.agent, expected);
     if (a.containers === undefined) note(`N=${n}: ${a.agent.proc.name} failed (${failureLine(a.agent.proc.log)})`);
@@ -338,7 +346,7 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
   for (const [i, a] of ran.entries()) results.set(a.agent, await agentFigures(a.agent, turns[i], a.containers!, warmupUs.get(a.agent) ?? NaN));
   const resultOf = ({ agent: a }: { agent: Agent }): AgentResult => results.get(a) ?? { ok: false, expected, failure: `exited: ${failureLine(a.proc.log)}` };
   const agent = resultOf(agents[0]);
-  const old = agents[1] && resultOf(agents[1]);
+  const olds = agents.slice(1).map(resultOf);
   for (const a of agents) await stopLive(run, a.agent.proc);
 
   // What netdata sampled (charts of removed cgroups are gone by now).
@@ -366,7 +374,7 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
     dockerRow = { containers: running, daemonsUs: perSampleUs(dw.ns[0], dw.seconds, 1, running), shimsUs: perSampleUs(dw.ns[1], dw.seconds, 1, running) };
   }
 
-  const row: Row = { n, mix, agent, old, netdata, docker: dockerRow };
+  const row: Row = { n, mix, agent, olds, netdata, docker: dockerRow };
   // The reference loops read what the agent kept open, so they need an agent that ran.
   if (agent.ok) {
     note(`N=${n}: node loops over the agent's ${agent.files.length} open files, ${SETTINGS.windowS} s`);
@@ -439,18 +447,19 @@ async function profileRun(run: Run, n: number): Promise<string> {
 
 // ---------------------------------------------------------------------------- report
 
+const revs = SETTINGS.baselines.map((b) => b.rev);
+
 const label = (r: Row): string => (r.mix === 'idle' ? String(r.n) : `${r.n} busy`);
 
 function table(rows: Row[], modes: string[]): string[] {
   const docker = rows.find((r) => r.docker)?.docker;
-  const withOld = rows.some((r) => r.old);
   const head = [
     'N',
     'cont',
     'agent µs',
     'RSS MB',
     'tick ms',
-    ...(withOld ? ['old µs', 'old RSS MB', 'agent/old'] : []),
+    ...revs.flatMap((rev) => [`${rev} µs`, `${rev} RSS MB`, `agent/${rev}`]),
     ...modes.map((m) => `netdata ${m} µs`),
     'dockerd µs',
     ...BASELINE_MODES.map((m) => `node ${m} µs`),
@@ -459,7 +468,6 @@ function table(rows: Row[], modes: string[]): string[] {
   ];
   const body = rows.map((r) => {
     const a = r.agent.ok ? r.agent : undefined;
-    const o = r.old?.ok ? r.old : undefined;
     const nd = r.netdata.find((x) => x.mode === 'v1') ?? r.netdata[0];
     const d = r.docker ?? docker;
     return [
@@ -468,7 +476,10 @@ function table(rows: Row[], modes: string[]): string[] {
       a ? us(a.us) : 'FAILED',
       mb(a?.memory?.rssBytes),
       a ? a.tickMs.toFixed(1) : '-',
-      ...(withOld ? [o ? us(o.us) : 'FAILED', mb(o?.memory?.rssBytes), ratio(a?.us, o?.us)] : []),
+      ...r.olds.flatMap((old) => {
+        const o = old.ok ? old : undefined;
+        return [o ? us(o.us) : 'FAILED', mb(o?.memory?.rssBytes), ratio(a?.us, o?.us)];
+      }),
       ...r.netdata.map((x) => us(x.us)),
       d ? us(d.daemonsUs) + (r.docker ? '' : '*') : '-',
       ...BASELINE_MODES.map((m) => us(r.baselineUs?.[m])),
@@ -520,7 +531,7 @@ function report(rows: Row[], run: Run, x: Extras): string {
       rows
         .map((r) => {
           const spread = (xs: number[]): string => `${us(Math.min(...xs))}-${us(Math.max(...xs))}`;
-          return `N=${label(r)}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.old?.ok ? `old ${spread(r.old.rounds)}, ` : ''}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
+          return `N=${label(r)}: ${r.agent.ok ? `agent ${spread(r.agent.rounds)}, ` : ''}${r.olds.map((o, i) => (o.ok ? `${revs[i]} ${spread(o.rounds)}, ` : '')).join('')}${r.netdata.map((y) => `netdata ${y.mode} ${spread(y.rounds)}`).join(', ')}`;
         })
         .join('; ') +
       '.',
@@ -535,18 +546,19 @@ function report(rows: Row[], run: Run, x: Extras): string {
       ran.map(({ n, a }) => `N=${n}: ${a.files.length} (${(a.files.length / a.containers).toFixed(1)} per container)`).join('; ') +
       `; RLIMIT_NOFILE ${ran[0]?.a.fdLimit ?? '?'}.`,
   );
-  const base = SETTINGS.baseline;
-  if (base) {
-    const olds = rows.flatMap((r) => (r.old?.ok ? [{ r, o: r.old }] : []));
+  for (const [i, b] of SETTINGS.baselines.entries()) {
+    const olds = rows.flatMap((r) => (r.olds[i].ok ? [{ r, o: r.olds[i] }] : []));
     out.push(
-      `old        the agent built from ${base.rev} (BENCH_BASELINE), same flags${SETTINGS.agentArgs.length ? ` but BENCH_AGENT_ARGS (${SETTINGS.agentArgs.join(' ')}: this build's only)` : ''},`,
-      '           started with this build and warmed up at the same time, then in the same turns over the same containers.',
-      '           Its samples: ' + olds.map(({ r, o }) => `N=${label(r)}: ${o.ticks}`).join('; ') + '.',
+      `${b.rev.padEnd(10)} the agent built from ${b.rev} (BENCH_BASELINE)${b.args.length ? ` with ${b.args.join(' ')}` : ''}, started with this build's and warmed up at the same time, then`,
+      '           in the same turns over the same containers. Its samples: ' + olds.map(({ r, o }) => `N=${label(r)}: ${o.ticks}`).join('; ') + '.',
       '           Warm-up µs: ' + olds.map(({ r, o }) => `N=${label(r)}: ${us(o.warmupUs)}`).join('; ') + '; RSS MB (anon): ' + olds.map(({ r, o }) => `N=${label(r)}: ${mbOf(o.memory)}`).join('; ') + '.',
     );
   }
+  if (SETTINGS.agentArgs.length > 0) out.push(`           This build's agent ran with ${SETTINGS.agentArgs.join(' ')} (BENCH_AGENT_ARGS).`);
   for (const r of rows) {
-    if (r.old && !r.old.ok) out.push(`FAILED N=${label(r)}: the old agent, over ${r.old.expected}+ containers, ${r.old.failure}`);
+    r.olds.forEach((o, i) => {
+      if (!o.ok) out.push(`FAILED N=${label(r)}: the agent of ${revs[i]}, over ${o.expected}+ containers, ${o.failure}`);
+    });
     if (!r.agent.ok) out.push(`FAILED N=${label(r)}: the agent, over ${r.agent.expected}+ containers, ${r.agent.failure}`);
     else if (r.agent.containersEnd !== undefined && Math.abs(r.agent.containersEnd - r.agent.containers) > 0.05 * r.agent.containers) {
       out.push(`WARNING N=${label(r)}: the agent sampled ${r.agent.containers} containers before its turns and ${r.agent.containersEnd} after: someone else made or removed containers meanwhile; its µs is not valid.`);

@@ -3,7 +3,7 @@
 # netdata are there, then runs bench/collect/main.js, which prints the figures.
 # Environment: BENCH_QUICK=1 for a short run; BENCH_N, BENCH_DOCKER, BENCH_WINDOW,
 # BENCH_HISTORY, BENCH_NETDATA_DEFAULT, BENCH_DOCKER_EVERY, BENCH_PROFILE, BENCH_NOFILE,
-# BENCH_BASELINE (a git revision built and run in turns beside this one), BENCH_AGENT_ARGS
+# BENCH_BASELINE (git revisions built and run in turns beside this one), BENCH_AGENT_ARGS
 # (see bench/README.md).
 set -euo pipefail
 
@@ -16,14 +16,14 @@ main=$tree/dist/bench/collect/main.js
 
 build_tree "$tree"
 [ -f "$main" ] && [ -f "$tree/dist/src/cli/main.js" ] || { echo "bench/collect: the build produced no $main" >&2; exit 1; }
-if [ -n "${BENCH_BASELINE:-}" ]; then
-	old=/tmp/${BENCH_PREFIX:-cstats-bench}-collect/baseline
-	build_revision "$old" "$BENCH_BASELINE"
-	[ -f "$old/dist/src/cli/main.js" ] || { echo "bench/collect: the build of $BENCH_BASELINE produced no agent (see $old.build.log)" >&2; exit 1; }
-	export BENCH_BASELINE_BIN=$old/bin/cstats.js
-	BENCH_BASELINE_REV=$(git -C "$root" rev-parse --short "$BENCH_BASELINE")
-	export BENCH_BASELINE_REV
-fi
+# Each BENCH_BASELINE entry (REV or REV:FLAGS) built into baseline-<i>, where main.js looks for it.
+i=0
+for entry in ${BENCH_BASELINE:-}; do
+	old=/tmp/${BENCH_PREFIX:-cstats-bench}-collect/baseline-$i
+	build_revision "$old" "${entry%%:*}"
+	[ -f "$old/dist/src/cli/main.js" ] || { echo "bench/collect: the build of ${entry%%:*} produced no agent (see $old.build.log)" >&2; exit 1; }
+	i=$((i + 1))
+done
 
 docker version >/dev/null 2>&1 || "$root/scripts/testbed.sh"
 if ! command -v netdata >/dev/null; then
