@@ -209,16 +209,18 @@ function skipValue(r: BitReader, s: XorState, col: number): void {
 
 /** An open chunk being appended to. */
 export class ChunkWriter {
-  private w: BitWriter;
-  private state: XorState;
+  /** The encoder while rows are appended; made at the first row, or restored from `saved`. */
+  private enc?: { w: BitWriter; state: XorState };
+  /**
+   * The bytes written, while there is no encoder: a chunk resumed from disk until its first new
+   * row, or one parked between rows (park()).
+   */
+  private saved?: { bytes: Uint8Array; bits: number };
   count = 0;
   firstTs = NaN;
   lastTs = NaN;
 
-  constructor(readonly columns: number) {
-    this.w = new BitWriter();
-    this.state = new XorState(columns);
-  }
+  constructor(readonly columns: number) {}
 
   /**
    * A writer that continues `bytes` (a chunk of `count` rows, `bits` long, ending at `lastTs`),
@@ -235,22 +237,37 @@ export class ChunkWriter {
     return c;
   }
 
-  private saved?: { bytes: Uint8Array; bits: number };
+  /**
+   * Keeps only the bytes written, exactly sized, and lets the encoder go (its per-column state
+   * and the writer's spare room): the next push decodes the bytes to restore it, as after a
+   * restart. For chunks that get a row a minute or an hour, whose encoder would otherwise sit in
+   * memory between rows; the decode is the price of each such row.
+   */
+  park(): void {
+    if (!this.enc) return;
+    this.saved = { bytes: this.enc.w.finish(), bits: this.enc.w.bitLength };
+    this.enc = undefined;
+  }
 
-  private restore(saved: { bytes: Uint8Array; bits: number }): void {
+  /** The encoder: new for an empty chunk, else restored by decoding the saved bytes. */
+  private encoder(): { w: BitWriter; state: XorState } {
+    if (this.enc) return this.enc;
+    const state = new XorState(this.columns);
+    const saved = this.saved;
+    if (!saved) return (this.enc = { w: new BitWriter(), state });
     const r = new BitReader(saved.bytes);
     for (let k = 0; k < this.count; k++) {
-      decodeTimestamp(r, this.state, k === 0);
-      for (let i = 0; i < this.columns; i++) decodeValue(r, this.state, i);
+      decodeTimestamp(r, state, k === 0);
+      for (let i = 0; i < this.columns; i++) decodeValue(r, state, i);
     }
-    this.w = BitWriter.resume(saved.bytes, r.position);
     this.saved = undefined;
+    return (this.enc = { w: BitWriter.resume(saved.bytes, r.position), state });
   }
 
   push(timestampMs: number, values: ArrayLike<number>): void {
-    if (this.saved) this.restore(this.saved);
-    encodeTimestamp(this.w, this.state, timestampMs, this.count === 0);
-    for (let i = 0; i < this.columns; i++) encodeValue(this.w, this.state, i, values[i]);
+    const { w, state } = this.encoder();
+    encodeTimestamp(w, state, timestampMs, this.count === 0);
+    for (let i = 0; i < this.columns; i++) encodeValue(w, state, i, values[i]);
     if (this.count === 0) this.firstTs = timestampMs;
     this.lastTs = timestampMs;
     this.count++;
@@ -258,20 +275,20 @@ export class ChunkWriter {
 
   /** The bytes written so far, copied. */
   finish(): Uint8Array {
-    return this.saved ? this.saved.bytes.slice(0, (this.saved.bits + 7) >>> 3) : this.w.finish();
+    return this.enc ? this.enc.w.finish() : this.saved ? this.saved.bytes.slice(0, (this.saved.bits + 7) >>> 3) : new Uint8Array(0);
   }
 
   /** The bytes written so far, without copying (valid until the next push). */
   view(): Uint8Array {
-    return this.saved ? this.saved.bytes.subarray(0, (this.saved.bits + 7) >>> 3) : this.w.view();
+    return this.enc ? this.enc.w.view() : this.saved ? this.saved.bytes.subarray(0, (this.saved.bits + 7) >>> 3) : new Uint8Array(0);
   }
 
   get bitLength(): number {
-    return this.saved ? this.saved.bits : this.w.bitLength;
+    return this.enc ? this.enc.w.bitLength : (this.saved?.bits ?? 0);
   }
 
   get capacityBytes(): number {
-    return this.saved ? this.saved.bytes.byteLength : this.w.capacityBytes;
+    return this.enc ? this.enc.w.capacityBytes : (this.saved?.bytes.byteLength ?? 0);
   }
 }
 

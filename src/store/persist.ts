@@ -613,6 +613,9 @@ export class PersistentHistory {
     s.lastTs[t] = ts;
     if (t === 1) s.buckets[2]!.add(ts, row);
     if (head.writer.count >= this.tiers[t].chunkPoints) this.seal(s, t);
+    // A 1-minute or 1-hour chunk gets its next row a minute or an hour from now: until then it
+    // is its bytes alone (75 columns' encoder state and the writer's spare room let go).
+    else if (t > 0) head.writer.park();
   }
 
   /** Seals the series' open chunk of tier t: it waits to be written to the tier's segment. */
