@@ -321,9 +321,15 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
   netdatas.pause();
 
   // This build's agent, and the baseline builds' beside it: all warm up at once, then take turns.
-  const agents = [{ agent: await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s'), containers: undefined as number | undefined }];
+  interface Running {
+    agent: Agent;
+    /** What it saw once ready; undefined when it exited. */
+    containers?: number;
+    warmupUs: number;
+  }
+  const agents: Running[] = [{ agent: await startedAgent(run, `agent-${n}`, SETTINGS.agentPort, '1s'), warmupUs: NaN }];
   for (const [i, b] of SETTINGS.baselines.entries()) {
-    agents.push({ agent: await startedAgent(run, `${b.rev}-${n}`, SETTINGS.agentPort + 3 + i, '1s', undefined, undefined, b), containers: undefined });
+    agents.push({ agent: await startedAgent(run, `${b.rev}-${n}`, SETTINGS.agentPort + 3 + i, '1s', undefined, undefined, b), warmupUs: NaN });
   }
   for (const a of agents) {
     a.containers = await agentReady(a.agent, expected);
@@ -332,21 +338,22 @@ async function measureN(run: Run, n: number, mix: Mix, first: boolean, measureDo
   const ran = agents.filter((a) => a.containers !== undefined);
   const probeOf = (a: Agent): CpuProbe => processProbe(a.proc.name, () => [a.proc.pid]);
   const subjects: Subject[] = [...ran.map(({ agent: a }) => ({ probes: [probeOf(a)], pause: () => pause(a.proc), resume: () => resume(a.proc) })), netdatas];
-  const warmupUs = new Map<Agent, number>();
   if (ran.length > 0 && SETTINGS.warmupS > 0) {
     note(`N=${n}: ${ran.map((a) => a.agent.proc.name).join(' and ')} alone for ${SETTINGS.warmupS} s first (warm-up, reported apart)`);
     const w = await measure(ran.map((a) => probeOf(a.agent)), SETTINGS.warmupS);
-    ran.forEach((a, i) => warmupUs.set(a.agent, perSampleUs(w.ns[i], w.seconds, 1, a.containers!)));
+    ran.forEach((a, i) => (a.warmupUs = perSampleUs(w.ns[i], w.seconds, 1, a.containers!)));
   }
   const windowS = SETTINGS.windowS / SETTINGS.rounds;
   note(`N=${n}: ${ran.map((a) => `${a.agent.proc.name} over ${a.containers} containers, `).join('')}netdata cgroups threads, in turns: ${SETTINGS.rounds} × ${windowS} s each`);
   const turns = await inTurns(subjects, SETTINGS.rounds, windowS);
 
-  const results = new Map<Agent, AgentResult>();
-  for (const [i, a] of ran.entries()) results.set(a.agent, await agentFigures(a.agent, turns[i], a.containers!, warmupUs.get(a.agent) ?? NaN));
-  const resultOf = ({ agent: a }: { agent: Agent }): AgentResult => results.get(a) ?? { ok: false, expected, failure: `exited: ${failureLine(a.proc.log)}` };
-  const agent = resultOf(agents[0]);
-  const olds = agents.slice(1).map(resultOf);
+  // `ran` is `agents` without those that exited, in order: turns[i] are ran[i]'s windows.
+  const results: AgentResult[] = [];
+  for (const a of agents) {
+    const i = ran.indexOf(a);
+    results.push(i >= 0 ? await agentFigures(a.agent, turns[i], a.containers!, a.warmupUs) : { ok: false, expected, failure: `exited: ${failureLine(a.agent.proc.log)}` });
+  }
+  const [agent, ...olds] = results;
   for (const a of agents) await stopLive(run, a.agent.proc);
 
   // What netdata sampled (charts of removed cgroups are gone by now).
