@@ -35,6 +35,7 @@ export const OPENAPI = {
           { name: 'until', in: 'query', schema: { type: 'string' }, description: 'Same forms as since; default now' },
           { name: 'step', in: 'query', schema: { type: 'string' }, description: 'Bucket width (30s, 1m, 1h): a regular grid of min/max/mean/last; default every stored point' },
           { name: 'metrics', in: 'query', schema: { type: 'string' }, description: 'Comma-separated metric names; default all' },
+          { name: 'stats', in: 'query', schema: { type: 'string' }, description: 'For a grid: comma-separated statistics of each bucket, of mean (series), min, max, last; default all four' },
         ],
         responses: {
           200: json(
@@ -47,10 +48,10 @@ export const OPENAPI = {
                 tier: { type: 'string', enum: ['memory', 'raw', '1m', '1h'] },
                 stepMs: { type: 'integer', nullable: true, description: 'Bucket width; null when every stored point is returned' },
                 timestamps: { type: 'array', items: { type: 'number' } },
-                series: { type: 'object', description: 'Values, or with buckets their means', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
-                min: { type: 'object', description: 'With buckets', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
-                max: { type: 'object', description: 'With buckets', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
-                last: { type: 'object', description: 'With buckets', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
+                series: { type: 'object', description: 'Values, or with buckets their means (absent when stats leaves mean out)', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
+                min: { type: 'object', description: 'With buckets, when stats asks for it (default)', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
+                max: { type: 'object', description: 'With buckets, when stats asks for it (default)', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
+                last: { type: 'object', description: 'With buckets, when stats asks for it (default)', additionalProperties: { type: 'array', items: { type: 'number', nullable: true } } },
               },
             },
             'History',

@@ -5,6 +5,7 @@
 import type { ContainerEntry, Store } from '../store/store.js';
 import { endedOf, historyMetricNames } from '../store/store.js';
 import { QueryError } from '../store/query.js';
+import { BUCKET_STATS, type BucketStat } from '../store/aggregate.js';
 import type { Discoverer } from '../runtimes/types.js';
 import type { Collector } from '../collector/collector.js';
 import { HttpError, sendJson, type Router } from './http.js';
@@ -129,6 +130,16 @@ export function parseMetrics(text: string | null): string[] {
   return wanted;
 }
 
+/** ?stats= names which of each bucket's statistics a grid answer carries: all four by default. */
+export function parseStats(text: string | null): readonly BucketStat[] {
+  if (text === null || text === '') return BUCKET_STATS;
+  const wanted = [...new Set(text.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  if (wanted.length === 0) throw new HttpError(400, `stats: no statistic named in ${JSON.stringify(text)}; known: ${BUCKET_STATS.join(', ')}`);
+  const unknown = wanted.filter((s) => !(BUCKET_STATS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new HttpError(400, `unknown stats: ${unknown.join(', ')}; known: ${BUCKET_STATS.join(', ')}`);
+  return wanted as BucketStat[];
+}
+
 function find(store: Store, ref: string): ContainerEntry {
   const e = store.find(ref);
   if (!e) throw new HttpError(404, `no such container: ${ref}`);
@@ -169,14 +180,15 @@ function historyReply(deps: RestDeps, id: string, url: URL) {
   if (until < since) throw new HttpError(400, `until (${new Date(until).toISOString()}) is before since (${new Date(since).toISOString()})`);
   const stepMs = parseStep(url.searchParams.get('step'));
   const metrics = parseMetrics(url.searchParams.get('metrics'));
+  const stats = parseStats(url.searchParams.get('stats'));
   let h;
   try {
-    h = deps.store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)) }, now);
+    h = deps.store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)), stats }, now);
   } catch (err) {
     if (err instanceof QueryError) throw new HttpError(400, err.message);
     throw err;
   }
-  const byMetric = (cols: Float64Array[]) => Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
+  const byMetric = (cols: Float64Array[] | undefined) => cols && Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
   return {
     id: e.info.id,
     name: e.info.name,

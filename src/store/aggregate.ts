@@ -61,8 +61,22 @@ export function foldAgg(acc: Float64Array, row: ArrayLike<number>): void {
   }
 }
 
+/** What a bucket of a query's grid answers per metric, made from an aggregate row. */
+export const BUCKET_STATS = ['mean', 'min', 'max', 'last'] as const;
+export type BucketStat = (typeof BUCKET_STATS)[number];
+
+/**
+ * The columns of a metric's aggregate row (offsets 0 to AGG - 1) that `stats` are made from:
+ * the count always, as it tells a bucket that holds data from one that does not.
+ */
+export function aggColumnsFor(stats: readonly BucketStat[]): number[] {
+  const cols = new Set([COUNT]);
+  for (const s of stats) cols.add(s === 'mean' ? SUM : s === 'min' ? MIN : s === 'max' ? MAX : LAST);
+  return [...cols].sort((a, b) => a - b);
+}
+
 /** One statistic of metric `m` from an aggregate row; the mean is sum / count, NaN when nothing was counted. */
-export function statOf(acc: ArrayLike<number>, m: number, stat: 'min' | 'max' | 'mean' | 'last'): number {
+export function statOf(acc: ArrayLike<number>, m: number, stat: BucketStat): number {
   const i = m * AGG;
   if (stat === 'mean') return acc[i + COUNT] > 0 ? acc[i + SUM] / acc[i + COUNT] : NaN;
   return acc[i + (stat === 'min' ? MIN : stat === 'max' ? MAX : LAST)];

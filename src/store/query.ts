@@ -5,7 +5,7 @@
  * sampled (the agent was down, the container did not exist) the answer holds nulls: nothing is
  * interpolated.
  */
-import { AGG, Bucketer, statOf } from './aggregate.js';
+import { AGG, BUCKET_STATS, Bucketer, aggColumnsFor, statOf, type BucketStat } from './aggregate.js';
 
 export interface TierView {
   name: string;
@@ -32,6 +32,11 @@ export interface HistoryQuery {
   stepMs?: number;
   /** Indexes of the metrics wanted. */
   metrics: readonly number[];
+  /**
+   * Which statistics of each bucket a grid answer carries (default all four); the stored columns
+   * only the others are made from are not decoded. An answer of stored points has values alone.
+   */
+  stats?: readonly BucketStat[];
 }
 
 /** Columns of numbers; NaN where there is no value (served as null). */
@@ -40,10 +45,10 @@ export interface HistoryResult {
   /** Width of the buckets, or null when every stored point is returned. */
   stepMs: number | null;
   timestampsMs: Float64Array;
-  /** Per metric: the value (raw) or the bucket's mean. */
-  values: Float64Array[];
-  /** With buckets: per metric their min, max and last. */
-  aggregates?: { min: Float64Array[]; max: Float64Array[]; last: Float64Array[] };
+  /** Per metric: the value (raw) or the bucket's mean; undefined when the mean was not asked for. */
+  values?: Float64Array[];
+  /** With buckets: per metric their min, max and last, those asked for. */
+  aggregates?: { min?: Float64Array[]; max?: Float64Array[]; last?: Float64Array[] };
 }
 
 /** Most points one answer may hold. */
@@ -67,6 +72,13 @@ function columnsOf(tier: number, metrics: readonly number[]): number[] {
   return tier === 0 ? [...metrics] : metrics.flatMap((m) => Array.from({ length: AGG }, (_, k) => m * AGG + k));
 }
 
+/** Of those, the ones `stats` are made from: in a coarser tier's row, only some of each metric's AGG. */
+function decodedColumns(tier: number, metrics: readonly number[], stats: readonly BucketStat[]): number[] {
+  if (tier === 0) return [...metrics];
+  const offsets = aggColumnsFor(stats);
+  return metrics.flatMap((m) => offsets.map((k) => m * AGG + k));
+}
+
 function flags(count: number, columns: readonly number[]): Uint8Array {
   const wanted = new Uint8Array(count);
   for (const c of columns) wanted[c] = 1;
@@ -83,9 +95,11 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
   const first = Math.floor(since / step) * step;
   const n = Math.max(0, Math.floor((q.untilMs - first) / step) + 1);
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
-  const column = () => q.metrics.map(() => new Float64Array(n).fill(NaN));
-  const out = { tier: tier.name, stepMs: step, timestampsMs: new Float64Array(n), values: column(), aggregates: { min: column(), max: column(), last: column() } };
-  for (let i = 0; i < n; i++) out.timestampsMs[i] = first + i * step;
+  const stats = q.stats ?? BUCKET_STATS;
+  const column = (stat: BucketStat) => (stats.includes(stat) ? q.metrics.map(() => new Float64Array(n).fill(NaN)) : undefined);
+  const [mean, min, max, last] = BUCKET_STATS.map(column);
+  const timestampsMs = new Float64Array(n);
+  for (let i = 0; i < n; i++) timestampsMs[i] = first + i * step;
   // The buckets fold only the asked metrics: a row of theirs is gathered from the tier's row.
   const columns = columnsOf(t, q.metrics);
   const gathered = new Float64Array(columns.length);
@@ -93,13 +107,14 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
     const i = (startMs - first) / step;
     if (i < 0 || i >= n) return;
     for (let j = 0; j < q.metrics.length; j++) {
-      out.values[j][i] = statOf(acc, j, 'mean');
-      out.aggregates.min[j][i] = statOf(acc, j, 'min');
-      out.aggregates.max[j][i] = statOf(acc, j, 'max');
-      out.aggregates.last[j][i] = statOf(acc, j, 'last');
+      if (mean) mean[j][i] = statOf(acc, j, 'mean');
+      if (min) min[j][i] = statOf(acc, j, 'min');
+      if (max) max[j][i] = statOf(acc, j, 'max');
+      if (last) last[j][i] = statOf(acc, j, 'last');
     }
   });
-  const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, columns);
+  // Columns not decoded hold whatever the reused row held: only statistics not asked for read them.
+  const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, decodedColumns(t, q.metrics, stats));
   src.scan(
     t,
     first,
@@ -111,7 +126,7 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
     wanted,
   );
   b.close();
-  return out;
+  return { tier: tier.name, stepMs: step, timestampsMs, values: mean, aggregates: { min, max, last } };
 }
 
 /** Every stored point; a null point marks each gap longer than two and a half intervals. */

@@ -1,6 +1,6 @@
 /**
  * GET /api/v1/containers/{ref}/history over HTTP: malformed since, until, step and metrics get a
- * 400 naming the parameter and what it accepts; good ones read the store (here memory-only).
+ * 400 naming the parameter and what it accepts (stats too); good ones read the store (here memory-only).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +37,9 @@ test('history: malformed parameters are refused with a clear 400; good ones answ
       ['?step=400d', /^step: expected between 1ms and 366d/],
       ['?metrics=cpu_percent,nope', /^unknown metrics: nope; known: cpu_percent, /],
       ['?metrics=%20,%2C', /^metrics: no metric named in " ,,"/], // only separators: names none (an empty ?metrics= means all)
+      ['?step=1m&stats=median', /^unknown stats: median; known: mean, min, max, last/],
+      ['?step=1m&stats=max,p99,MIN', /^unknown stats: p99, MIN; known:/],
+      ['?step=1m&stats=,', /^stats: no statistic named in ","/],
     ];
     for (const [q, re] of bad) {
       const { status, body } = await get(q);
@@ -59,6 +62,11 @@ test('history: malformed parameters are refused with a clear 400; good ones answ
     assert.equal(stepped.body.timestamps.length, stepped.body.series.pids.length);
     assert.ok(stepped.body.series.pids.includes(null) || stepped.body.timestamps.length === 1);
     assert.deepEqual(stepped.body.max.pids.filter((v: number | null) => v !== null), stepped.body.series.pids.filter((v: number | null) => v !== null));
+    // stats picks the statistics: the others are left out, the ones asked are the same numbers.
+    const maxOnly = await get(`?since=${now - 60_000}&until=${now}&step=1m&metrics=pids&stats=max,max`);
+    assert.equal(maxOnly.status, 200);
+    assert.deepEqual(Object.keys(maxOnly.body).filter((k) => ['series', 'min', 'max', 'last'].includes(k)), ['max']);
+    assert.deepEqual(maxOnly.body.max, stepped.body.max);
   } finally {
     server.close();
   }

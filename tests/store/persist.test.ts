@@ -224,17 +224,25 @@ test('queries: the tier that fits, a grid of steps with nulls where nothing was 
   assert.equal(stored.tier, 'raw');
   assert.equal(stored.stepMs, null);
   assert.equal(stored.timestampsMs.length, 901, 'every sample and one null marking the gap');
-  assert.ok(Number.isNaN(stored.values[0][600]), 'the gap: no value');
+  assert.ok(Number.isNaN(stored.values![0][600]), 'the gap: no value');
   assert.equal(stored.timestampsMs[600], T0 + 600 * 1000);
   const perMinute = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2] }, now);
   assert.equal(perMinute.tier, '1m');
   assert.equal(perMinute.timestampsMs.length, 21);
-  assert.deepEqual(Array.from(perMinute.values[0], Number.isNaN), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
+  assert.deepEqual(Array.from(perMinute.values![0], Number.isNaN), [...Array(10).fill(false), ...Array(5).fill(true), ...Array(5).fill(false), true]);
+  assert.ok(perMinute.aggregates!.max![0].some((v, i) => v > perMinute.values![0][i]), 'the four statistics differ in this series');
+  // Asked for some statistics, a 1-minute answer decodes fewer columns: the ones it gives are the full answer's, bit for bit.
+  for (const stats of [['mean'], ['max'], ['min', 'last'], ['last']] as const) {
+    const some = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2], stats }, now);
+    assert.equal(some.tier, '1m');
+    assert.deepEqual(some.values, stats.includes('mean' as never) ? perMinute.values : undefined, stats.join());
+    for (const k of ['min', 'max', 'last'] as const) assert.deepEqual(some.aggregates![k], stats.includes(k as never) ? perMinute.aggregates![k] : undefined, `${stats.join()}: ${k}`);
+  }
   // 30 s steps come from the samples.
   const half = queryHistory(src, { sinceMs: T0, untilMs: T0 + 59_000, stepMs: 30_000, metrics: [1] }, now);
   assert.equal(half.tier, 'raw');
   const first = a.h.rows(s, 0, T0, T0 + 29_999).rows.map((r) => r[1]);
-  assert.equal(half.aggregates!.max[0][0], Math.max(...first));
+  assert.equal(half.aggregates!.max![0][0], Math.max(...first));
   // A range older than the raw tier keeps is read from the 1-minute tier.
   assert.equal(queryHistory(src, { sinceMs: now - 2 * 86_400_000, untilMs: now, metrics: [0] }, now).tier, '1m');
   // Steps finer than the tier are its resolution; a grid too long is refused (raw kept a week here).

@@ -72,5 +72,5 @@ test('history keeps a gap, not a zero, where a tick did not measure: CPU at the 
   const h = s.history(s.get(id)!, { sinceMs: 0, untilMs: 3000, metrics: names.map((n) => historyMetricNames.indexOf(n)) }, 3000);
   assert.deepEqual(Array.from(h.timestampsMs), [1000, 2000]);
   // Docker's stats show CPU 0 at the first sample and 0 B for memory not read: history does not (NaN is served as null).
-  assert.deepEqual(h.values.map((v) => Array.from(v)), [[NaN, 0.5], [4000, NaN], [4000, NaN], [1 << 20, NaN], [3, NaN]]);
+  assert.deepEqual(h.values!.map((v) => Array.from(v)), [[NaN, 0.5], [4000, NaN], [4000, NaN], [1 << 20, NaN], [3, NaN]]);
 });
