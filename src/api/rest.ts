@@ -121,23 +121,27 @@ export function parseStep(text: string | null): number | undefined {
   return ms;
 }
 
-export function parseMetrics(text: string | null): string[] {
-  if (text === null || text === '') return historyMetricNames;
+/**
+ * A comma-separated list of names from `known` (`param` its parameter, `noun` what it names):
+ * all of them when absent or empty; a 400 that lists the known names for a list of separators
+ * only or for names it does not know.
+ */
+function parseNames<T extends string>(text: string | null, param: string, noun: string, known: readonly T[]): readonly T[] {
+  if (text === null || text === '') return known;
   const wanted = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (wanted.length === 0) throw new HttpError(400, `metrics: no metric named in ${JSON.stringify(text)}; known: ${historyMetricNames.join(', ')}`);
-  const unknown = wanted.filter((m) => !historyMetricNames.includes(m));
-  if (unknown.length > 0) throw new HttpError(400, `unknown metrics: ${unknown.join(', ')}; known: ${historyMetricNames.join(', ')}`);
-  return wanted;
+  if (wanted.length === 0) throw new HttpError(400, `${param}: no ${noun} named in ${JSON.stringify(text)}; known: ${known.join(', ')}`);
+  const unknown = wanted.filter((m) => !(known as readonly string[]).includes(m));
+  if (unknown.length > 0) throw new HttpError(400, `unknown ${param}: ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  return wanted as T[];
+}
+
+export function parseMetrics(text: string | null): readonly string[] {
+  return parseNames(text, 'metrics', 'metric', historyMetricNames);
 }
 
 /** ?stats= names which of each bucket's statistics a grid answer carries: all four by default. */
 export function parseStats(text: string | null): readonly BucketStat[] {
-  if (text === null || text === '') return BUCKET_STATS;
-  const wanted = [...new Set(text.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
-  if (wanted.length === 0) throw new HttpError(400, `stats: no statistic named in ${JSON.stringify(text)}; known: ${BUCKET_STATS.join(', ')}`);
-  const unknown = wanted.filter((s) => !(BUCKET_STATS as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new HttpError(400, `unknown stats: ${unknown.join(', ')}; known: ${BUCKET_STATS.join(', ')}`);
-  return wanted as BucketStat[];
+  return parseNames(text, 'stats', 'statistic', BUCKET_STATS);
 }
 
 function find(store: Store, ref: string): ContainerEntry {

@@ -67,16 +67,15 @@ export function chooseTier(tiers: readonly TierView[], sinceMs: number, stepMs: 
   return fitting.length > 0 ? fitting[fitting.length - 1] : holding[0];
 }
 
-/** Columns of a row of `tier` that hold the metrics (a raw row: one per metric; coarser: AGG per metric). */
-function columnsOf(tier: number, metrics: readonly number[]): number[] {
-  return tier === 0 ? [...metrics] : metrics.flatMap((m) => Array.from({ length: AGG }, (_, k) => m * AGG + k));
-}
+/** Every column of a metric's aggregate row. */
+const ALL_AGG = Array.from({ length: AGG }, (_, k) => k);
 
-/** Of those, the ones `stats` are made from: in a coarser tier's row, only some of each metric's AGG. */
-function decodedColumns(tier: number, metrics: readonly number[], stats: readonly BucketStat[]): number[] {
-  if (tier === 0) return [...metrics];
-  const offsets = aggColumnsFor(stats);
-  return metrics.flatMap((m) => offsets.map((k) => m * AGG + k));
+/**
+ * Columns of a row of `tier` that hold the metrics: a raw row has one per metric, a coarser one
+ * AGG per metric, of which those at `offsets` (aggColumnsFor).
+ */
+function columnsOf(tier: number, metrics: readonly number[], offsets: readonly number[] = ALL_AGG): number[] {
+  return tier === 0 ? [...metrics] : metrics.flatMap((m) => offsets.map((k) => m * AGG + k));
 }
 
 function flags(count: number, columns: readonly number[]): Uint8Array {
@@ -114,7 +113,7 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
     }
   });
   // Columns not decoded hold whatever the reused row held: only statistics not asked for read them.
-  const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, decodedColumns(t, q.metrics, stats));
+  const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, columnsOf(t, q.metrics, aggColumnsFor(stats)));
   src.scan(
     t,
     first,
