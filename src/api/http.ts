@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { toJson } from './json.js';
+import { toJsonChunks } from './json.js';
 
 export class HttpError extends Error {
   constructor(
@@ -36,9 +36,12 @@ interface Route {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, pretty = false): void {
   // Encoded once: a history answer is megabytes.
-  const bytes = Buffer.from(toJson(body, pretty ? 2 : 0));
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': bytes.length });
-  res.end(bytes);
+  const chunks = toJsonChunks(body, pretty ? 2 : 0);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': chunks.reduce((n, c) => n + c.length, 0) });
+  // Corked: the pieces of a history answer leave in one writev.
+  res.cork();
+  for (const c of chunks) res.write(c);
+  res.end();
 }
 
 function match(routes: readonly Route[], path: string): { r: Route; m: RegExpExecArray } | undefined {

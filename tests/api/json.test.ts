@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJson } from '../../src/api/json.js';
+import { toJson, toJsonChunks } from '../../src/api/json.js';
 
 test('bigints are written with every digit, including u64 max', () => {
   assert.equal(toJson({ a: 18446744073709551615n, b: 9007199254740993n }), '{"a":18446744073709551615,"b":9007199254740993}');
@@ -33,4 +33,28 @@ test('a Float64Array with runs of NaN (nothing sampled) of every length, at eith
       assert.equal(toJson(Float64Array.from(values)), JSON.stringify(plain), `${run}: ${plain}`);
     }
   }
+});
+
+test('a Float64Array of integers written digit by digit reads as JSON.stringify writes it: every length, sign and the 1e8 seam', () => {
+  const values = [0, -0, 1, -1, 9, 10, 99, 100, 99_999_999, 100_000_000, 100_000_001, -100_000_000, 1_000_000_007, 123_456_789_012_345, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, 1e16, 1e21, 8_323_743_744];
+  for (let d = 0; d < 16; d++) values.push(10 ** d - 1, 10 ** d, 10 ** d + 1, 10 ** d * 7 + 5);
+  assert.equal(toJson(Float64Array.from(values)), JSON.stringify(values));
+});
+
+test('random numbers of every kind in a Float64Array: the same text as JSON.stringify', () => {
+  // A fixed seed (xorshift) so a failure repeats.
+  let seed = 0x2545f491;
+  const next = () => ((seed ^= seed << 13), (seed ^= seed >>> 17), (seed ^= seed << 5), (seed >>> 0) / 2 ** 32);
+  const kinds = [() => Math.floor(next() * 2 ** 53), () => Math.floor(next() * 1e9), () => -Math.floor(next() * 1e12), () => next() * 100, () => (next() - 0.5) * 1e-300, () => next() * 1e300, () => Math.floor(next() * 2 ** 60) / 60];
+  const values = Array.from({ length: 20_000 }, (_, i) => kinds[i % kinds.length]());
+  assert.equal(toJson(Float64Array.from(values)), JSON.stringify(values));
+});
+
+test('toJsonChunks are toJson as UTF-8, with text before and after number columns', () => {
+  const body = { name: 'café ☕ "x"', a: Float64Array.from([1.5, NaN, 2 ** 40]), mid: 'ü', b: Float64Array.from([]), c: Float64Array.from(Array(40).fill(7)), big: Float64Array.from({ length: 5000 }, (_, i) => i / 3), after: 'é', big2: Float64Array.from({ length: 5000 }, (_, i) => -i), end: ['ß', 18446744073709551615n] };
+  assert.equal(Buffer.concat(toJsonChunks(body)).toString('utf8'), toJson(body));
+  // The columns of 5000 numbers do not fit in the buffer begun before them: the text spans buffers.
+  assert.ok(toJsonChunks(body).length >= 3);
+  assert.deepEqual(JSON.parse(Buffer.concat(toJsonChunks(body)).toString('utf8')).a, [1.5, null, 2 ** 40]);
+  assert.deepEqual(toJsonChunks({ s: 'ü' }), [Buffer.from('{"s":"ü"}')]);
 });
