@@ -91,6 +91,8 @@ const SETTLE_MS = 1500;
 const HISTORY_CPU_FROM_S = 120;
 /** A profile covers the agent's start-up too: long enough that steady ticks dominate. */
 const PROFILE_MIN_S = 40;
+/** Seconds of a profile left out of its summary: the agent's start-up and V8's first compilations. */
+const PROFILE_SKIP_S = 15;
 /** Netdata takes on 1000 new cgroups in about two minutes on a quiet 2-core host. */
 const DISCOVERY_TIMEOUT_S = 300;
 /** netdata's "check for new cgroups every". */
@@ -438,18 +440,31 @@ async function historyRun(run: Run, n: number): Promise<HistoryResult> {
 
 // ---------------------------------------------------------------------------- profile
 
+/**
+ * This build under --cpu-prof, then each BENCH_BASELINE build the same way, one at a time over the
+ * same containers; each summary leaves out the first PROFILE_SKIP_S seconds (start-up, V8's
+ * first compilations), so builds compare by their steady ticks.
+ */
 async function profileRun(run: Run, n: number): Promise<string> {
-  const dir = `${STATE_DIR}/cpuprof`;
-  rmSync(dir, { recursive: true, force: true });
-  const agent = await startedAgent(run, 'agent-profile', SETTINGS.agentPort + 2, '1s', undefined, dir);
-  await agentReady(agent, n);
+  const builds = [{ rev: 'this build', build: undefined }, ...SETTINGS.baselines.map((b) => ({ rev: b.rev, build: b }))];
   const seconds = Math.max(SETTINGS.windowS, PROFILE_MIN_S);
-  note(`profile: agent with --cpu-prof, ${seconds} s`);
-  await sleep(seconds * 1000);
-  await stopLive(run, agent.proc);
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return 'no profile written\n';
-  return `N=${n}, ${dir}/${file} (${seconds} s, start-up included)\n${formatSummary(summarizeProfile(`${dir}/${file}`), 20)}`;
+  const out: string[] = [];
+  for (const [i, { rev, build }] of builds.entries()) {
+    const dir = `${STATE_DIR}/cpuprof-${i}`;
+    rmSync(dir, { recursive: true, force: true });
+    const agent = await startedAgent(run, `profile-${i}`, SETTINGS.agentPort + 2, '1s', undefined, dir, build);
+    await agentReady(agent, n);
+    note(`profile: ${rev} with --cpu-prof, ${seconds} s`);
+    await sleep(seconds * 1000);
+    await stopLive(run, agent.proc);
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    out.push(
+      file
+        ? `${rev}, N=${n}, ${dir}/${file} (${seconds} s, read from second ${PROFILE_SKIP_S})\n${formatSummary(summarizeProfile(`${dir}/${file}`, PROFILE_SKIP_S), 20)}`
+        : `${rev}: no profile written\n`,
+    );
+  }
+  return out.join('\n');
 }
 
 // ---------------------------------------------------------------------------- report

@@ -33,11 +33,17 @@ function shortUrl(url: string): string {
   return i >= 0 ? url.slice(i + '/dist/'.length) : url.replace(/^file:\/\//, '').replace(/^node:/, 'node:');
 }
 
-export function summarizeProfile(path: string): ProfileSummary {
+/** `skipS`: the profile's first seconds are left out (samples are timed by the sum of the deltas before them). */
+export function summarizeProfile(path: string, skipS = 0): ProfileSummary {
   const p = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  let atUs = 0;
+  p.samples.forEach((id, i) => {
+    const us = p.timeDeltas[i] ?? 0;
+    atUs += us;
+    if (atUs >= skipS * 1e6) selfUs.set(id, (selfUs.get(id) ?? 0) + us);
+  });
 
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

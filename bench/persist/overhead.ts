@@ -45,9 +45,9 @@ async function main(): Promise<void> {
     const cpu = after.map((a, i) => (a - before[i]) / WINDOW_S); // % of one core (100 ticks a second)
     const rss = [residentOf(plain.pid), residentOf(disk.pid)];
     const mib = (r: ReturnType<typeof residentOf>): string => (r ? `${(r.rssBytes / 2 ** 20).toFixed(1)} MiB` : '?');
-    console.log(`memory only:  CPU ${cpu[0].toFixed(1)} % of a core, RSS ${mib(rss[0])}`);
-    console.log(`with disk:    CPU ${cpu[1].toFixed(1)} % of a core, RSS ${mib(rss[1])}`);
-    console.log(`added by persistence: CPU ${(cpu[1] - cpu[0]).toFixed(1)} points (${((cpu[1] / cpu[0] - 1) * 100).toFixed(0)} %), RSS ${rss[0] && rss[1] ? ((rss[1].rssBytes - rss[0].rssBytes) / 2 ** 20).toFixed(1) : '?'} MiB`);
+    console.log(`memory only:  CPU ${cpu[0].toFixed(2)} % of a core, RSS ${mib(rss[0])}`);
+    console.log(`with disk:    CPU ${cpu[1].toFixed(2)} % of a core, RSS ${mib(rss[1])}`);
+    console.log(`added by persistence: CPU ${(cpu[1] - cpu[0]).toFixed(2)} points (${((cpu[1] / cpu[0] - 1) * 100).toFixed(0)} %), RSS ${rss[0] && rss[1] ? ((rss[1].rssBytes - rss[0].rssBytes) / 2 ** 20).toFixed(1) : '?'} MiB`);
     await stop(plain);
     await stop(disk);
   } finally {

@@ -354,7 +354,7 @@ class CadvisorApi {
   private usageHistory(node: Node): UsageHistory {
     if (node.entry) {
       const metrics = ['cpu_cores', 'memory_working_set_bytes'].map((m) => historyMetricNames.indexOf(m));
-      const { timestampsMs, values } = node.entry.history?.read(-Infinity, metrics) ?? { timestampsMs: [], values: [[], []] };
+      const { timestampsMs, values } = this.store.recent(node.entry, metrics);
       return { timestampsMs, cpuCores: values[0], workingSetBytes: values[1] };
     }
     const [p0, p1] = this.points(node, { count: 2 });

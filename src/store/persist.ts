@@ -828,6 +828,19 @@ export class PersistentHistory {
     return out;
   }
 
+  /** The raw tier's open chunks: the series with samples in one, their samples, and the bytes reserved for them. */
+  openRawFootprint(): { containers: number; samples: number; bytes: number } {
+    const f = { containers: 0, samples: 0, bytes: 0 };
+    for (const s of this.series.values()) {
+      const w = s.heads[0].writer;
+      if (w.count === 0) continue;
+      f.containers++;
+      f.samples += w.count;
+      f.bytes += w.capacityBytes;
+    }
+    return f;
+  }
+
   /** What is kept and whether writing works, for /healthz. */
   health(nowMs = Date.now()): PersistHealth {
     return {

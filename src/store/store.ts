@@ -2,8 +2,9 @@
  * What the agent knows: every container's identity, its latest two samples (raw counters) and
  * derived figures, a bounded history window of derived figures, and the raw samples of a shorter
  * window (the host's too). A removed container stays readable for `retentionMs`. With a
- * PersistentHistory, every history row also goes to disk, containers of earlier runs are known
- * again at start, and history queries read the tiers on disk.
+ * PersistentHistory, every history row goes to its tiers instead of the in-memory window (one
+ * compression of each row, not two), containers of earlier runs are known again at start, and
+ * history queries read the tiers.
  */
 import type { ContainerInfo, Derived, HostSample, Sample } from '../model.js';
 import { SeriesRing } from './ring.js';
@@ -50,7 +51,7 @@ export interface ContainerEntry {
   latest?: Sample;
   previous?: Sample;
   derived?: Derived;
-  /** The in-memory window of derived figures; made at the first sample, dropped at removal when history is on disk. */
+  /** The in-memory window of derived figures, without persistence (with it, the raw tier holds them); made at the first sample. */
   history?: SeriesRing;
   /** The raw samples of the last `rawCapacity`, `latest` included; made at the first sample, dropped as `history`. */
   raw?: SampleHistory<Sample>;
@@ -126,8 +127,10 @@ export class Store {
     e.latest = sample;
     e.derived = derived;
     for (let i = 0; i < METRIC_PICKERS.length; i++) row[i] = METRIC_PICKERS[i](derived, sample);
-    (e.history ??= new SeriesRing(this.capacity, METRIC_NAMES)).push(sample.timestampMs, row);
-    this.persist?.record(e.info, sample.timestampMs, row);
+    // Each row is compressed once: with persistence the raw tier's open chunk holds the recent
+    // window (queries read it there), without it the in-memory ring.
+    if (this.persist) this.persist.record(e.info, sample.timestampMs, row);
+    else (e.history ??= new SeriesRing(this.capacity, METRIC_NAMES)).push(sample.timestampMs, row);
     (e.raw ??= new SampleHistory(SAMPLE_SCHEMA, this.rawCapacity)).record(sample);
   }
 
@@ -147,6 +150,24 @@ export class Store {
   /** A history query over the tiers on disk, or the in-memory window without persistence. */
   history(e: ContainerEntry, q: HistoryQuery, nowMs = Date.now()): HistoryResult {
     return queryHistory(this.historySource(e), q, nowMs);
+  }
+
+  /**
+   * The `--history` window's points of some metrics (indexes), oldest first, as stored: read from
+   * the in-memory ring, or with persistence from the raw tier. What cAdvisor's derived stats summarise.
+   */
+  recent(e: ContainerEntry, metrics: readonly number[], nowMs = Date.now()): { timestampsMs: number[]; values: number[][] } {
+    const timestampsMs: number[] = [];
+    const values: number[][] = metrics.map(() => []);
+    const wanted = new Uint8Array(METRIC_NAMES.length);
+    for (const m of metrics) wanted[m] = 1;
+    const visit = (ts: number, row: ArrayLike<number>): void => {
+      timestampsMs.push(ts);
+      for (let j = 0; j < metrics.length; j++) values[j].push(row[metrics[j]]);
+    };
+    // (now − window, now]: as many intervals as the ring holds samples.
+    this.historySource(e).scan(0, nowMs - this.capacity * this.intervalMs + 1, nowMs, visit, wanted);
+    return { timestampsMs, values };
   }
 
   private historySource(e: ContainerEntry): HistorySource {
@@ -216,23 +237,22 @@ export class Store {
   }
 
   /**
-   * What the history windows hold: containers with history, samples, compressed bytes; `raw`:
-   * the raw samples kept (the host's included) and their encoded bytes.
+   * What memory holds of the per-sample history: containers, samples and compressed bytes of
+   * the in-memory windows, or with persistence of the raw tier's open chunks (the rest is on
+   * disk); `raw`: the raw samples kept (the host's included) and their encoded bytes.
    */
   historyFootprint(): { containers: number; samples: number; bytes: number; raw: { samples: number; bytes: number } } {
-    let containers = 0;
-    let samples = 0;
-    let bytes = 0;
     const raw = { samples: this.hostRaw.length, bytes: this.hostRaw.bytes };
+    const window = this.persist?.openRawFootprint() ?? { containers: 0, samples: 0, bytes: 0 };
     for (const e of this.entries.values()) {
       raw.samples += e.raw?.length ?? 0;
       raw.bytes += e.raw?.bytes ?? 0;
       if (!e.history || e.history.length === 0) continue;
-      containers++;
-      samples += e.history.length;
-      bytes += e.history.bytes;
+      window.containers++;
+      window.samples += e.history.length;
+      window.bytes += e.history.bytes;
     }
-    return { containers, samples, bytes, raw };
+    return { ...window, raw };
   }
 
   recordHost(sample: HostSample): void {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyMetricNames, Store } from '../../src/store/store.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RAW_SAMPLES, historyMetricNames, Store } from '../../src/store/store.js';
+import { DataDir } from '../../src/store/datadir.js';
+import { PersistentHistory } from '../../src/store/persist.js';
+import { createLogger } from '../../src/log.js';
 import { derive } from '../../src/derive/index.js';
 import type { ContainerInfo, Sample } from '../../src/model.js';
 
@@ -73,4 +79,36 @@ test('history keeps a gap, not a zero, where a tick did not measure: CPU at the 
   assert.deepEqual(Array.from(h.timestampsMs), [1000, 2000]);
   // Docker's stats show CPU 0 at the first sample and 0 B for memory not read: history does not (NaN is served as null).
   assert.deepEqual(h.values!.map((v) => Array.from(v)), [[NaN, 0.5], [4000, NaN], [4000, NaN], [1 << 20, NaN], [3, NaN]]);
+});
+
+test('with persistence each row is compressed once, into the raw tier: no in-memory ring, and the --history window reads the same from the tier', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-store-'));
+  const log = createLogger(() => {});
+  const dataDir = DataDir.open(dir, log);
+  const persist = new PersistentHistory({ dataDir, intervalMs: 1000, metrics: historyMetricNames, retentionMs: [86_400_000, 30 * 86_400_000, 365 * 86_400_000], maxBytes: 1 << 30, log });
+  const memory = new Store(4, 60_000);
+  const disk = new Store(4, 60_000, DEFAULT_RAW_SAMPLES, 1000, persist);
+  const id = 'b'.repeat(64);
+  let prev: Sample | undefined;
+  for (const s of [memory, disk]) s.upsert(info(id, 'web'));
+  for (let t = 1000; t <= 10_000; t += 1000) {
+    const cur = sample(t);
+    const d = derive(prev, cur, 1n << 30n);
+    for (const s of [memory, disk]) s.record(id, cur, d);
+    prev = cur;
+  }
+  const metrics = ['cpu_percent', 'cpu_cores', 'memory_usage_bytes'].map((m) => historyMetricNames.indexOf(m));
+  const fromMemory = memory.recent(memory.get(id)!, metrics, 10_000);
+  assert.deepEqual(fromMemory.timestampsMs, [7000, 8000, 9000, 10_000]);
+  // The samples' CPU time grows by 1 ms a second: 0.001 cores.
+  assert.deepEqual(fromMemory.values[1], [0.001, 0.001, 0.001, 0.001]);
+  assert.deepEqual(disk.recent(disk.get(id)!, metrics, 10_000), fromMemory);
+  assert.equal(disk.get(id)!.history, undefined);
+  // What memory holds of it: the raw tier's open chunk, all ten rows.
+  const f = disk.historyFootprint();
+  assert.deepEqual([f.containers, f.samples], [1, 10]);
+  assert.ok(f.bytes > 0);
+  persist.close(11_000);
+  dataDir.close();
+  rmSync(dir, { recursive: true });
 });
