@@ -12,7 +12,7 @@ export interface Config {
   listen: string;
   /** Sampling interval, ms (100 ms to 60 s). */
   intervalMs: number;
-  /** In-memory history window per container, ms. */
+  /** History window per container, ms: the ring without persistence, read from the raw tier with it. */
   historyMs: number;
   /** Raw samples kept per container for series of raw counters (cAdvisor's --storage_duration), ms. */
   rawHistoryMs: number;
@@ -184,7 +184,7 @@ interface KeySpec {
 const KEYS: Record<keyof Config, KeySpec> = {
   listen: { kind: 'string', flag: 'listen', env: 'CSTATS_LISTEN', arg: 'HOST:PORT', help: 'address the HTTP API listens on' },
   intervalMs: { kind: 'duration', flag: 'interval', env: 'CSTATS_INTERVAL', arg: 'DURATION', help: 'sampling interval, 100ms to 60s' },
-  historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY', arg: 'DURATION', help: 'in-memory history window per container' },
+  historyMs: { kind: 'duration', flag: 'history', env: 'CSTATS_HISTORY', arg: 'DURATION', help: "history window per container: kept in memory with `--no-persist` (with persistence the raw tier holds it); cAdvisor's derived stats summarise it" },
   rawHistoryMs: {
     kind: 'duration',
     flag: 'raw-history',
