@@ -12,9 +12,13 @@
  *
  *   node dist/bench/persist/restart.js      (BENCH_CONTAINERS=1000 BENCH_DAYS=30; BENCH_KEEP=1 keeps
  *   the directories under /tmp/cs12-bench-restart)
+ *
+ * BENCH_AGENTS, paths of other builds' bin/cstats.js separated by spaces (default: this build's),
+ * runs each in turn, each over its own copy of the same data directory, so that builds are
+ * compared on the same bytes.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { DataDir } from '../../src/store/datadir.js';
@@ -127,28 +131,52 @@ function freePort(): Promise<number> {
   });
 }
 
-async function timeGet(url: string, times = 5): Promise<{ ms: number[]; points: number }> {
+/**
+ * Times `times` GETs of url, each two ways: to the answer's last byte (what the agent controls:
+ * its query, its JSON and the transfer) and to the parsed answer (that plus the client's
+ * JSON.parse). Both lists sorted.
+ */
+async function timeGet(url: string, times = 5): Promise<{ ms: number[]; bytesMs: number[]; points: number }> {
   const ms: number[] = [];
+  const bytesMs: number[] = [];
   let points = 0;
   for (let i = 0; i < times; i++) {
     const t = performance.now();
     const res = await fetch(url);
-    const body = (await res.json()) as { timestamps: number[] };
+    const text = await res.text();
+    bytesMs.push(performance.now() - t);
+    const body = JSON.parse(text) as { timestamps: number[] };
     ms.push(performance.now() - t);
     points = body.timestamps.length;
   }
-  return { ms: ms.sort((a, b) => a - b), points };
+  return { ms: ms.sort((a, b) => a - b), bytesMs: bytesMs.sort((a, b) => a - b), points };
+}
+
+/** "median M ms (min, max), last byte B ms": the medians and the spread of timeGet's parsed times. */
+function timed(t: { ms: number[]; bytesMs: number[] }): string {
+  const mid = t.ms.length >> 1;
+  return `median ${t.ms[mid].toFixed(0)} ms (min ${t.ms[0].toFixed(0)}, max ${t.ms[t.ms.length - 1].toFixed(0)}), to the last byte ${t.bytesMs[mid].toFixed(0)} ms`;
 }
 
 async function main(): Promise<void> {
   rmSync(ROOT, { recursive: true, force: true });
   const nowMs = Date.now();
   makeTemplates(join(ROOT, 'templates'), nowMs);
-  const dir = join(ROOT, 'data');
+  const made = join(ROOT, 'data');
   const t1 = Date.now();
-  replicate(join(ROOT, 'templates'), dir, nowMs);
-  const bytes = diskBytes(dir);
+  replicate(join(ROOT, 'templates'), made, nowMs);
+  const bytes = diskBytes(made);
   console.log(`data directory: ${N} containers, ${(bytes / 2 ** 20).toFixed(1)} MiB (made in ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
+  const agents = (process.env.BENCH_AGENTS ?? 'bin/cstats.js').split(/\s+/).filter((a) => a !== '');
+  // Each build starts over the directory as made: the first start writes the indexes.
+  agents.forEach((_, i) => i > 0 && cpSync(made, `${made}-${i}`, { recursive: true }));
+  for (const [i, bin] of agents.entries()) await measure(bin, i === 0 ? made : `${made}-${i}`);
+  if (process.env.BENCH_KEEP !== '1') rmSync(ROOT, { recursive: true, force: true });
+}
+
+/** Two starts of the agent at bin over dir, each followed by the queries. */
+async function measure(bin: string, dir: string): Promise<void> {
+  console.log(`agent ${bin}:`);
 
   // The copied segments have no index yet: the first start reads them whole and indexes every
   // one but the newest of each tier (as an agent upgraded over an older data directory does);
@@ -156,7 +184,7 @@ async function main(): Promise<void> {
   for (const run of ['first start (segments read whole, then indexed)', 'second start (from the indexes)']) {
     const port = await freePort();
     const started = performance.now();
-    const agent = spawn(process.execPath, ['bin/cstats.js', 'agent', '--data-dir', dir, '--no-docker', '--no-cgroups', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const agent = spawn(process.execPath, [bin, 'agent', '--data-dir', dir, '--no-docker', '--no-cgroups', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     agent.stderr!.on('data', (c) => (stderr += c));
     const base = `http://127.0.0.1:${port}`;
@@ -172,19 +200,18 @@ async function main(): Promise<void> {
     console.log(`${run}: serving after ${servingMs.toFixed(0)} ms (spawn to the first /healthz answer), RSS ${rss.toFixed(1)} MiB; the agent's log: ${/read in \d+ ms/.exec(stderr)?.[0] ?? stderr.trim()}`);
     const id = info(0, 0).id; // busy
     const day = await timeGet(`${base}/api/v1/containers/${id}/history?since=24h`);
-    console.log(`  24 h at 1 s, one busy container, all ${historyMetricNames.length} metrics: ${day.points} points, median ${day.ms[2].toFixed(0)} ms (min ${day.ms[0].toFixed(0)}, max ${day.ms[4].toFixed(0)})`);
+    console.log(`  24 h at 1 s, one busy container, all ${historyMetricNames.length} metrics: ${day.points} points, ${timed(day)}`);
     const dayOne = await timeGet(`${base}/api/v1/containers/${id}/history?since=24h&metrics=cpu_percent`);
-    console.log(`  24 h at 1 s, one metric: median ${dayOne.ms[2].toFixed(0)} ms`);
+    console.log(`  24 h at 1 s, one metric: ${timed(dayOne)}`);
     const dayStep = await timeGet(`${base}/api/v1/containers/${id}/history?since=24h&step=1m&metrics=cpu_percent`);
-    console.log(`  24 h at 1 min, one metric: ${dayStep.points} points, median ${dayStep.ms[2].toFixed(0)} ms`);
+    console.log(`  24 h at 1 min, one metric: ${dayStep.points} points, ${timed(dayStep)}`);
     const month = await timeGet(`${base}/api/v1/containers/${id}/history?since=30d&step=1m`);
-    console.log(`  30 days at 1 min, all metrics (mean, min, max, last): ${month.points} points, median ${month.ms[2].toFixed(0)} ms (min ${month.ms[0].toFixed(0)}, max ${month.ms[4].toFixed(0)})`);
+    console.log(`  30 days at 1 min, all metrics (mean, min, max, last): ${month.points} points, ${timed(month)}`);
     const monthMean = await timeGet(`${base}/api/v1/containers/${id}/history?since=30d&step=1m&stats=mean`);
-    console.log(`  30 days at 1 min, all metrics, means alone (stats=mean): median ${monthMean.ms[2].toFixed(0)} ms (min ${monthMean.ms[0].toFixed(0)}, max ${monthMean.ms[4].toFixed(0)})`);
+    console.log(`  30 days at 1 min, all metrics, means alone (stats=mean): ${timed(monthMean)}`);
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
   }
-  if (process.env.BENCH_KEEP !== '1') rmSync(ROOT, { recursive: true, force: true });
 }
 
 await main();
