@@ -1,5 +1,5 @@
 /**
- * One container: its identity and limits, and charts of its whole in-memory history window
+ * One container: its identity and limits, and charts of its whole history window (--history)
  * (GET /api/v1/containers/{id}/history), extended live by every stream tick with the same
  * figures the history holds. Charts share one cursor and one time range: zooming (drag, or
  * + and − with a chart focused) or panning (← →, or shift+wheel) one moves them all; 0 or
