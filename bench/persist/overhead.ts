@@ -31,8 +31,9 @@ function cpuTicks(pid: number): number {
 /** Mean RSS and anonymous RSS of the readings, and a line with the mean and the range of RSS. */
 function rssFigures(rs: Resident[]): { mean: number; anonMean: number; text: string } {
   if (rs.length === 0) return { mean: NaN, anonMean: NaN, text: 'RSS not read (the agent is gone?)' };
-  const mean = rs.reduce((a, r) => a + r.rssBytes, 0) / rs.length;
-  const anonMean = rs.reduce((a, r) => a + r.anonBytes, 0) / rs.length;
+  const meanOf = (key: keyof Resident): number => rs.reduce((a, r) => a + r[key], 0) / rs.length;
+  const mean = meanOf('rssBytes');
+  const anonMean = meanOf('anonBytes');
   const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
   const sorted = rs.map((r) => r.rssBytes).sort((a, b) => a - b);
   return { mean, anonMean, text: `RSS mean ${mib(mean)} MiB (${mib(sorted[0])} to ${mib(sorted[sorted.length - 1])} in ${rs.length} readings), anonymous ${mib(anonMean)} MiB` };

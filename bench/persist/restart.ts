@@ -152,7 +152,7 @@ async function timeGet(url: string, times = 5): Promise<{ ms: number[]; bytesMs:
   return { ms: ms.sort((a, b) => a - b), bytesMs: bytesMs.sort((a, b) => a - b), points };
 }
 
-/** "median M ms (min, max), last byte B ms": the medians and the spread of timeGet's parsed times. */
+/** "median M ms (min, max), to the last byte B ms": the parsed times' median and spread, and the median to the last byte. */
 function timed(t: { ms: number[]; bytesMs: number[] }): string {
   const mid = t.ms.length >> 1;
   return `median ${t.ms[mid].toFixed(0)} ms (min ${t.ms[0].toFixed(0)}, max ${t.ms[t.ms.length - 1].toFixed(0)}), to the last byte ${t.bytesMs[mid].toFixed(0)} ms`;
@@ -168,9 +168,11 @@ async function main(): Promise<void> {
   const bytes = diskBytes(made);
   console.log(`data directory: ${N} containers, ${(bytes / 2 ** 20).toFixed(1)} MiB (made in ${((Date.now() - t1) / 1000).toFixed(1)} s)`);
   const agents = (process.env.BENCH_AGENTS ?? 'bin/cstats.js').split(/\s+/).filter((a) => a !== '');
-  // Each build starts over the directory as made: the first start writes the indexes.
-  agents.forEach((_, i) => i > 0 && cpSync(made, `${made}-${i}`, { recursive: true }));
-  for (const [i, bin] of agents.entries()) await measure(bin, i === 0 ? made : `${made}-${i}`);
+  // Each build starts over the directory as made (its first start writes the indexes): the
+  // first build over it, each other one over a copy made before any start.
+  const dirs = agents.map((_, i) => (i === 0 ? made : `${made}-${i}`));
+  for (const dir of dirs.slice(1)) cpSync(made, dir, { recursive: true });
+  for (const [i, bin] of agents.entries()) await measure(bin, dirs[i]);
   if (process.env.BENCH_KEEP !== '1') rmSync(ROOT, { recursive: true, force: true });
 }
 
