@@ -147,7 +147,7 @@ export const OPENAPI = {
           exitCode: { type: 'integer', nullable: true, description: 'Exited or removed: null when no exit was seen (removed while running, plain cgroups)' },
           oomKilled: { type: 'boolean', nullable: true, description: "Exited or removed: Docker's OOMKilled, else whether the cgroup's OOM-kill counter was above 0; null when unknown" },
           sampledAt: { type: 'string', format: 'date-time', description: 'when the sample behind the figures was taken (the stream event and history timestamp)' },
-          derived: { $ref: '#/components/schemas/Derived' },
+          derived: { allOf: [{ $ref: '#/components/schemas/Derived' }], description: 'absent before the first sample and, with persistence, once removed (its last figures are its history\'s last point)' },
         },
       },
       ContainerDetail: {

@@ -141,10 +141,15 @@ export class Store {
     e.ended = endedOf(e, nowMs);
     if (!this.persist) return;
     this.persist.removed(id, nowMs, e.ended);
-    // Its history is read from disk now: memory keeps who it was, its last figures and its end.
+    // Its history is read from disk now: memory keeps who it was and how it ended, as after a
+    // restart. Its last sample and figures (about 7 KB of heap, bigints mostly) would otherwise
+    // stay for the longest retention, a year by default; no surface shows them for a removed
+    // container (its last figures are the history's last point).
     e.history = undefined;
     e.raw = undefined;
     e.previous = undefined;
+    e.latest = undefined;
+    e.derived = undefined;
   }
 
   /** A history query over the tiers on disk, or the in-memory window without persistence. */

@@ -108,7 +108,18 @@ test('with persistence each row is compressed once, into the raw tier: no in-mem
   const f = disk.historyFootprint();
   assert.deepEqual([f.containers, f.samples], [1, 10]);
   assert.ok(f.bytes > 0);
-  persist.close(11_000);
+  // Removed: the OOM kill its last sample counted is its end; memory then keeps who it was and
+  // how it ended, as after a restart, and its history reads from the tier.
+  const last: Sample = { ...sample(11_000), cgroup: { cpu: { usageNs: 11_000_000n }, memory: { usageBytes: 4096n, oomKills: 1n } } };
+  disk.record(id, last, derive(prev, last, 1n << 30n));
+  disk.markRemoved(id, 11_500);
+  const gone = disk.get(id)!;
+  assert.deepEqual(gone.ended, { atMs: 11_500, exitCode: null, oomKilled: true });
+  assert.deepEqual([gone.latest, gone.previous, gone.derived, gone.raw], [undefined, undefined, undefined, undefined]);
+  const after = disk.history(gone, { sinceMs: 0, untilMs: 12_000, metrics: [historyMetricNames.indexOf('memory_usage_bytes')] }, 12_000);
+  assert.deepEqual(Array.from(after.timestampsMs).slice(-2), [10_000, 11_000]);
+  assert.equal(after.values![0].at(-1), 4096);
+  persist.close(12_000);
   dataDir.close();
   rmSync(dir, { recursive: true });
 });
