@@ -35,6 +35,8 @@ const SETTINGS = {
 const SLICE = `${PREFIX}-soak.slice`;
 /** Mean over this many seconds at the start and at the end of the settled part: GC makes RSS saw. */
 const MEAN_OVER_S = 300;
+/** Memory is read this often between samples; a sample's RSS and anon are the means of those readings. */
+const MEMORY_EVERY_MS = 1000;
 
 const t0 = Date.now();
 const note = (msg: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${msg}\n`);
@@ -162,24 +164,32 @@ async function main(): Promise<number> {
     process.stdout.write(HEADER + '\n');
     for (let k = 1; Date.now() - start < SETTINGS.durationS * 1000; k++) {
       const due = start + k * SETTINGS.everyS * 1000;
+      // One reading of RSS swings by 10 MB and more with V8's collections (the 2026-12-06 hour):
+      // a sample holds the mean of a reading a second.
+      const readings = { n: 0, rssBytes: 0, anonBytes: 0 };
       while (Date.now() < due) {
         if (SETTINGS.churn > 0 && Date.now() >= nextChurn) {
           await cgroups.replaceOldest(SETTINGS.churn);
           replaced += SETTINGS.churn;
           nextChurn += SETTINGS.churnEveryS * 1000;
         }
-        await sleep(Math.max(0, Math.min(due, SETTINGS.churn > 0 ? nextChurn : due) - Date.now()));
+        const mem = residentOf(a.proc.pid);
+        if (mem) {
+          readings.n++;
+          readings.rssBytes += mem.rssBytes;
+          readings.anonBytes += mem.anonBytes;
+        }
+        await sleep(Math.max(0, Math.min(due, SETTINGS.churn > 0 ? nextChurn : due, Date.now() + MEMORY_EVERY_MS) - Date.now()));
       }
       if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
-      const mem = residentOf(a.proc.pid);
       const h = await health(a);
       const hist = await historyOf(a);
       const cpuNow = cpu.snapshot();
       const now = Date.now();
       const p: Point = {
         s: (now - start) / 1000,
-        rssMb: (mem?.rssBytes ?? NaN) / 2 ** 20,
-        anonMb: (mem?.anonBytes ?? NaN) / 2 ** 20,
+        rssMb: readings.rssBytes / readings.n / 2 ** 20,
+        anonMb: readings.anonBytes / readings.n / 2 ** 20,
         fds: openDescriptors(a.proc.pid),
         containers: h?.containers ?? NaN,
         historyKb: (hist?.bytes ?? NaN) / 1024,
