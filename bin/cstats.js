@@ -7,8 +7,8 @@
 // frees zones of 200 KB and more on its worker threads, which raises glibc's dynamic mmap and
 // trim thresholds, after which freed memory stays in the threads' arenas and the main heap's top.
 // Setting the threshold turns that adjustment off (mallopt(3)): at 1000 containers the agent
-// keeps 13 to 16 MB less of it, for 8 to 11 % more CPU in bench/collect (bench/README.md, "the
-// soak"). Other C libraries ignore it.
+// keeps 13 to 16 MB less of it; its CPU price was 8 to 11 % in bench/collect's turns, none
+// measurable with agents side by side (bench/README.md, "the soak"). Other C libraries ignore it.
 //
 // bench/collect and bench/soak run the agent through this file, as users do.
 import '../dist/src/cli/main.js';

@@ -1,7 +1,8 @@
 /** The cstats agent under test: started from the built tree, observed through /healthz and /proc. */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { start, type Started } from './children.js';
+import { STATE_DIR, start, type Started } from './children.js';
 
 /**
  * The command of the same build as this file (run.sh builds the tree into a directory of its
@@ -17,7 +18,14 @@ export interface AgentOptions {
   rawHistory?: string;
   /** Directory for a V8 CPU profile (node --cpu-prof), written when the agent exits. */
   cpuProfDir?: string;
-  /** Further flags (bench/remote-write: --data-dir, --remote-write; bench/soak: --data-dir). */
+  /**
+   * Further flags (bench/remote-write: --data-dir, --remote-write; bench/soak: --data-dir). Without
+   * --data-dir or --no-persist, the agent keeps its history in a directory of its own,
+   * STATE_DIR/<name>.data, emptied first: never the default /var/lib/cstats, whose lock would
+   * keep a second agent (a BENCH_BASELINE build beside this one) from starting, and whose
+   * history of earlier runs a start would read in. A build from before the store (no
+   * dist/src/store/persist.js beside its bin/) knows neither flag and gets none.
+   */
   args?: string[];
   /** Another build's bin/cstats.js (bench/collect's BENCH_BASELINE); this build's by default. */
   bin?: string;
@@ -32,9 +40,16 @@ export function startAgent(name: string, o: AgentOptions): Agent {
   const args = ['agent', '--listen', `127.0.0.1:${o.port}`, '--interval', o.interval, '--quiet'];
   if (o.history) args.push('--history', o.history);
   if (o.rawHistory) args.push('--raw-history', o.rawHistory);
-  args.push(...(o.args ?? []));
-  // Profiling needs node's own options, so that run goes through node (without the #! options).
+  const extra = o.args ?? [];
+  args.push(...extra);
   const bin = o.bin ?? BIN;
+  const hasStore = existsSync(join(dirname(bin), '../dist/src/store/persist.js'));
+  if (hasStore && !extra.includes('--data-dir') && !extra.includes('--no-persist')) {
+    const data = `${STATE_DIR}/${name}.data`;
+    rmSync(data, { recursive: true, force: true });
+    args.push('--data-dir', data);
+  }
+  // Profiling needs node's own options, so that run goes through node (without the #! options).
   const proc = o.cpuProfDir ? start(name, process.execPath, ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir, bin, ...args]) : start(name, bin, args);
   return { proc, port: o.port };
 }

@@ -5,11 +5,16 @@
  * and BENCH_BUSY Docker containers running a shell loop under --cpus 0.05 (the busy part of the
  * mix; 0 for the idle figure). Prints figures and the ratio; asserts nothing.
  *
- * cstats: the data directory's bytes (segments, head log, state) over the samples its history
- * serves × 10 metrics. netdata: its dbengine directory's bytes over the points of its cgroup
- * charts (dimensions × seconds charted), after both were stopped with SIGTERM.
+ * Every BENCH_EVERY minutes, while both run: cstats' data directory (segments, head log, state)
+ * and the values its history holds (every metric of every sample that has one); netdata's
+ * dbengine directory and the points of its cgroup charts (dimensions × seconds charted). Each
+ * line prints the bytes a point added since the line before, and for cstats in brackets those of
+ * its segments alone: the head log (the open chunks, appended every --fsync-interval, rotated past
+ * 16 MiB) is the part that does not grow with the days kept. Netdata writes a page when it is
+ * full (1024 points of a dimension), so its lines lag. At the end, after both were stopped with
+ * SIGTERM (each writes out what it held), the whole run's figure.
  *
- *   node dist/bench/persist/disk.js     (as root; BENCH_MINUTES=12 BENCH_IDLE=200 BENCH_BUSY=10)
+ *   node dist/bench/persist/disk.js     (as root; BENCH_MINUTES=40 BENCH_EVERY=10 BENCH_IDLE=200 BENCH_BUSY=10)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -19,12 +24,15 @@ import { BenchCgroups } from '../collect/cgroups.js';
 import { prepareStateDir, sleep, start, stop } from '../collect/children.js';
 import { startNetdata } from '../collect/netdata.js';
 
-const MINUTES = Number(process.env.BENCH_MINUTES ?? 12);
+const MINUTES = Number(process.env.BENCH_MINUTES ?? 40);
+const EVERY = Number(process.env.BENCH_EVERY ?? 10);
 const IDLE = Number(process.env.BENCH_IDLE ?? 200);
 const BUSY = Number(process.env.BENCH_BUSY ?? 10);
 const ROOT = '/tmp/cs12-bench-disk';
 const busyName = (i: number): string => `cs12-bench-busy-${i}`;
 const SLICE = 'cs12-bench.slice';
+/** The data directory's segment directories (src/store/README.md). */
+const TIERS = ['tier-raw', 'tier-1m', 'tier-1h'];
 
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -40,6 +48,40 @@ async function json<T>(url: string): Promise<T> {
   return (await (await fetch(url)).json()) as T;
 }
 
+interface Reading {
+  atMs: number;
+  /** `tierBytes`: the segments alone (tier-*), without the head log and the state files. */
+  cstats: { bytes: number; tierBytes: number; points: number };
+  netdata: { bytes: number; points: number };
+}
+
+/**
+ * The values the agent's history holds in (sinceMs, untilMs] over the containers it lists: every
+ * metric at every sample that has one (a metric the kernel does not give, such as pressure
+ * without PSI, stores no value and is not counted).
+ */
+async function cstatsPoints(port: number, sinceMs: number, untilMs: number): Promise<number> {
+  const containers = await json<{ id: string }[]>(`http://127.0.0.1:${port}/api/v1/containers?all=1`);
+  let points = 0;
+  for (const c of containers) {
+    const h = await json<{ timestamps: number[]; series: Record<string, (number | null)[]> }>(
+      `http://127.0.0.1:${port}/api/v1/containers/${c.id}/history?since=${sinceMs + 1}&until=${untilMs}`,
+    );
+    for (const values of Object.values(h.series)) points += values.filter((v) => v !== null).length;
+  }
+  return points;
+}
+
+/** Points netdata's cgroup charts hold: each chart's dimensions × the seconds from its first entry to its last. */
+async function netdataPoints(port: number): Promise<number> {
+  const charts = await json<{ charts: Record<string, { first_entry: number; last_entry: number; dimensions: Record<string, unknown> }> }>(`http://127.0.0.1:${port}/api/v1/charts`);
+  let points = 0;
+  for (const [id, ch] of Object.entries(charts.charts)) {
+    if (id.startsWith('cgroup_')) points += Object.keys(ch.dimensions).length * Math.max(0, ch.last_entry - ch.first_entry + 1);
+  }
+  return points;
+}
+
 async function main(): Promise<void> {
   const layout = readHostLayout();
   const cgroups = new BenchCgroups(layout, SLICE);
@@ -52,37 +94,40 @@ async function main(): Promise<void> {
       execFileSync('docker', ['run', '-d', '--name', busyName(i), '--cpus', '0.05', 'busybox:local', 'sh', '-c', 'while true; do :; done']);
     }
     const [cPort, nPort] = [await freePort(), await freePort()];
-    const startedMs = Date.now();
     const agent = start('cs12-cstats', process.execPath, ['bin/cstats.js', 'agent', '--data-dir', `${ROOT}/cstats`, '--listen', `127.0.0.1:${cPort}`, '--quiet']);
     const netdata = startNetdata('v1', nPort, 'dbengine', `${ROOT}/netdata`);
-    console.log(`${IDLE} idle cgroups and ${BUSY} busy containers, ${MINUTES} min, cstats and netdata side by side (a shared machine: other engineers' work ran too)`);
-    await sleep(MINUTES * 60_000);
-
-    // What each serves, read before they stop.
-    type Summary = { id: string; name: string };
-    const containers = await json<Summary[]>(`http://127.0.0.1:${cPort}/api/v1/containers`);
-    let samples = 0;
-    for (const c of containers) {
-      const h = await json<{ timestamps: number[]; series: { pids: (number | null)[] } }>(`http://127.0.0.1:${cPort}/api/v1/containers/${c.id}/history?since=${startedMs}&metrics=pids`);
-      samples += h.series.pids.filter((v) => v !== null).length;
-    }
-    const charts = await json<{ charts: Record<string, { first_entry: number; last_entry: number; dimensions: Record<string, unknown> }> }>(`http://127.0.0.1:${nPort}/api/v1/charts`);
-    let ndPoints = 0;
-    let ndCharts = 0;
-    for (const [id, ch] of Object.entries(charts.charts)) {
-      if (!id.startsWith('cgroup_')) continue;
-      ndCharts++;
-      ndPoints += Object.keys(ch.dimensions).length * Math.max(0, ch.last_entry - ch.first_entry + 1);
+    console.log(`${IDLE} idle cgroups and ${BUSY} busy containers, ${MINUTES} min, cstats and netdata side by side, read every ${EVERY} min`);
+    console.log('minute | cstats bytes (segments) | cstats points | netdata bytes | netdata points | since the last reading: cstats B a point (segments) | netdata B a point | ratio');
+    let last: Reading = { atMs: Date.now(), cstats: { bytes: 0, tierBytes: 0, points: 0 }, netdata: { bytes: 0, points: 0 } };
+    const startedMs = last.atMs;
+    for (let minute = EVERY; minute <= MINUTES; minute += EVERY) {
+      await sleep(startedMs + minute * 60_000 - Date.now());
+      const now: Reading = {
+        atMs: Date.now(),
+        cstats: {
+          bytes: diskBytes(`${ROOT}/cstats`),
+          tierBytes: TIERS.reduce((n, t) => n + diskBytes(`${ROOT}/cstats/${t}`), 0),
+          points: last.cstats.points + (await cstatsPoints(cPort, last.atMs, Date.now())),
+        },
+        netdata: { bytes: diskBytes(`${ROOT}/netdata/cache`), points: await netdataPoints(nPort) },
+      };
+      const per = (k: 'cstats' | 'netdata'): number => (now[k].bytes - last[k].bytes) / (now[k].points - last[k].points);
+      const segments = (now.cstats.tierBytes - last.cstats.tierBytes) / (now.cstats.points - last.cstats.points);
+      console.log(
+        `${minute} | ${now.cstats.bytes} (${now.cstats.tierBytes}) | ${now.cstats.points} | ${now.netdata.bytes} | ${now.netdata.points} | ` +
+          `${per('cstats').toFixed(3)} (${segments.toFixed(3)}) | ${per('netdata').toFixed(3)} | ${(per('cstats') / per('netdata')).toFixed(2)}`,
+      );
+      last = now;
     }
     await stop(agent);
     await stop(netdata.proc, 60_000);
+    // After both stopped (SIGTERM: each wrote out what it held): the whole run.
     const cBytes = diskBytes(`${ROOT}/cstats`);
     const nBytes = diskBytes(`${ROOT}/netdata/cache`);
-    const cPoints = samples * 10;
-    const cPer = cBytes / cPoints;
-    const nPer = nBytes / ndPoints;
-    console.log(`cstats:  ${containers.length} containers, ${cPoints} points (10 metrics), ${cBytes} bytes on disk: ${cPer.toFixed(3)} B a point`);
-    console.log(`netdata: ${ndCharts} cgroup charts, ${ndPoints} points, ${nBytes} bytes in its dbengine directory: ${nPer.toFixed(3)} B a point`);
+    const cPer = cBytes / last.cstats.points;
+    const nPer = nBytes / last.netdata.points;
+    console.log(`whole run, after both stopped: cstats ${cBytes} bytes for ${last.cstats.points} points: ${cPer.toFixed(3)} B a point`);
+    console.log(`                               netdata ${nBytes} bytes in its dbengine directory for ${last.netdata.points} points: ${nPer.toFixed(3)} B a point`);
     console.log(`ratio cstats / netdata: ${(cPer / nPer).toFixed(2)}`);
   } finally {
     for (let i = 0; i < BUSY; i++) spawnSync('docker', ['rm', '-f', busyName(i)]);
