@@ -23,6 +23,7 @@ import { diskBytes } from '../../src/store/persist.js';
 import { BenchCgroups } from '../collect/cgroups.js';
 import { prepareStateDir, sleep, start, stop } from '../collect/children.js';
 import { startNetdata } from '../collect/netdata.js';
+import { freePort } from '../../tests/integration/support.js';
 
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 40);
 const EVERY = Number(process.env.BENCH_EVERY ?? 10);
@@ -33,16 +34,6 @@ const busyName = (i: number): string => `cs12-bench-busy-${i}`;
 const SLICE = 'cs12-bench.slice';
 /** The data directory's segment directories (src/store/README.md). */
 const TIERS = ['tier-raw', 'tier-1m', 'tier-1h'];
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function json<T>(url: string): Promise<T> {
   return (await (await fetch(url)).json()) as T;
@@ -102,12 +93,14 @@ async function main(): Promise<void> {
     const startedMs = last.atMs;
     for (let minute = EVERY; minute <= MINUTES; minute += EVERY) {
       await sleep(startedMs + minute * 60_000 - Date.now());
+      // One instant ends this reading's span and starts the next, so no sample is counted twice.
+      const atMs = Date.now();
       const now: Reading = {
-        atMs: Date.now(),
+        atMs,
         cstats: {
           bytes: diskBytes(`${ROOT}/cstats`),
           tierBytes: TIERS.reduce((n, t) => n + diskBytes(`${ROOT}/cstats/${t}`), 0),
-          points: last.cstats.points + (await cstatsPoints(cPort, last.atMs, Date.now())),
+          points: last.cstats.points + (await cstatsPoints(cPort, last.atMs, atMs)),
         },
         netdata: { bytes: diskBytes(`${ROOT}/netdata/cache`), points: await netdataPoints(nPort) },
       };

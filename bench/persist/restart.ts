@@ -20,12 +20,12 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { DataDir } from '../../src/store/datadir.js';
 import { PersistentHistory, diskBytes, type KeptContainer } from '../../src/store/persist.js';
 import { RecordFile } from '../../src/store/records.js';
 import { historyMetricNames } from '../../src/store/store.js';
 import { createLogger } from '../../src/log.js';
+import { freePort } from '../../tests/integration/support.js';
 import type { ContainerInfo } from '../../src/model.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 1000);
@@ -120,15 +120,6 @@ function replicate(from: string, to: string, nowMs: number): void {
   }
   dataDir.close();
   for (const [key, t] of [...perTemplate].sort()) console.log(`${key}: ${(t.bytes / t.points).toFixed(3)} B a stored point (${t.points} points in sealed chunks, records' headers included)`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**
