@@ -76,8 +76,17 @@ const DAY = 24 * HOUR;
 const REC_CHUNK = 1;
 const REC_HEAD_FULL = 2;
 const REC_HEAD_DELTA = 3;
-/** Rotate the head log past this size: a fresh one starts with every head whole. */
-const HEAD_LOG_MAX = 16 << 20;
+/**
+ * The head log is rewritten (a fresh one with every head whole, the old ones deleted) once it is
+ * over twice what that fresh one would hold, and over this: the rest is bytes since sealed into
+ * segments, or heads superseded by their later bytes. Rewriting at twice keeps the log within
+ * twice its live bytes and writes at most about twice what is appended (netdata's dbengine and
+ * Prometheus' WAL checkpoints trade the same way); the floor keeps a few idle containers from
+ * rewriting it every few flushes.
+ */
+const HEAD_LOG_MIN = 256 << 10;
+/** A head record's bytes besides the chunk's: the record's length and CRC-32, and encodeHead's header. */
+const HEAD_RECORD_OVERHEAD = 8 + 26;
 /** Sealed chunks held while the disk refuses them (ENOSPC); past this the oldest are dropped, and counted. */
 const PENDING_MAX = 64 << 20;
 
@@ -713,15 +722,14 @@ export class PersistentHistory {
   }
 
   private writeHeads(): void {
-    if (!this.headLog || this.headLog.size > HEAD_LOG_MAX) {
-      this.rotateHeadLog();
-      return;
-    }
     const records: Uint8Array[] = [];
     const saved: [Head, number, number][] = [];
+    // What a fresh log would hold: every open head whole.
+    let live = 0;
     for (const s of this.series.values()) {
       s.heads.forEach((h, t) => {
         const w = h.writer;
+        if (w.count > 0) live += HEAD_RECORD_OVERHEAD + ((w.bitLength + 7) >>> 3);
         if (w.count === h.savedCount) return;
         // A new chunk since the last flush goes whole; a grown one from the byte its last save ended in.
         const from = h.savedCount === 0 ? 0 : h.savedBits >>> 3;
@@ -729,6 +737,7 @@ export class PersistentHistory {
         saved.push([h, w.bitLength, w.count]);
       });
     }
+    if (!this.headLog || this.headLog.size > Math.max(HEAD_LOG_MIN, 2 * live)) return this.rotateHeadLog();
     if (records.length === 0) return;
     this.headLog.append(records);
     this.headLog.sync();

@@ -390,3 +390,41 @@ test('a removed container leaves memory (its open chunks sealed), and its histor
   b.close(T0 + 900 * 1000 + 3_700_000);
   rmSync(dir, { recursive: true });
 });
+
+test('the head log is rewritten once it is over twice its open heads (and 256 KiB), not left to grow; a start after rewrites has every sample', () => {
+  const dir = tmp();
+  const headDir = join(dir, 'head');
+  const a = open(dir);
+  // 100 containers for 3000 s: 5 times their raw chunks seal (600 rows), and what the log holds of them is dead.
+  const seen: { file: string; size: number }[] = [];
+  for (let k = 0; k < 3000; k += 10) {
+    feed(a.h, 100, k, 10);
+    const files = readdirSync(headDir);
+    assert.equal(files.length, 1, `one head log at a time: ${files.join(' ')}`);
+    seen.push({ file: files[0], size: statSync(join(headDir, files[0])).size });
+  }
+  let rewrites = 0;
+  let written = seen[0].size;
+  for (let i = 1; i < seen.length; i++) {
+    if (seen[i].file === seen[i - 1].file) {
+      written += seen[i].size - seen[i - 1].size;
+      continue;
+    }
+    // A fresh log is the 8-byte magic and every open head whole: what the rule compares with.
+    const live = seen[i].size - 8;
+    assert.ok(seen[i - 1].size > Math.max(256 << 10, 2 * live), `rewritten at ${seen[i - 1].size} bytes with ${live} live`);
+    written += seen[i].size;
+    rewrites++;
+  }
+  assert.ok(rewrites >= 4, `${rewrites} rewrites`);
+  // Appended to all along (as when it was rewritten only past 16 MiB), it would hold all it was written.
+  const largest = Math.max(...seen.map((s) => s.size));
+  assert.ok(largest < written / 4, `largest ${largest} of ${written} written`);
+  const before = [0, 1, 98, 99].map((c) => raw(a.h, c));
+  assert.equal(before[1].timestampsMs.length, 3000);
+  // Killed (no close): the start replays the newest log alone.
+  const b = open(dir);
+  [0, 1, 98, 99].forEach((c, i) => assert.deepEqual(raw(b.h, c), before[i]));
+  b.close();
+  rmSync(dir, { recursive: true });
+});
