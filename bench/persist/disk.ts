@@ -74,6 +74,8 @@ async function netdataPoints(port: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // bench/collect/run.sh installs it; this script asks for it before it makes anything.
+  if (spawnSync('netdata', ['-v']).error) throw new Error('netdata is not installed: apt-get install netdata (Debian\'s netdata 1.37), then run this again');
   const layout = readHostLayout();
   const cgroups = new BenchCgroups(layout, SLICE);
   rmSync(ROOT, { recursive: true, force: true });
