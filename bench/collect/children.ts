@@ -54,6 +54,9 @@ export function start(name: string, cmd: string, args: string[], env?: NodeJS.Pr
   const fd = openSync(log, 'w');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
   closeSync(fd);
+  // A spawn that fails (ENOENT) is thrown here, as the caller's error; its 'error' event, which
+  // comes later, would otherwise end the benchmark before it cleans up.
+  child.once('error', () => {});
   if (child.pid === undefined) throw new Error(`cannot start ${cmd}`);
   // The marker guards a later cleanup against a recycled pid.
   appendFileSync(PID_LIST, `${child.pid} ${cmd}\n`);

@@ -21,7 +21,7 @@ import { rmSync } from 'node:fs';
 import { readHostLayout } from '../../src/runtimes/layout.js';
 import { diskBytes } from '../../src/store/persist.js';
 import { BenchCgroups } from '../collect/cgroups.js';
-import { prepareStateDir, sleep, start, stop } from '../collect/children.js';
+import { cleanUpOnSignal, prepareStateDir, sleep, start, stop, type Started } from '../collect/children.js';
 import { startNetdata } from '../collect/netdata.js';
 import { freePort } from '../../tests/integration/support.js';
 
@@ -80,6 +80,16 @@ async function main(): Promise<void> {
   const cgroups = new BenchCgroups(layout, SLICE);
   rmSync(ROOT, { recursive: true, force: true });
   prepareStateDir();
+  // What this run started, stopped whatever way it ends: an agent left running would go on
+  // writing into the next run's data directory (its lock file goes with the directory).
+  const started: Started[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const p of started) await stop(p, 60_000);
+    for (let i = 0; i < BUSY; i++) spawnSync('docker', ['rm', '-f', busyName(i)]);
+    await BenchCgroups.destroy(layout, SLICE);
+    if (process.env.BENCH_KEEP !== '1') rmSync(ROOT, { recursive: true, force: true });
+  };
+  const interrupted = cleanUpOnSignal((msg) => console.error(msg), cleanup);
   try {
     await cgroups.grow(IDLE);
     for (let i = 0; i < BUSY; i++) {
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
     }
     const [cPort, nPort] = [await freePort(), await freePort()];
     const agent = start('cs12-cstats', process.execPath, ['bin/cstats.js', 'agent', '--data-dir', `${ROOT}/cstats`, '--listen', `127.0.0.1:${cPort}`, '--quiet']);
+    started.push(agent);
     const netdata = startNetdata('v1', nPort, 'dbengine', `${ROOT}/netdata`);
+    started.push(netdata.proc);
     console.log(`${IDLE} idle cgroups and ${BUSY} busy containers, ${MINUTES} min, cstats and netdata side by side, read every ${EVERY} min`);
     console.log('minute | cstats bytes (segments) | cstats points | netdata bytes | netdata points | since the last reading: cstats B a point (segments) | netdata B a point | ratio');
     let last: Reading = { atMs: Date.now(), cstats: { bytes: 0, tierBytes: 0, points: 0 }, netdata: { bytes: 0, points: 0 } };
@@ -125,9 +137,7 @@ async function main(): Promise<void> {
     console.log(`                               netdata ${nBytes} bytes in its dbengine directory for ${last.netdata.points} points: ${nPer.toFixed(3)} B a point`);
     console.log(`ratio cstats / netdata: ${(cPer / nPer).toFixed(2)}`);
   } finally {
-    for (let i = 0; i < BUSY; i++) spawnSync('docker', ['rm', '-f', busyName(i)]);
-    await BenchCgroups.destroy(layout, SLICE);
-    if (process.env.BENCH_KEEP !== '1') rmSync(ROOT, { recursive: true, force: true });
+    if (!interrupted()) await cleanup();
   }
 }
 
