@@ -161,14 +161,23 @@ export class DataDir {
     return join(this.subdir('state'), `${name}.json`);
   }
 
-  /** Releases the lock. */
+  /**
+   * Whether the lock is still this agent's: its LOCK file names this process. It no longer is
+   * when the directory was removed under the agent (and perhaps made again by another agent, whose
+   * LOCK it then is) or the file was replaced: writing on would mix two agents' files.
+   */
+  holdsLock(): boolean {
+    try {
+      return readFileSync(join(this.path, 'LOCK'), 'utf8') === `${process.pid}\n`;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Releases the lock, if it is still this agent's (another agent's LOCK is left alone). */
   close(): void {
     if (!this.locked) return;
     this.locked = false;
-    try {
-      unlinkSync(join(this.path, 'LOCK'));
-    } catch {
-      // already gone: nothing to release
-    }
+    if (this.holdsLock()) unlinkSync(join(this.path, 'LOCK'));
   }
 }

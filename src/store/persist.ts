@@ -664,6 +664,7 @@ export class PersistentHistory {
       if (Number.isNaN(s.buckets[1]!.startMs) && Number.isNaN(s.buckets[2]!.startMs)) this.retire(s);
     }
     try {
+      this.checkLock();
       if (this.registryDirty) {
         this.opts.dataDir.writeState('containers', this.registry);
         this.registryDirty = false;
@@ -677,6 +678,21 @@ export class PersistentHistory {
     } catch (err) {
       this.failed(err, nowMs);
     }
+  }
+
+  /**
+   * Throws (so nothing is written: the flush fails, is reported and retried) when the data
+   * directory's lock is no longer this agent's: the directory was removed, or another agent has
+   * it. Its files are another agent's or no one's; writing on, even creating the directories
+   * again, would mix two agents' segments.
+   */
+  private checkLock(): void {
+    const dataDir = this.opts.dataDir;
+    if (dataDir.holdsLock()) return;
+    throw Object.assign(
+      new Error(`${join(dataDir.path, 'LOCK')} no longer names this agent (pid ${process.pid}): the data directory was removed or another agent took it; nothing more is written there (restart the agent to take it again)`),
+      { code: 'ELOCKLOST' },
+    );
   }
 
   private failed(err: unknown, nowMs: number): void {
@@ -884,7 +900,7 @@ export class PersistentHistory {
   /** Writes everything (SIGTERM loses nothing), indexes the newest segments and closes the files. */
   close(nowMs = Date.now()): void {
     this.flush(nowMs);
-    for (const segs of this.segments) if (segs.length > 0) this.writeIndex(segs[segs.length - 1]);
+    if (this.opts.dataDir.holdsLock()) for (const segs of this.segments) if (segs.length > 0) this.writeIndex(segs[segs.length - 1]);
     this.headLog?.close();
     for (const segs of this.segments) for (const seg of segs) seg.file.close();
   }

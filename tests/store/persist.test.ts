@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataDir } from '../../src/store/datadir.js';
@@ -426,5 +426,29 @@ test('the head log is rewritten once it is over twice its open heads (and 256 Ki
   const b = open(dir);
   [0, 1, 98, 99].forEach((c, i) => assert.deepEqual(raw(b.h, c), before[i]));
   b.close();
+  rmSync(dir, { recursive: true });
+});
+
+test('a data directory removed under the agent, or taken by another agent, is written no more: the flush fails and says why, the other lock stays', () => {
+  const dir = tmp();
+  const lines: string[] = [];
+  const a = open(dir, lines);
+  feed(a.h, 2, 0, 20);
+  assert.equal(a.h.health().ok, true);
+  rmSync(dir, { recursive: true });
+  feed(a.h, 2, 20, 10);
+  const h = a.h.health();
+  assert.equal(h.ok, false);
+  assert.match(h.error ?? '', /^ELOCKLOST: .*LOCK no longer names this agent/);
+  assert.ok(lines.some((l) => /writing history failed \(ELOCKLOST/.test(l)), lines.join('\n'));
+  assert.equal(existsSync(dir), false, 'nothing is made again');
+  // Another agent makes it again and holds it: 700 more samples seal chunks, which stay in memory.
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'LOCK'), '1\n');
+  feed(a.h, 2, 30, 700);
+  assert.equal(raw(a.h, 1).timestampsMs.length, 730, 'served from memory');
+  a.close(T0 + 730 * 1000);
+  assert.deepEqual(readdirSync(dir), ['LOCK']);
+  assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), '1\n', "the other agent's lock is left");
   rmSync(dir, { recursive: true });
 });
