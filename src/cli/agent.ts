@@ -91,7 +91,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   let persist: PersistentHistory | undefined;
   if (config.persist) {
     const t0 = Date.now();
-    dataDir = DataDir.open(config.dataDir, log);
+    dataDir = DataDir.open(config.dataDir, log, config.fsyncIntervalMs);
     persist = new PersistentHistory({
       dataDir,
       intervalMs: config.intervalMs,

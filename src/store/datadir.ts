@@ -4,7 +4,8 @@
  * files: `readState`/`writeState` for a small JSON state file (alarm states, export cursors),
  * `subdir` for a module's own files (an export queue). See src/store/README.md.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../log.js';
@@ -16,6 +17,45 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export class DataDirError extends Error {
   override name = 'DataDirError';
+}
+
+/**
+ * A lock held from another pid namespace (another container on the same volume) is live while
+ * its holder renews it: this many of its renewal intervals.
+ */
+const LEASE_RENEWALS = 3;
+
+/** This process's pid namespace (what /proc/self/ns/pid links to), or undefined where it cannot be read. */
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a LOCK says of its holder: its pid on the first line (all a LOCK of before December 2026
+ * holds), then `pidns`, `host` and `renew-ms` lines: the pid namespace its pid belongs to, its
+ * host name, and how often it renews the lock (touches the file).
+ */
+interface LockHolder {
+  pid: number;
+  pidns?: string;
+  host?: string;
+  renewMs?: number;
+}
+
+function lockText(renewMs: number): string {
+  const ns = pidNamespace();
+  return `${process.pid}\n${ns !== undefined ? `pidns ${ns}\n` : ''}host ${hostname()}\nrenew-ms ${renewMs}\n`;
+}
+
+function parseLock(text: string): LockHolder {
+  const [first, ...rest] = text.split('\n');
+  const fields = new Map(rest.filter((l) => l.includes(' ')).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const));
+  const renewMs = Number(fields.get('renew-ms'));
+  return { pid: Number(first.trim()), pidns: fields.get('pidns'), host: fields.get('host'), renewMs: renewMs > 0 ? renewMs : undefined };
 }
 
 /** Whether `pid` is a live process other than this one that runs cstats. */
@@ -57,13 +97,18 @@ export class DataDir {
   private constructor(
     readonly path: string,
     private readonly log: Logger,
+    /** What this agent wrote into LOCK. */
+    private readonly lock: string,
   ) {}
 
   /**
    * Opens (creating) the directory, takes its lock and checks its format. Throws DataDirError
-   * with what to do when another agent holds it or it holds another format.
+   * with what to do when another agent holds it or it holds another format. `renewMs`: how
+   * often the holder calls renewLock (the persistence's flush interval); an agent in another pid
+   * namespace, whose pid cannot be looked up from here, waits for the lock to go unrenewed for
+   * LEASE_RENEWALS of the holder's intervals before it takes it over.
    */
-  static open(path: string, log: Logger): DataDir {
+  static open(path: string, log: Logger, renewMs = 10_000): DataDir {
     try {
       mkdirSync(path, { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -75,16 +120,29 @@ export class DataDir {
       fd = openSync(lock, 'wx', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`data directory ${path}: cannot write ${lock}: ${(err as Error).message}`);
-      const holder = Number(readFileSync(lock, 'utf8').trim());
-      if (isOtherCstats(holder)) {
-        throw new DataDirError(`data directory ${path} is in use by another cstats agent (pid ${holder}, ${lock}); stop it, or give this one another --data-dir (or --no-persist)`);
-      }
-      log.warn('store', `data directory ${path}: taking over the lock of pid ${Number.isNaN(holder) ? '?' : holder}, which is not running (it did not stop cleanly)`);
+      const holder = parseLock(readFileSync(lock, 'utf8'));
+      const pid = Number.isNaN(holder.pid) ? '?' : holder.pid;
+      const ours = pidNamespace();
+      if (holder.pidns !== undefined && ours !== undefined && holder.pidns !== ours) {
+        // Its pid means nothing here: it is alive while it renews the lock.
+        const ageS = (Date.now() - statSync(lock).mtimeMs) / 1000;
+        const leaseS = (LEASE_RENEWALS * (holder.renewMs ?? renewMs)) / 1000;
+        if (ageS < leaseS) {
+          throw new DataDirError(
+            `data directory ${path} is in use by a cstats agent in another pid namespace (pid ${pid} there, host ${holder.host ?? '?'}: another container?), ` +
+              `which renewed ${lock} ${ageS.toFixed(1)} s ago; stop it, or give this one another --data-dir (or --no-persist); its lock is taken over once not renewed for ${leaseS} s`,
+          );
+        }
+        log.warn('store', `data directory ${path}: taking over the lock of pid ${pid} in another pid namespace (host ${holder.host ?? '?'}), not renewed for ${ageS.toFixed(0)} s (it did not stop cleanly)`);
+      } else if (isOtherCstats(holder.pid)) {
+        throw new DataDirError(`data directory ${path} is in use by another cstats agent (pid ${pid}, ${lock}); stop it, or give this one another --data-dir (or --no-persist)`);
+      } else log.warn('store', `data directory ${path}: taking over the lock of pid ${pid}, which is not running (it did not stop cleanly)`);
       fd = openSync(lock, 'w', 0o600);
     }
-    writeSync(fd, `${process.pid}\n`);
+    const text = lockText(renewMs);
+    writeSync(fd, text);
     closeSync(fd);
-    const dir = new DataDir(path, log);
+    const dir = new DataDir(path, log, text);
     try {
       dir.checkFormat();
     } catch (err) {
@@ -168,10 +226,18 @@ export class DataDir {
    */
   holdsLock(): boolean {
     try {
-      return readFileSync(join(this.path, 'LOCK'), 'utf8') === `${process.pid}\n`;
+      return readFileSync(join(this.path, 'LOCK'), 'utf8') === this.lock;
     } catch {
       return false;
     }
+  }
+
+  /** Whether the lock is still this agent's (holdsLock), renewing it if so: its time says the holder lives. */
+  renewLock(): boolean {
+    if (!this.holdsLock()) return false;
+    const now = new Date();
+    utimesSync(join(this.path, 'LOCK'), now, now);
+    return true;
   }
 
   /** Releases the lock, if it is still this agent's (another agent's LOCK is left alone). */

@@ -681,14 +681,14 @@ export class PersistentHistory {
   }
 
   /**
-   * Throws (so nothing is written: the flush fails, is reported and retried) when the data
-   * directory's lock is no longer this agent's: the directory was removed, or another agent has
-   * it. Its files are another agent's or no one's; writing on, even creating the directories
+   * Renews the data directory's lock; throws (so nothing is written: the flush fails, is
+   * reported and retried) when the lock is no longer this agent's: the directory was removed, or
+   * another agent has it. Its files are another agent's or no one's; writing on, even creating the directories
    * again, would mix two agents' segments.
    */
   private checkLock(): void {
     const dataDir = this.opts.dataDir;
-    if (dataDir.holdsLock()) return;
+    if (dataDir.renewLock()) return;
     throw Object.assign(
       new Error(`${join(dataDir.path, 'LOCK')} no longer names this agent (pid ${process.pid}): the data directory was removed or another agent took it; nothing more is written there (restart the agent to take it again)`),
       { code: 'ELOCKLOST' },

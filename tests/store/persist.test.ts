@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataDir } from '../../src/store/datadir.js';
@@ -262,7 +262,9 @@ test('data directory: a newer format is refused with what to do; state files are
   rmSync(join(dir, 'FORMAT'));
   const lines: string[] = [];
   const d = DataDir.open(dir, quietLog(lines));
-  assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+  const lock = readFileSync(join(dir, 'LOCK'), 'utf8').split('\n');
+  assert.equal(lock[0], String(process.pid));
+  assert.equal(lock[1], `pidns ${readlinkSync('/proc/self/ns/pid')}`);
   d.writeState('alarms', { firing: ['cpu-high'], n: 2 });
   assert.deepEqual(d.readState('alarms'), { firing: ['cpu-high'], n: 2 });
   const f = join(dir, 'state', 'alarms.json');
@@ -450,5 +452,29 @@ test('a data directory removed under the agent, or taken by another agent, is wr
   a.close(T0 + 730 * 1000);
   assert.deepEqual(readdirSync(dir), ['LOCK']);
   assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), '1\n', "the other agent's lock is left");
+  rmSync(dir, { recursive: true });
+});
+
+test('a lock from another pid namespace (another container on the volume) holds while it is renewed, and is taken over once it is not', () => {
+  const dir = tmp();
+  const lock = join(dir, 'LOCK');
+  // What an agent in another container writes: its pid there, its namespace, its host, its renewal.
+  writeFileSync(lock, '1\npidns pid:[4026500001]\nhost agent-a\nrenew-ms 1000\n');
+  assert.throws(() => DataDir.open(dir, quietLog()), /in use by a cstats agent in another pid namespace \(pid 1 there, host agent-a: another container\?\), which renewed .* 0\.\d s ago; .* taken over once not renewed for 3 s/);
+  // Not renewed for 3 of its intervals: it stopped without a clean stop, and its lock is taken.
+  const old = new Date(Date.now() - 3500);
+  utimesSync(lock, old, old);
+  const lines: string[] = [];
+  const d = DataDir.open(dir, quietLog(lines), 2000);
+  assert.ok(lines.some((l) => /taking over the lock of pid 1 in another pid namespace \(host agent-a\), not renewed for 4 s/.test(l)), lines.join('\n'));
+  assert.match(readFileSync(lock, 'utf8'), new RegExp(`^${process.pid}\npidns .*\nhost .*\nrenew-ms 2000\n$`));
+  // Renewing touches it; a lock the other agent took back is not renewed, and not released at close.
+  utimesSync(lock, old, old);
+  assert.equal(d.renewLock(), true);
+  assert.ok(Date.now() - statSync(lock).mtimeMs < 1000);
+  writeFileSync(lock, '1\npidns pid:[4026500001]\nhost agent-a\nrenew-ms 1000\n');
+  assert.equal(d.renewLock(), false);
+  d.close();
+  assert.ok(existsSync(lock));
   rmSync(dir, { recursive: true });
 });
