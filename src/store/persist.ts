@@ -80,9 +80,8 @@ const REC_HEAD_DELTA = 3;
  * The head log is rewritten (a fresh one with every head whole, the old ones deleted) once it is
  * over twice what that fresh one would hold, and over this: the rest is bytes since sealed into
  * segments, or heads superseded by their later bytes. Rewriting at twice keeps the log within
- * twice its live bytes and writes at most about twice what is appended (netdata's dbengine and
- * Prometheus' WAL checkpoints trade the same way); the floor keeps a few idle containers from
- * rewriting it every few flushes.
+ * twice its live bytes and writes at most about twice what is appended; the floor keeps a few
+ * idle containers from rewriting it every few flushes.
  */
 const HEAD_LOG_MIN = 256 << 10;
 /** A head record's bytes besides the chunk's: the record's length and CRC-32, and encodeHead's header. */
