@@ -478,3 +478,38 @@ test('a lock from another pid namespace (another container on the volume) holds 
   assert.ok(existsSync(lock));
   rmSync(dir, { recursive: true });
 });
+
+test('killed in the middle of a head log rewrite (the new log torn, the old one not yet deleted): a start keeps every sample the old log held', () => {
+  const dir = tmp();
+  const headDir = join(dir, 'head');
+  const a = open(dir);
+  let old: { name: string; bytes: Buffer; samples: number } | undefined;
+  let k = 0;
+  for (; k < 3000; k += 10) {
+    const [name] = readdirSync(headDir).length > 0 ? readdirSync(headDir) : [''];
+    const before = name ? { name, bytes: readFileSync(join(headDir, name)), samples: k } : undefined;
+    feed(a.h, 100, k, 10);
+    const [now] = readdirSync(headDir);
+    if (before && now !== before.name) {
+      old = before;
+      break;
+    }
+  }
+  assert.ok(old, 'a rewrite happened');
+  const fresh = join(headDir, readdirSync(headDir)[0]);
+  const want = [0, 1, 98, 99].map((c) => raw(a.h, c));
+  // The crash: the old log is still there, the new one was cut off half-way.
+  writeFileSync(join(headDir, old.name), old.bytes);
+  truncateSync(fresh, Math.floor(statSync(fresh).size / 2));
+  const b = open(dir);
+  assert.ok(b.h.health().repaired.some((r) => r.file === fresh), JSON.stringify(b.h.health().repaired));
+  [0, 1, 98, 99].forEach((c, i) => {
+    const got = raw(b.h, c);
+    // What the old log held (every sample before the rewrite's flush), and what the new one's whole records add, in order.
+    assert.ok(got.timestampsMs.length >= old!.samples, `container ${c}: ${got.timestampsMs.length} samples, ${old!.samples} before the rewrite`);
+    assert.deepEqual(got.timestampsMs, want[i].timestampsMs.slice(0, got.timestampsMs.length));
+    assert.deepEqual(got.rows, want[i].rows.slice(0, got.rows.length));
+  });
+  b.close();
+  rmSync(dir, { recursive: true });
+});
