@@ -752,7 +752,16 @@ export class PersistentHistory {
         saved.push([h, w.bitLength, w.count]);
       });
     }
-    if (!this.headLog || this.headLog.size > Math.max(HEAD_LOG_MIN, 2 * live)) return this.rotateHeadLog();
+    if (!this.headLog) return this.rotateHeadLog();
+    if (this.headLog.size > Math.max(HEAD_LOG_MIN, 2 * live)) {
+      try {
+        return this.rotateHeadLog();
+      } catch {
+        // The fresh log could not be written (a nearly full disk): it was removed, the old one is
+        // whole and takes this flush's new bytes, as before; the rewrite is tried at every flush,
+        // and a failure to append is reported as any.
+      }
+    }
     if (records.length === 0) return;
     this.headLog.append(records);
     this.headLog.sync();

@@ -513,3 +513,30 @@ test('killed in the middle of a head log rewrite (the new log torn, the old one 
   b.close();
   rmSync(dir, { recursive: true });
 });
+
+test('a head log rewrite that cannot be written leaves the old log, which takes the new bytes: nothing is lost, and the rewrite comes later', () => {
+  const dir = tmp();
+  const headDir = join(dir, 'head');
+  const a = open(dir);
+  feed(a.h, 100, 0, 10);
+  assert.deepEqual(readdirSync(headDir), ['00000000.wal']);
+  // Where every next rewrite would go, a directory: no fresh log can be opened (as a full disk would refuse one).
+  const blockers = Array.from({ length: 400 }, (_, i) => join(headDir, `${String(i + 1).padStart(8, '0')}.wal`));
+  for (const b of blockers) mkdirSync(b);
+  feed(a.h, 100, 10, 1490);
+  const log = join(headDir, '00000000.wal');
+  // Rewritten, it would be at most about twice its open heads, and was rewritten at the seals (600, 1200).
+  assert.ok(statSync(log).size > 1 << 20, `${statSync(log).size} bytes`);
+  assert.equal(a.h.health().ok, true, JSON.stringify(a.h.health()));
+  for (const b of blockers) rmSync(b, { recursive: true });
+  feed(a.h, 100, 1500, 100);
+  assert.equal(readdirSync(headDir).length, 1);
+  assert.notEqual(readdirSync(headDir)[0], '00000000.wal', 'rewritten once it could be');
+  const want = [0, 1, 98, 99].map((c) => raw(a.h, c));
+  // Killed: a start has every sample.
+  const b = open(dir);
+  [0, 1, 98, 99].forEach((c, i) => assert.deepEqual(raw(b.h, c), want[i]));
+  assert.equal(want[1].timestampsMs.length, 1600);
+  b.close();
+  rmSync(dir, { recursive: true });
+});
