@@ -10,8 +10,8 @@
  * dbengine directory and the points of its cgroup charts (dimensions × seconds charted). Each
  * line prints the bytes a point added since the line before, and for cstats in brackets those of
  * its segments alone: the head log (the open chunks, appended every --fsync-interval, rewritten
- * once over twice their bytes) is the part that does not grow with the days kept. Netdata writes a page when it is
- * full (1024 points of a dimension), so its lines lag. At the end, after both were stopped with
+ * once over twice their bytes) is the part that does not grow with the days kept. Netdata writes
+ * a page when it is full (1024 points of a dimension), so its lines lag. At the end, after both were stopped with
  * SIGTERM (each writes out what it held), the whole run's figure.
  *
  *   node dist/bench/persist/disk.js     (as root; BENCH_MINUTES=40 BENCH_EVERY=10 BENCH_IDLE=200 BENCH_BUSY=10)

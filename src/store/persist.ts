@@ -682,8 +682,8 @@ export class PersistentHistory {
   /**
    * Renews the data directory's lock; throws (so nothing is written: the flush fails, is
    * reported and retried) when the lock is no longer this agent's: the directory was removed, or
-   * another agent has it. Its files are another agent's or no one's; writing on, even creating the directories
-   * again, would mix two agents' segments.
+   * another agent has it. Its files are another agent's or no one's; writing on, even creating
+   * the directories again, would mix two agents' segments.
    */
   private checkLock(): void {
     const dataDir = this.opts.dataDir;
