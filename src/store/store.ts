@@ -179,8 +179,10 @@ export class Store {
     const metricCount = METRIC_NAMES.length;
     const persist = this.persist;
     const series = persist?.seriesOfId(e.info.id);
-    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, scan: (t, since, until, visit, wanted) => persist.scan(series, t, since, until, visit, wanted) };
+    const lifespanMs = [e.info.createdMs, e.removedMs ?? Infinity] as const;
+    if (persist && series !== undefined) return { tiers: persist.tiers, metricCount, lifespanMs, scan: (t, since, until, visit, wanted) => persist.scan(series, t, since, until, visit, wanted) };
     return {
+      lifespanMs,
       tiers: [{ name: 'memory', resolutionMs: this.intervalMs, retentionMs: this.capacity * this.intervalMs }],
       metricCount,
       scan: (_t, since, until, visit, wanted) => {

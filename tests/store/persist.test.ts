@@ -226,6 +226,12 @@ test('queries: the tier that fits, a grid of steps with nulls where nothing was 
   assert.equal(stored.timestampsMs.length, 901, 'every sample and one null marking the gap');
   assert.ok(Number.isNaN(stored.values![0][600]), 'the gap: no value');
   assert.equal(stored.timestampsMs[600], T0 + 600 * 1000);
+  // The columns are sized from the container's lifespan; one that says less than the scan finds
+  // (or nothing usable) still gets every point, the columns doubling as they fill.
+  for (const lifespanMs of [[T0, T0 + 5000], [NaN, NaN], [T0 + 2000 * 1000, T0]] as const) {
+    const sized = queryHistory({ ...src, lifespanMs }, { sinceMs: T0, untilMs: now, metrics: [0] }, now);
+    assert.deepEqual(sized, stored, `lifespan ${lifespanMs.join(' to ')}`);
+  }
   const perMinute = queryHistory(src, { sinceMs: T0, untilMs: now - 1, stepMs: 60_000, metrics: [0, 2] }, now);
   assert.equal(perMinute.tier, '1m');
   assert.equal(perMinute.timestampsMs.length, 21);
