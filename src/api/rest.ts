@@ -4,7 +4,7 @@
  */
 import type { ContainerEntry, Store } from '../store/store.js';
 import { endedOf, historyMetricNames } from '../store/store.js';
-import { QueryError, type HistoryResult } from '../store/query.js';
+import { QueryError } from '../store/query.js';
 import { BUCKET_STATS, type BucketStat } from '../store/aggregate.js';
 import type { Discoverer } from '../runtimes/types.js';
 import type { Collector } from '../collector/collector.js';
@@ -192,16 +192,11 @@ function historyReply(deps: RestDeps, id: string, url: URL) {
     if (err instanceof QueryError) throw new HttpError(400, err.message);
     throw err;
   }
-  return historyBody(e.info, deps.intervalMs, metrics, h);
-}
-
-/** A history answer's body: the query's columns under their metrics' names. */
-export function historyBody(info: { id: string; name: string }, intervalMs: number, metrics: readonly string[], h: HistoryResult) {
   const byMetric = (cols: Float64Array[] | undefined) => cols && Object.fromEntries(metrics.map((m, i) => [m, cols[i]]));
   return {
-    id: info.id,
-    name: info.name,
-    intervalMs,
+    id: e.info.id,
+    name: e.info.name,
+    intervalMs: deps.intervalMs,
     tier: h.tier,
     stepMs: h.stepMs,
     timestamps: h.timestampsMs,

@@ -17,7 +17,6 @@ import { readHostLayout, walkRootOf, locationFromPath, locationFromPid } from '.
 import type { Discoverer } from '../runtimes/types.js';
 import { Router, startServer } from '../api/http.js';
 import { registerRest } from '../api/rest.js';
-import { warmHistoryAnswers } from '../api/history-warm.js';
 import { bearerGuard } from '../api/auth.js';
 import { registerUi, type Ui } from '../api/ui.js';
 import { registerPrometheus } from '../api/prometheus.js';
@@ -172,9 +171,6 @@ export async function runAgent(argv: string[]): Promise<number> {
     'agent',
     `serving on ${tls ? 'https' : 'http'}://${config.listen} (sampling every ${config.intervalMs} ms${config.authToken !== undefined ? ', bearer token required' : ''})`,
   );
-  // Once serving, the history answers' code is compiled on a made-up series: the first real
-  // query after a start is then answered about as fast as the ones after it.
-  warmHistoryAnswers(historyMetricNames, log);
 
   return new Promise((resolve) => {
     const shutdown = (signal: string): void => {

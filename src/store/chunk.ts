@@ -311,22 +311,3 @@ export function decodeChunk(bytes: Uint8Array, count: number, columns: number, v
     visit(ts, row);
   }
 }
-
-/**
- * decodeChunk, visiting only the rows with sinceMs <= time <= untilMs. Every query's scan of
- * chunks goes through here, so that V8 sees one visitor at decodeChunk's call of it.
- */
-export function decodeChunkInRange(
-  bytes: Uint8Array,
-  count: number,
-  columns: number,
-  sinceMs: number,
-  untilMs: number,
-  visit: (ts: number, row: Float64Array) => void,
-  wanted?: Uint8Array,
-): void {
-  const inRange = (ts: number, row: Float64Array): void => {
-    if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
-  };
-  decodeChunk(bytes, count, columns, inRange, wanted);
-}

@@ -23,7 +23,7 @@ import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { ContainerInfo } from '../model.js';
 import type { Logger } from '../log.js';
-import { ChunkWriter, decodeChunkInRange } from './chunk.js';
+import { ChunkWriter, decodeChunk } from './chunk.js';
 import { AGG, Bucketer } from './aggregate.js';
 import { RecordError, RecordFile, type Cut } from './records.js';
 import { writeFileAtomic, type DataDir } from './datadir.js';
@@ -815,6 +815,9 @@ export class PersistentHistory {
    * fails its checksum on read is skipped and logged.
    */
   scan(series: number, t: number, sinceMs: number, untilMs: number, visit: (ts: number, row: Float64Array) => void, wanted?: Uint8Array): void {
+    const inRange = (ts: number, row: Float64Array): void => {
+      if (ts >= sinceMs && ts <= untilMs) visit(ts, row);
+    };
     const cols = this.columns[t];
     for (const seg of this.segments[t]) {
       if (seg.maxTs < sinceMs || seg.minTs > untilMs) continue;
@@ -826,16 +829,16 @@ export class PersistentHistory {
           this.cutChunk(seg, series, offset, err);
           continue;
         }
-        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunkInRange(c.bytes, c.count, cols, sinceMs, untilMs, visit, wanted);
+        if (c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
       }
     }
-    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunkInRange(c.bytes, c.count, cols, sinceMs, untilMs, visit, wanted);
+    for (const c of this.pending) if (c.tier === t && c.series === series && c.lastTs >= sinceMs && c.firstTs <= untilMs) decodeChunk(c.bytes, c.count, cols, inRange, wanted);
     const s = this.series.get(series);
     const w = s?.heads[t].writer;
-    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunkInRange(w.view(), w.count, cols, sinceMs, untilMs, visit, wanted);
+    if (w && w.count > 0 && w.lastTs >= sinceMs && w.firstTs <= untilMs) decodeChunk(w.view(), w.count, cols, inRange, wanted);
     // The bucket in progress too, as it stands: the newest minute (hour) is there before it ends.
     const b = s?.buckets[t];
-    if (b && !Number.isNaN(b.startMs) && b.startMs >= sinceMs && b.startMs <= untilMs) visit(b.startMs, b.acc);
+    if (b && !Number.isNaN(b.startMs)) inRange(b.startMs, b.acc);
   }
 
   /**
