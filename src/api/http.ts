@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { toJsonChunks } from './json.js';
+import type { SlabLease } from './slabs.js';
 
 export class HttpError extends Error {
   constructor(
@@ -34,9 +35,12 @@ interface Route {
   handler: Handler;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, pretty = false): void {
-  // Encoded once: a history answer is megabytes.
-  const chunks = toJsonChunks(body, pretty ? 2 : 0);
+export function sendJson(res: ServerResponse, status: number, body: unknown, pretty = false, lease?: SlabLease): void {
+  // Encoded once: a history answer is megabytes. Written into a lease's slabs, they are given back
+  // once the last byte went to the socket ('finish'); an answer cut short keeps them (they are
+  // collected with it), as a write may still hold them.
+  const chunks = toJsonChunks(body, pretty ? 2 : 0, lease);
+  if (lease) res.once('finish', () => lease.release());
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': chunks.reduce((n, c) => n + c.length, 0) });
   // Corked: the pieces of a history answer leave in one writev.
   res.cork();

@@ -4,6 +4,8 @@
  * become null. Map objects are written as objects; an object with a toJSON method as what it returns;
  * a Float64Array as an array.
  */
+import { SLAB_BYTES, type SlabLease } from './slabs.js';
+
 export function toJson(value: unknown, indent = 0): string {
   const out = new JsonOut();
   write(value, out, indent, '');
@@ -13,19 +15,23 @@ export function toJson(value: unknown, indent = 0): string {
 /**
  * As toJson, as UTF-8 bytes in pieces to be sent one after the other: a body with long number
  * columns (a history answer) is written to bytes directly, and never copied into one buffer.
+ * With `lease`, the bytes are written into its slabs: the pieces are valid until it is released.
  */
-export function toJsonChunks(value: unknown, indent = 0): Buffer[] {
-  const out = new JsonOut();
+export function toJsonChunks(value: unknown, indent = 0, lease?: SlabLease): Buffer[] {
+  const out = new JsonOut(lease);
   write(value, out, indent, '');
   return out.chunks();
 }
 
-/** A new byte buffer is at least this big (the numbers of one column go into one buffer). */
+/** A new byte buffer made to measure is at least this big (the numbers of one column go into one buffer). */
 const MIN_BUFFER = 64 * 1024;
+/** The longest number String() writes ("-2.2250738585072014e-308", 24 characters) and its comma. */
+const NUMBER_MAX = 25;
 
 /**
  * Where the text goes: short pieces gather as strings (joined once, as before); a Float64Array's
- * numbers are written as ASCII straight into byte buffers, after the pieces before them.
+ * numbers are written as ASCII straight into byte buffers, after the pieces before them. The
+ * buffers are made to measure, or with a lease its slabs, one after another.
  */
 class JsonOut {
   private pieces: string[] = [];
@@ -34,15 +40,22 @@ class JsonOut {
   private buf: Buffer | undefined;
   private length = 0;
 
+  constructor(private readonly lease?: SlabLease) {}
+
   push(...texts: string[]): void {
     this.pieces.push(...texts);
   }
 
   column(v: Float64Array): void {
     this.flush();
-    // The longest number String() writes is 24 characters ("-2.2250738585072014e-308"), plus a comma.
-    this.reserve(v.length * 25 + 2);
-    this.length = writeNumbers(v, this.buf!, this.length);
+    this.room(NUMBER_MAX + 1, v.length * NUMBER_MAX + 2);
+    this.buf![this.length++] = BRACKET_OPEN;
+    for (let i = 0; i < v.length; ) {
+      this.room(NUMBER_MAX, (v.length - i) * NUMBER_MAX + 1);
+      i = this.numbers(v, i);
+    }
+    this.room(1);
+    this.buf![this.length++] = BRACKET_CLOSE;
   }
 
   text(): string {
@@ -60,15 +73,58 @@ class JsonOut {
     if (this.pieces.length === 0) return;
     const text = this.pieces.join('');
     this.pieces = [];
-    this.reserve(Buffer.byteLength(text));
+    this.room(Buffer.byteLength(text));
     this.length += this.buf!.write(text, this.length);
   }
 
-  private reserve(n: number): void {
-    if (this.buf && this.length + n <= this.buf.length) return;
+  /**
+   * Room for `need` bytes in the buffer being written, else a new one: a slab of the lease when
+   * `need` fits in one, else a buffer made to measure for `want` bytes (what is still to come).
+   */
+  private room(need: number, want = need): void {
+    if (this.buf && this.length + need <= this.buf.length) return;
     if (this.buf) this.done.push(this.buf.subarray(0, this.length));
-    this.buf = Buffer.allocUnsafe(Math.max(n, MIN_BUFFER));
+    this.buf = this.lease && need <= SLAB_BYTES ? this.lease.bytes() : Buffer.allocUnsafe(Math.max(want, MIN_BUFFER));
     this.length = 0;
+  }
+
+  /**
+   * The numbers of a column from index `i` on, as JSON.stringify writes the plain array of them:
+   * NaN and infinities as null, the others as String() writes them, each after a comma but the
+   * column's first, while the buffer has room for one more. Integers below 2^53 (counters, byte
+   * sizes, minima and maxima) are written here digit by digit, which is several times faster than
+   * V8's general double-to-text, and gives the same text (String() writes such an integer in
+   * plain digits, -0 as 0); every other number through String(). Returns the next index.
+   */
+  private numbers(v: Float64Array, i: number): number {
+    const buf = this.buf!;
+    const last = buf.length - NUMBER_MAX;
+    let at = this.length;
+    for (; i < v.length && at <= last; i++) {
+      if (i > 0) buf[at++] = COMMA;
+      let x = v[i];
+      if (Number.isSafeInteger(x)) {
+        if (x < 0) {
+          buf[at++] = 45; // '-'
+          x = -x;
+        }
+        if (x < 1e8) at = writeBelow1e8(x, buf, at, false);
+        else {
+          // 2^53 < 1e16: the upper half is below 1e8 too, the lower one is written with its leading zeros.
+          const upper = Math.floor(x / 1e8);
+          at = writeBelow1e8(upper, buf, at, false);
+          at = writeBelow1e8(x - upper * 1e8, buf, at, true);
+        }
+      } else if (Number.isFinite(x)) {
+        const text = String(x);
+        for (let k = 0; k < text.length; k++) buf[at++] = text.charCodeAt(k);
+      } else {
+        NULL.copy(buf, at);
+        at += 4;
+      }
+    }
+    this.length = at;
+    return i;
   }
 }
 
@@ -135,42 +191,6 @@ const NULL = Buffer.from('null');
 /** The two ASCII digits of 0 to 99, at 2n and 2n + 1. */
 const PAIRS = Buffer.from(Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0')).join(''), 'latin1');
 const digits = new Uint8Array(8);
-
-/**
- * A column of numbers (a history answer's) as JSON.stringify writes the plain array of them:
- * NaN and infinities as null, the others as String() writes them. Integers below 2^53 (counters,
- * byte sizes, minima and maxima) are written here digit by digit, which is several times faster
- * than V8's general double-to-text, and gives the same text (String() writes such an integer in
- * plain digits, -0 as 0); every other number through String(). Returns the new end.
- */
-function writeNumbers(v: Float64Array, buf: Buffer, at: number): number {
-  buf[at++] = BRACKET_OPEN;
-  for (let i = 0; i < v.length; i++) {
-    if (i > 0) buf[at++] = COMMA;
-    let x = v[i];
-    if (Number.isSafeInteger(x)) {
-      if (x < 0) {
-        buf[at++] = 45; // '-'
-        x = -x;
-      }
-      if (x < 1e8) at = writeBelow1e8(x, buf, at, false);
-      else {
-        // 2^53 < 1e16: the upper half is below 1e8 too, the lower one is written with its leading zeros.
-        const upper = Math.floor(x / 1e8);
-        at = writeBelow1e8(upper, buf, at, false);
-        at = writeBelow1e8(x - upper * 1e8, buf, at, true);
-      }
-    } else if (Number.isFinite(x)) {
-      const text = String(x);
-      for (let k = 0; k < text.length; k++) buf[at++] = text.charCodeAt(k);
-    } else {
-      NULL.copy(buf, at);
-      at += 4;
-    }
-  }
-  buf[at++] = BRACKET_CLOSE;
-  return at;
-}
 
 /** A non-negative integer below 1e8, two digits at a time; all eight digits when `padded`. */
 function writeBelow1e8(n: number, buf: Buffer, at: number, padded: boolean): number {

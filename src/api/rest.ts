@@ -4,11 +4,12 @@
  */
 import type { ContainerEntry, Store } from '../store/store.js';
 import { endedOf, historyMetricNames } from '../store/store.js';
-import { QueryError } from '../store/query.js';
+import { QueryError, type ColumnAlloc } from '../store/query.js';
 import { BUCKET_STATS, type BucketStat } from '../store/aggregate.js';
 import type { Discoverer } from '../runtimes/types.js';
 import type { Collector } from '../collector/collector.js';
 import { HttpError, sendJson, type Router } from './http.js';
+import { SlabPool } from './slabs.js';
 import { parseDuration } from '../config.js';
 import { OPENAPI } from './openapi.js';
 import { readProcessCounts } from '../collector/process-counts.js';
@@ -174,7 +175,7 @@ export function machineView(store: Store) {
 }
 
 /** `/api/v1/containers/{id}/history`: a container's derived figures over a span. */
-function historyReply(deps: RestDeps, id: string, url: URL) {
+function historyReply(deps: RestDeps, id: string, url: URL, alloc: ColumnAlloc) {
   const e = find(deps.store, id);
   const now = Date.now();
   // Without since, the in-memory window's span, as before there was a disk.
@@ -187,7 +188,7 @@ function historyReply(deps: RestDeps, id: string, url: URL) {
   const stats = parseStats(url.searchParams.get('stats'));
   let h;
   try {
-    h = deps.store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)), stats }, now);
+    h = deps.store.history(e, { sinceMs: since, untilMs: until, stepMs, metrics: metrics.map((m) => historyMetricNames.indexOf(m)), stats }, now, alloc);
   } catch (err) {
     if (err instanceof QueryError) throw new HttpError(400, err.message);
     throw err;
@@ -243,7 +244,17 @@ export function registerRest(router: Router, deps: RestDeps): void {
     const processes = e.removedMs === undefined ? (await readProcessCounts([e])).get(e.info.id) : undefined;
     sendJson(res, 200, containerDetail(e, processes));
   });
-  router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => sendJson(res, 200, historyReply(deps, params[0], url)));
+  // An answer's columns are made in slabs lent for it, given back once written as JSON (sendJson
+  // reads them before it returns); its JSON in slabs of its own, given back once sent.
+  const slabs = new SlabPool();
+  router.get(/^\/api\/v1\/containers\/([^/]+)\/history\/?$/, ({ res, params, url }) => {
+    const columns = slabs.lease();
+    try {
+      sendJson(res, 200, historyReply(deps, params[0], url, (n) => columns.float64(n)), false, slabs.lease());
+    } finally {
+      columns.release();
+    }
+  });
   router.get(/^\/api\/v1\/machine\/?$/, ({ res }) => sendJson(res, 200, machineView(store)));
   router.get(/^\/healthz\/?$/, ({ res }) => {
     const { status, body } = health(deps);

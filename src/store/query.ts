@@ -89,20 +89,25 @@ function flags(count: number, columns: readonly number[]): Uint8Array {
   return wanted;
 }
 
-export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number): HistoryResult {
+/** Where an answer's columns come from: new arrays, or memory lent for the answer (api/slabs.ts). Not cleared. */
+export type ColumnAlloc = (n: number) => Float64Array<ArrayBuffer>;
+
+const newColumn: ColumnAlloc = (n) => new Float64Array(n);
+
+export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number, alloc = newColumn): HistoryResult {
   const t = chooseTier(src.tiers, q.sinceMs, q.stepMs, nowMs);
   const tier = src.tiers[t];
   const since = Math.max(q.sinceMs, nowMs - tier.retentionMs);
-  if (t === 0 && q.stepMs === undefined) return asStored(src, tier, since, q, nowMs);
+  if (t === 0 && q.stepMs === undefined) return asStored(src, tier, since, q, nowMs, alloc);
   const step = Math.max(q.stepMs ?? tier.resolutionMs, tier.resolutionMs);
   // Whole buckets: the first one starts at or before `since`.
   const first = Math.floor(since / step) * step;
   const n = Math.max(0, Math.floor((q.untilMs - first) / step) + 1);
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
   const stats = q.stats ?? BUCKET_STATS;
-  const column = (stat: BucketStat) => (stats.includes(stat) ? q.metrics.map(() => new Float64Array(n).fill(NaN)) : undefined);
+  const column = (stat: BucketStat) => (stats.includes(stat) ? q.metrics.map(() => alloc(n).fill(NaN)) : undefined);
   const [mean, min, max, last] = BUCKET_STATS.map(column);
-  const timestampsMs = new Float64Array(n);
+  const timestampsMs = alloc(n);
   for (let i = 0; i < n; i++) timestampsMs[i] = first + i * step;
   // The buckets fold only the asked metrics: a row of theirs is gathered from the tier's row.
   const columns = columnsOf(t, q.metrics);
@@ -134,7 +139,7 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number)
 }
 
 /** Every stored point; a null point marks each gap longer than two and a half intervals. */
-function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQuery, nowMs: number): HistoryResult {
+function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQuery, nowMs: number, alloc: ColumnAlloc): HistoryResult {
   // The columns are made as long as the points the range can hold (one a resolution, and a gap's
   // null), so that a day at 1 s is written into memory touched once: growing them by doubling
   // from 1024 took 68 of a first 24-hour answer's 364 ms of CPU (14 of about 150 once warm), in
@@ -143,8 +148,8 @@ function asStored(src: HistorySource, tier: TierView, since: number, q: HistoryQ
   const [born, gone] = src.lifespanMs ?? [since, nowMs];
   const spanMs = Math.min(q.untilMs, nowMs, gone) - Math.max(since, born);
   const fits = Number.isFinite(spanMs) && spanMs > 0 ? Math.floor(spanMs / tier.resolutionMs) + 2 : 0;
-  let timestampsMs = new Float64Array(Math.max(16, fits));
-  let values = q.metrics.map(() => new Float64Array(timestampsMs.length));
+  let timestampsMs = alloc(Math.max(16, fits));
+  let values = q.metrics.map(() => alloc(timestampsMs.length));
   let n = 0;
   let prev = NaN;
   const point = (ts: number, row: ArrayLike<number> | undefined): void => {

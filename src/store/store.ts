@@ -11,7 +11,7 @@ import { SeriesRing } from './ring.js';
 import { SampleHistory } from './sample-history.js';
 import { HOST_SAMPLE_SCHEMA, SAMPLE_SCHEMA } from './sample-schema.js';
 import type { Ended, PersistentHistory } from './persist.js';
-import { queryHistory, type HistoryQuery, type HistoryResult, type HistorySource } from './query.js';
+import { queryHistory, type ColumnAlloc, type HistoryQuery, type HistoryResult, type HistorySource } from './query.js';
 
 /** Raw samples kept by default: 2 minutes at 1 s and the sample at the window's start (cAdvisor's --storage_duration). */
 export const DEFAULT_RAW_SAMPLES = 121;
@@ -153,8 +153,8 @@ export class Store {
   }
 
   /** A history query over the tiers on disk, or the in-memory window without persistence. */
-  history(e: ContainerEntry, q: HistoryQuery, nowMs = Date.now()): HistoryResult {
-    return queryHistory(this.historySource(e), q, nowMs);
+  history(e: ContainerEntry, q: HistoryQuery, nowMs = Date.now(), alloc?: ColumnAlloc): HistoryResult {
+    return queryHistory(this.historySource(e), q, nowMs, alloc);
   }
 
   /**
