@@ -4,7 +4,8 @@
  * files: `readState`/`writeState` for a small JSON state file (alarm states, export cursors),
  * `subdir` for a module's own files (an export queue). See src/store/README.md.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -68,6 +69,60 @@ function isOtherCstats(pid: number): boolean {
   }
 }
 
+/** Looks at a LOCK that is there (and tries to take it) at most this many times before giving up. */
+const LOCK_TRIES = 20;
+
+/**
+ * Makes the file `lock` holding `text`, unless it exists: the text goes into a file of this
+ * process's own (its pid and a random name: agents in two pid namespaces may have one pid), which
+ * link(2) then names `lock`, failing when it exists. Another agent never reads a LOCK half-written
+ * (an empty one would name no live pid, and be taken over).
+ */
+function createLock(path: string, lock: string, text: string): boolean {
+  const mine = `${lock}.${process.pid}.${randomUUID()}.new`;
+  try {
+    writeFileSync(mine, text, { mode: 0o600 });
+    linkSync(mine, lock);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new DataDirError(`data directory ${path}: cannot write ${lock}: ${(err as Error).message}`);
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+/** A takeover marker older than this was left by an agent that died in the middle of one (they take microseconds). */
+const TAKEOVER_STALE_MS = 10_000;
+
+/**
+ * Takes away a LOCK judged stale, which read `seen`. Only the agent that makes the takeover
+ * marker named for that content (LOCK.takeover-<crc of it>, made with link(2), which fails when
+ * it exists) may take it away, and only while LOCK still reads `seen`: a live lock is never
+ * taken away, so two agents can never both hold the directory (an agent that made LOCK while it
+ * was gone holds it, and the taker then finds it held). Whether the stale lock was taken away
+ * by this call.
+ */
+function removeStale(path: string, lock: string, seen: string): boolean {
+  const marker = `${lock}.takeover-${crc32(seen)}`;
+  const at = statSync(marker, { throwIfNoEntry: false });
+  if (at && Date.now() - at.mtimeMs > TAKEOVER_STALE_MS) rmSync(marker, { force: true });
+  if (!createLock(path, marker, `${process.pid}\n`)) return false;
+  try {
+    let now: string;
+    try {
+      now = readFileSync(lock, 'utf8');
+    } catch {
+      return false; // gone: taken over meanwhile, or released
+    }
+    if (now !== seen) return false;
+    unlinkSync(lock);
+    return true;
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
 /** Writes a file whole or not at all: a temporary file, fsync, rename over, fsync of the directory. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp`;
@@ -115,17 +170,29 @@ export class DataDir {
       throw new DataDirError(`data directory ${path}: cannot create it: ${(err as Error).message}`);
     }
     const lock = join(path, 'LOCK');
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`data directory ${path}: cannot write ${lock}: ${(err as Error).message}`);
-      const holder = parseLock(readFileSync(lock, 'utf8'));
+    const text = lockText(renewMs);
+    // Two agents may start at the same instant over one directory: the lock appears whole or not
+    // at all (createLock), and a dead holder's is taken away by one of them only (removeStale);
+    // whoever loses looks again at what LOCK holds then. A LOCK that changes at every look (other
+    // agents starting and stopping all the while) ends the tries.
+    for (let tries = 0; !createLock(path, lock, text); tries++) {
+      if (tries === LOCK_TRIES) throw new DataDirError(`data directory ${path}: ${lock} changed at each of ${LOCK_TRIES} looks (other agents starting and stopping?); try again`);
+      let seen: string;
+      try {
+        seen = readFileSync(lock, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw new DataDirError(`data directory ${path}: cannot read ${lock}: ${(err as Error).message}`);
+      }
+      const holder = parseLock(seen);
       const pid = Number.isNaN(holder.pid) ? '?' : holder.pid;
       const ours = pidNamespace();
+      let takeover: string;
       if (holder.pidns !== undefined && ours !== undefined && holder.pidns !== ours) {
         // Its pid means nothing here: it is alive while it renews the lock.
-        const ageS = (Date.now() - statSync(lock).mtimeMs) / 1000;
+        const renewed = statSync(lock, { throwIfNoEntry: false });
+        if (!renewed) continue; // released meanwhile
+        const ageS = (Date.now() - renewed.mtimeMs) / 1000;
         const leaseS = (LEASE_RENEWALS * (holder.renewMs ?? renewMs)) / 1000;
         if (ageS < leaseS) {
           throw new DataDirError(
@@ -133,15 +200,12 @@ export class DataDir {
               `which renewed ${lock} ${ageS.toFixed(1)} s ago; stop it, or give this one another --data-dir (or --no-persist); its lock is taken over once not renewed for ${leaseS} s`,
           );
         }
-        log.warn('store', `data directory ${path}: taking over the lock of pid ${pid} in another pid namespace (host ${holder.host ?? '?'}), not renewed for ${ageS.toFixed(0)} s (it did not stop cleanly)`);
+        takeover = `taking over the lock of pid ${pid} in another pid namespace (host ${holder.host ?? '?'}), not renewed for ${ageS.toFixed(0)} s (it did not stop cleanly)`;
       } else if (isOtherCstats(holder.pid)) {
         throw new DataDirError(`data directory ${path} is in use by another cstats agent (pid ${pid}, ${lock}); stop it, or give this one another --data-dir (or --no-persist)`);
-      } else log.warn('store', `data directory ${path}: taking over the lock of pid ${pid}, which is not running (it did not stop cleanly)`);
-      fd = openSync(lock, 'w', 0o600);
+      } else takeover = `taking over the lock of pid ${pid}, which is not running (it did not stop cleanly)`;
+      if (removeStale(path, lock, seen)) log.warn('store', `data directory ${path}: ${takeover}`);
     }
-    const text = lockText(renewMs);
-    writeSync(fd, text);
-    closeSync(fd);
     const dir = new DataDir(path, log, text);
     try {
       dir.checkFormat();

@@ -7,9 +7,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { freePort, sleep, waitFor, type AgentProcess } from '../support.js';
 import { agentOn, dataDirFor } from './support.js';
 
@@ -53,4 +54,54 @@ test('an agent in another pid namespace holds the directory while it renews its 
   second = await agentOn(dir, ['--no-docker']);
   assert.match(second.log(), /taking over the lock of pid 1 in another pid namespace \(host .+\), not renewed for [3-9] s/);
   assert.equal((await second.get<{ persistence: { ok: boolean } }>('/healthz')).persistence.ok, true);
+});
+
+/**
+ * Processes that open one data directory at the same instant (each spins to an agreed time, then
+ * calls DataDir.open, as an agent's start does), on a fresh directory and over the LOCK of a dead
+ * agent: exactly one takes it, and it holds it; the others are refused. Run in a directory whose
+ * name holds "cstats", as the agents' command lines do (how a holder is told from a reused pid).
+ */
+test('agents starting at the same instant: exactly one takes the directory, fresh or over a dead holder\'s lock', async () => {
+  const root = mkdtempSync('/tmp/cstats-lock-race-');
+  const script = join(root, 'open.mjs');
+  writeFileSync(
+    script,
+    `import { DataDir } from ${JSON.stringify(resolve('dist/src/store/datadir.js'))};
+import { createLogger } from ${JSON.stringify(resolve('dist/src/log.js'))};
+const [dir, at] = process.argv.slice(2);
+while (Date.now() < Number(at));
+let d;
+try {
+  d = DataDir.open(dir, createLogger(() => {}, true));
+} catch (err) {
+  console.log('refused ' + err.message);
+  process.exit(0);
+}
+// Held while the others look; then whether LOCK still names this process.
+setTimeout(() => console.log(d.holdsLock() ? 'holds' : 'lost'), 1500);
+`,
+  );
+  const race = async (dir: string): Promise<string[]> => {
+    const at = Date.now() + 1500;
+    const runs = Array.from({ length: 6 }, () => new Promise<string>((done) => execFile(process.execPath, [script, dir, String(at)], (err, out) => done(err ? `failed ${err.message}` : out.trim()))));
+    return Promise.all(runs);
+  };
+  try {
+    for (let round = 0; round < 8; round++) {
+      const fresh = join(root, `fresh-${round}`);
+      const stale = join(root, `stale-${round}`);
+      mkdirSync(stale);
+      // A pid no process has: the holder died without removing its lock.
+      writeFileSync(join(stale, 'LOCK'), `4194303\nhost ${hostname()}\nrenew-ms 10000\n`);
+      for (const dir of [fresh, stale]) {
+        const outcomes = await race(dir);
+        assert.equal(outcomes.filter((o) => o === 'holds').length, 1, `${dir}: ${outcomes.join(' | ')}`);
+        assert.ok(outcomes.every((o) => o === 'holds' || o.startsWith('refused data directory')), `${dir}: ${outcomes.join(' | ')}`);
+        assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('LOCK')), ['LOCK'], 'no file of a try left behind');
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
