@@ -61,6 +61,8 @@ export interface EngineOptions {
   labelAllowlist: readonly string[];
   /** The data directory; alarm state is not kept when undefined (--no-persist). */
   dataDir?: string;
+  /** Throws (ELOCKLOST) when the data directory is no longer this agent's (DataDir.assertHeld): nothing is written there then. */
+  lockCheck?: () => void;
   rules?: RuleSet;
   dispatcher?: Dispatcher;
   lookbackMs?: number;
@@ -323,6 +325,7 @@ export class AlarmEngine {
       state.rules[name] = { exprText: l.rule.spec.exprText, alerts: [...l.rule.active.values()], history: l.history.slice(-PERSISTED_HISTORY) };
     }
     try {
+      this.opts.lockCheck?.();
       writeJsonAtomic(join(alarmsDir(this.opts.dataDir), 'state.json'), state);
       this.dirty = false;
     } catch (err) {
@@ -408,6 +411,8 @@ export class AlarmEngine {
     if (existing && existing.origin !== 'api') throw new ConflictError(`alarm "${a.name}": a ${existing.origin === 'file' ? 'rules-file' : 'built-in'} rule has this name and cannot be changed through the API`);
     if (existing && replace === undefined) throw new ConflictError(`alarm "${a.name}" exists; PUT /api/v1/alarms/${a.name} replaces it`);
     if (!existing && replace !== undefined) throw new NotFoundError(`no such alarm: ${replace}`);
+    // Refused before anything changes when its file could not be written (ELOCKLOST).
+    this.opts.lockCheck?.();
     this.loaded.delete(a.name);
     this.addThreshold(a, 'api');
     if (existing) this.loaded.get(a.name)!.history = existing.history;
@@ -420,6 +425,7 @@ export class AlarmEngine {
     const l = this.loaded.get(name);
     if (!l) throw new NotFoundError(`no such alarm: ${name}`);
     if (l.origin !== 'api') throw new ConflictError(`alarm "${name}" is a ${l.origin === 'file' ? 'rules-file' : 'built-in'} rule and cannot be deleted through the API`);
+    this.opts.lockCheck?.();
     this.loaded.delete(name);
     this.refreshInputs();
     this.persistApiAlarms();

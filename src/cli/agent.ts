@@ -131,6 +131,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     intervalMs: config.intervalMs,
     labelAllowlist: config.prometheusLabels,
     dataDir: config.persist ? config.dataDir : undefined,
+    lockCheck: dataDir && (() => dataDir!.assertHeld()),
     rules,
     dispatcher: new Dispatcher(log, DEFAULT_DELIVERY, `${tls ? 'https' : 'http'}://${config.listen}/api/v1/alarms`),
   });

@@ -36,7 +36,7 @@ export function createExports(config: Config, store: Store, dataDir: DataDir | u
   const userAgent = `cstats/${cstatsVersion()}`;
   /** A sink's queue (`export-<dir>/`) and sender. */
   const exporter = (sink: Sink, dir: string, url: string): Exporter => {
-    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-${dir}`), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
+    const queue = new PayloadQueue({ dir: dataDir?.subdir(`export-${dir}`), lockCheck: dataDir && (() => dataDir.assertHeld()), maxBytes: config.exportQueueMaxSizeBytes, log, name: sink.name });
     log.info('export', `${sink.name}: sending to ${url}, queue ${dataDir ? 'on disk' : 'in memory'} (cap ${config.exportQueueMaxSizeBytes} bytes)`);
     return new Exporter(sink, queue, log);
   };

@@ -55,6 +55,11 @@ interface Segment {
 export interface QueueOptions {
   /** The queue's directory (created by the caller), or undefined for a queue in memory. */
   dir?: string;
+  /**
+   * Throws (ELOCKLOST) when the data directory is no longer this agent's (DataDir.assertHeld):
+   * the queue then goes on in memory and neither writes nor deletes a file there.
+   */
+  lockCheck?: () => void;
   maxBytes: number;
   /** Default: a sixteenth of the cap, between 64 KiB and 8 MiB. */
   segmentBytes?: number;
@@ -102,8 +107,8 @@ export class PayloadQueue {
   push(payload: Uint8Array, samples: number, atMs: number): void {
     const seq = this.nextSeq++;
     const entry: Entry = { seq, atMs, samples, bytes: HEADER_BYTES + payload.length };
-    if (this.opts.dir === undefined) entry.payload = payload;
-    else this.append(entry, payload);
+    if (this.onDisk()) this.append(entry, payload);
+    else entry.payload = payload;
     this.entries.push(entry);
     this.bytes += entry.bytes;
     let dropped = 0;
@@ -168,7 +173,20 @@ export class PayloadQueue {
 
   private removeSegment(s: Segment): void {
     closeSync(s.fd);
-    unlinkSync(s.path);
+    if (this.onDisk()) unlinkSync(s.path);
+  }
+
+  /** Whether the queue writes to its directory: it has one, and the data directory is still this agent's. */
+  private onDisk(): boolean {
+    if (this.opts.dir === undefined) return false;
+    try {
+      this.opts.lockCheck?.();
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKLOST') throw err;
+      this.opts.log.warnOnce(`export-queue-lock:${this.opts.name}`, 'export', `${this.opts.name}: ${(err as Error).message}; the queue goes on in memory`);
+      return false;
+    }
   }
 
   private append(entry: Entry, payload: Uint8Array): void {
@@ -204,7 +222,7 @@ export class PayloadQueue {
   }
 
   private writeAck(): void {
-    if (this.opts.dir !== undefined) writeFileAtomic(this.ackFile(), `${this.ackedSeq}\n`);
+    if (this.onDisk()) writeFileAtomic(this.ackFile(), `${this.ackedSeq}\n`);
   }
 
   /** Reads the segments back: every whole record after the ack position is queued again. */

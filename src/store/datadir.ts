@@ -296,6 +296,22 @@ export class DataDir {
     }
   }
 
+  /**
+   * Throws, with code ELOCKLOST, when the lock is no longer this agent's (holdsLock): the
+   * directory was removed, or another agent has it. Its files are then another agent's or no
+   * one's; writing on, even making a directory again, would mix two agents' files.
+   */
+  assertHeld(): void {
+    if (!this.holdsLock()) throw this.lockLost();
+  }
+
+  lockLost(): Error {
+    return Object.assign(
+      new Error(`${join(this.path, 'LOCK')} no longer names this agent (pid ${process.pid}): the data directory was removed or another agent took it; nothing more is written there (restart the agent to take it again)`),
+      { code: 'ELOCKLOST' },
+    );
+  }
+
   /** Whether the lock is still this agent's (holdsLock), renewing it if so: its time says the holder lives. */
   renewLock(): boolean {
     if (!this.holdsLock()) return false;

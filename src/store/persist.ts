@@ -680,18 +680,11 @@ export class PersistentHistory {
   }
 
   /**
-   * Renews the data directory's lock; throws (so nothing is written: the flush fails, is
-   * reported and retried) when the lock is no longer this agent's: the directory was removed, or
-   * another agent has it. Its files are another agent's or no one's; writing on, even creating
-   * the directories again, would mix two agents' segments.
+   * Renews the data directory's lock; throws ELOCKLOST (so nothing is written: the flush fails,
+   * is reported and retried) when the lock is no longer this agent's (DataDir.assertHeld).
    */
   private checkLock(): void {
-    const dataDir = this.opts.dataDir;
-    if (dataDir.renewLock()) return;
-    throw Object.assign(
-      new Error(`${join(dataDir.path, 'LOCK')} no longer names this agent (pid ${process.pid}): the data directory was removed or another agent took it; nothing more is written there (restart the agent to take it again)`),
-      { code: 'ELOCKLOST' },
-    );
+    if (!this.opts.dataDir.renewLock()) throw this.opts.dataDir.lockLost();
   }
 
   private failed(err: unknown, nowMs: number): void {

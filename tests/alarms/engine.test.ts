@@ -18,6 +18,7 @@ import { AlarmEngine } from '../../src/alarms/engine.js';
 import { Dispatcher } from '../../src/alarms/actions.js';
 import { compileRuleSet } from '../../src/alarms/rulefile.js';
 import { createLogger } from '../../src/log.js';
+import { DataDir } from '../../src/store/datadir.js';
 
 function info(name: string): ContainerInfo {
   return { id: name.padEnd(64, '0'), name, runtime: 'docker', image: 'busybox', labels: { 'com.docker.compose.project': 'shop' }, state: 'running', cgroup: { version: 2, path: `/docker/${name}`, dir: '/' }, network: { kind: 'unknown' }, createdMs: 0, mounts: [] };
@@ -67,6 +68,7 @@ class World {
   constructor(
     readonly rules: unknown,
     readonly dataDir: string | undefined,
+    readonly lockCheck?: () => void,
   ) {
     this.start();
   }
@@ -79,6 +81,7 @@ class World {
       intervalMs: 1000,
       labelAllowlist: [],
       dataDir: this.dataDir,
+      lockCheck: this.lockCheck,
       rules,
       dispatcher: new Dispatcher(this.log, { attempts: 3, backoffMs: 10, timeoutMs: 1000, queueLimit: 100 }),
     });
@@ -322,4 +325,27 @@ test('lifecycle alarms: OOM (counter or Docker OOMKilled), non-zero exit until r
   w.engine.evaluate(T + 200_100);
   assert.equal(state('ContainerOOMKilled'), 'firing');
   assert.equal(w.engine.get('ContainerExitedNonZero')!.instances[0].value, 137);
+});
+
+test('a data directory another agent took: alarm states and API alarms are no longer written there', (t) => {
+  const path = mkdtempSync(join(tmpdir(), 'cs13-lock-'));
+  t.after(() => rmSync(path, { recursive: true, force: true }));
+  const dataDir = DataDir.open(path, createLogger(() => {}));
+  const rules = { groups: [{ name: 'g', rules: [{ alert: 'Big', expr: 'cstats_memory_usage_bytes > 500', for: '10s' }] }] };
+  const w = new World(rules, path, () => dataDir.assertHeld());
+  const T = 1_700_000_000_000;
+  w.tick(T, { 'web-1': 700 });
+  w.engine.flush();
+  const state = join(path, 'alarms', 'state.json');
+  assert.match(readFileSync(state, 'utf8'), /"Big"/);
+  // Another agent's LOCK (the directory was taken over while this one was stopped, say).
+  writeFileSync(join(path, 'LOCK'), '4194303\nhost elsewhere\nrenew-ms 10000\n');
+  const before = readFileSync(state, 'utf8');
+  w.tick(T + 1000, { 'web-1': 100 });
+  w.engine.flush();
+  assert.equal(readFileSync(state, 'utf8'), before, 'state.json left as it was');
+  assert.ok(w.lines.some((l) => /cannot save alarm state: .*LOCK no longer names this agent/.test(l)), w.lines.join('\n'));
+  assert.throws(() => w.engine.put({ name: 'mem', metric: 'memory_usage_bytes', window: '30s', threshold: 1, actions: { alarm: ['log://'] } }, undefined), /LOCK no longer names this agent/);
+  assert.ok(!existsSync(join(path, 'alarms', 'alarms.json')), 'no API alarm file written');
+  assert.equal(w.engine.list().some((a) => a.name === 'mem'), false, 'and no alarm made');
 });

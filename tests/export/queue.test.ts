@@ -142,3 +142,25 @@ test('queue: past the cap the oldest payloads are dropped and their samples coun
     }
   }
 });
+
+test('queue: once the data directory is another agent\'s, it goes on in memory and neither writes nor deletes a file there', (t) => {
+  const dir = tempDir(t);
+  const lines: string[] = [];
+  let lost = false;
+  const lockCheck = (): void => {
+    if (lost) throw Object.assign(new Error('LOCK no longer names this agent'), { code: 'ELOCKLOST' });
+  };
+  const q = new PayloadQueue({ dir, lockCheck, maxBytes: 1 << 20, segmentBytes: 1000, log: logger(lines), name: 't' });
+  for (let i = 0; i < 20; i++) q.push(payload(i), 1, 1000 + i);
+  q.ack(q.peek(3)!.lastSeq);
+  const files = () => Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('hex')]));
+  const onDisk = files();
+  assert.ok(Object.keys(onDisk).length >= 3, 'segments and the ack file');
+  lost = true;
+  for (let i = 20; i < 40; i++) q.push(payload(i), 1, 1000 + i);
+  // Acking every record written before would delete their segments and rewrite the ack file.
+  const back = drain(q);
+  assert.deepEqual(back, Array.from({ length: 37 }, (_, i) => Buffer.from(payload(i + 3))), 'every payload, in order');
+  assert.deepEqual(files(), onDisk, 'the directory as it was');
+  assert.equal(lines.filter((l) => /t: LOCK no longer names this agent; the queue goes on in memory/.test(l)).length, 1, lines.join('\n'));
+});
