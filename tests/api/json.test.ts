@@ -105,3 +105,20 @@ test('columns lent as Float64Arrays: several to a slab, none overlapping, one pa
   const late = pool.lease();
   assert.ok(![...kept, slab].includes(late.float64(1).buffer as ArrayBuffer), 'let go after the keeping time');
 });
+
+test('a column mostly of fractions (written through JSON.stringify, 1024 at a time): the same text at every length around a batch, with and without slabs', () => {
+  let seed = 0x1b873593;
+  const next = () => ((seed ^= seed << 13), (seed ^= seed >>> 17), (seed ^= seed << 5), (seed >>> 0) / 2 ** 32);
+  // Two fractions in three, and between them the others a column can hold.
+  const odd = [NaN, -0, Infinity, -Infinity, 7, -3, 2 ** 53 + 2, 5e-324];
+  const column = (n: number) => Float64Array.from({ length: n }, (_, i) => (i % 3 === 2 ? odd[i % odd.length] : (next() - 0.3) * 10 ** Math.floor(next() * 12)));
+  const pool = new SlabPool();
+  for (const n of [1, 2, 1023, 1024, 1025, 2049, 60_000]) {
+    const body = { before: 'é', c: column(n), after: [1] };
+    const plain = JSON.stringify({ before: 'é', c: Array.from(body.c), after: [1] });
+    assert.equal(toJson(body), plain, `${n} numbers`);
+    const lease = pool.lease();
+    assert.equal(Buffer.concat(toJsonChunks(body, 0, lease)).toString('utf8'), plain, `${n} numbers, in slabs`);
+    lease.release();
+  }
+});
