@@ -114,7 +114,8 @@ export interface Agent {
 export async function startAgent(containers: number, args: string[] = []): Promise<Agent> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, ['bin/cstats.js', 'agent', '--no-persist', '--listen', `127.0.0.1:${port}`, '--quiet', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Through its #! line, as users start it (node's flags and glibc's trim threshold, bin/cstats.js).
+  const proc = spawn('bin/cstats.js', ['agent', '--no-persist', '--listen', `127.0.0.1:${port}`, '--quiet', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const health = async () => (await (await fetch(`${url}/healthz`)).json()) as { collector: { containers?: number; durationMs?: number } };
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -41,6 +41,8 @@ function asHttp(err: unknown): never {
   if (err instanceof RuleError) throw new HttpError(400, err.message);
   if (err instanceof ConflictError) throw new HttpError(409, err.message);
   if (err instanceof NotFoundError) throw new HttpError(404, err.message);
+  // The data directory is another agent's now (DataDir.assertHeld): the alarm's file cannot be kept.
+  if ((err as NodeJS.ErrnoException).code === 'ELOCKLOST') throw new HttpError(503, (err as Error).message);
   throw err;
 }
 

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -15,6 +15,7 @@ import { AlarmEngine } from '../../src/alarms/engine.js';
 import { compileRuleSet } from '../../src/alarms/rulefile.js';
 import { createLogger } from '../../src/log.js';
 import { Store } from '../../src/store/store.js';
+import { DataDir } from '../../src/store/datadir.js';
 
 async function serve(engine: AlarmEngine): Promise<{ server: Server; url: string }> {
   const router = new Router();
@@ -88,4 +89,25 @@ test('alarms API: CRUD, history, errors, and API alarms kept across a restart', 
   assert.equal((await call('DELETE', '/api/v1/alarms/web-cpu')).status, 204);
   assert.equal((await call('GET', '/api/v1/alarms/web-cpu')).status, 404);
   assert.equal((await call('DELETE', '/api/v1/alarms/web-cpu')).status, 404);
+});
+
+test('alarms API: a data directory another agent took answers 503 with why, and nothing changes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs13-api-lock-'));
+  const dataDir = DataDir.open(dir, createLogger(() => undefined));
+  const engine = new AlarmEngine({ store: new Store(10, 60_000), log: createLogger(() => undefined), intervalMs: 1000, labelAllowlist: [], dataDir: dir, lockCheck: () => dataDir.assertHeld() });
+  const { server, url } = await serve(engine);
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const alarm = { name: 'web-cpu', metric: 'cpu_limit_percent', window: '30s', threshold: 90, actions: { alarm: ['log://'] } };
+  const post = (name: string) => fetch(`${url}/api/v1/alarms`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...alarm, name }) });
+  assert.equal((await post('web-cpu')).status, 201);
+  writeFileSync(join(dir, 'LOCK'), '4194303\nhost elsewhere\nrenew-ms 10000\n');
+  const refused = await post('web-mem').then(async (r) => ({ status: r.status, body: (await r.json()) as { error: string } }));
+  assert.equal(refused.status, 503);
+  assert.match(refused.body.error, /LOCK no longer names this agent/);
+  assert.equal((await fetch(`${url}/api/v1/alarms/web-cpu`, { method: 'DELETE' })).status, 503);
+  assert.equal((await fetch(`${url}/api/v1/alarms/web-cpu`)).status, 200, 'still there');
+  assert.equal((await fetch(`${url}/api/v1/alarms/web-mem`)).status, 404, 'not made');
 });
