@@ -305,6 +305,7 @@ export class DataDir {
     if (!this.holdsLock()) throw this.lockLost();
   }
 
+  /** The error assertHeld throws (persistence's flush throws it after renewLock). */
   lockLost(): Error {
     return Object.assign(
       new Error(`${join(this.path, 'LOCK')} no longer names this agent (pid ${process.pid}): the data directory was removed or another agent took it; nothing more is written there (restart the agent to take it again)`),
