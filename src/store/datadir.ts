@@ -92,8 +92,31 @@ function createLock(path: string, lock: string, text: string): boolean {
   }
 }
 
-/** A takeover marker older than this was left by an agent that died in the middle of one (they take microseconds). */
-const TAKEOVER_STALE_MS = 10_000;
+/**
+ * A takeover marker or a lock's own file (`LOCK.<pid>.<uuid>.new`) older than this was left by an
+ * agent killed in the middle of making it: both live for microseconds.
+ */
+const LEFTOVER_MS = 10_000;
+/** The names createLock and removeStale give their files. */
+const LEFTOVER = /^LOCK\.(?:\d+\.[0-9a-f-]{36}\.new|takeover-\d+)$/;
+
+/**
+ * Removes what agents killed while taking the lock left behind (LEFTOVER, older than
+ * LEFTOVER_MS), once this agent holds it. A younger one may be another agent's try in progress.
+ */
+function sweepLeftovers(path: string): number {
+  let swept = 0;
+  for (const name of readdirSync(path)) {
+    if (!LEFTOVER.test(name)) continue;
+    const file = join(path, name);
+    const at = statSync(file, { throwIfNoEntry: false });
+    if (at && Date.now() - at.mtimeMs > LEFTOVER_MS) {
+      rmSync(file, { force: true });
+      swept++;
+    }
+  }
+  return swept;
+}
 
 /**
  * Takes away a LOCK judged stale, which read `seen`. Only the agent that makes the takeover
@@ -106,7 +129,7 @@ const TAKEOVER_STALE_MS = 10_000;
 function removeStale(path: string, lock: string, seen: string): boolean {
   const marker = `${lock}.takeover-${crc32(seen)}`;
   const at = statSync(marker, { throwIfNoEntry: false });
-  if (at && Date.now() - at.mtimeMs > TAKEOVER_STALE_MS) rmSync(marker, { force: true });
+  if (at && Date.now() - at.mtimeMs > LEFTOVER_MS) rmSync(marker, { force: true });
   if (!createLock(path, marker, `${process.pid}\n`)) return false;
   try {
     let now: string;
@@ -208,6 +231,8 @@ export class DataDir {
     }
     const dir = new DataDir(path, log, text);
     try {
+      const swept = sweepLeftovers(path);
+      if (swept > 0) log.info('store', `data directory ${path}: removed ${swept} file(s) of lock tries by agents killed while starting`);
       dir.checkFormat();
     } catch (err) {
       dir.close();

@@ -8,9 +8,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DataDir } from '../../../src/store/datadir.js';
+import { createLogger } from '../../../src/log.js';
 import { freePort, sleep, waitFor, type AgentProcess } from '../support.js';
 import { agentOn, dataDirFor } from './support.js';
 
@@ -100,6 +103,27 @@ setTimeout(() => console.log(d.holdsLock() ? 'holds' : 'lost'), 1500);
         assert.ok(outcomes.every((o) => o === 'holds' || o.startsWith('refused data directory')), `${dir}: ${outcomes.join(' | ')}`);
         assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('LOCK')), ['LOCK'], 'no file of a try left behind');
       }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('files of lock tries left by agents killed while starting are removed by the next holder; a try in progress is left alone', () => {
+  const root = mkdtempSync('/tmp/cstats-lock-leftovers-');
+  try {
+    const old = [`LOCK.4194303.${randomUUID()}.new`, 'LOCK.takeover-123456789'];
+    const young = [`LOCK.4194302.${randomUUID()}.new`, 'LOCK.takeover-987654321'];
+    for (const name of [...old, ...young]) writeFileSync(join(root, name), '4194303\n');
+    const minuteAgo = new Date(Date.now() - 60_000);
+    for (const name of old) utimesSync(join(root, name), minuteAgo, minuteAgo);
+    const lines: string[] = [];
+    const d = DataDir.open(root, createLogger((line) => lines.push(line), false));
+    try {
+      assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('LOCK')).sort(), ['LOCK', ...young].sort());
+      assert.ok(lines.some((l) => l.includes('removed 2 file(s) of lock tries')), lines.join('\n'));
+    } finally {
+      d.close();
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
