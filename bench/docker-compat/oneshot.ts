@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { freePort } from '../../tests/integration/support.js';
 
 const execFileP = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// Started through its #! line, as users start it (node's flags and glibc's trim threshold).
+const BIN = fileURLToPath(new URL('../../../bin/cstats.js', import.meta.url));
 const LABEL = 'cstats.bench-compat=1';
 const DOCKERD = { socketPath: '/var/run/docker.sock' };
 
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const ids: string[] = [];
   for (const name of names) ids.push(await docker(['run', '-d', '--name', name, '--label', LABEL, 'busybox:local', 'sleep', '100000']));
   const port = await freePort();
-  const agentProc = spawn(process.execPath, [CLI, 'agent', '--listen', `127.0.0.1:${port}`, '--no-cgroups', '--quiet'], { stdio: 'ignore' });
+  const agentProc = spawn(BIN, ['agent', '--listen', `127.0.0.1:${port}`, '--no-cgroups', '--quiet'], { stdio: 'ignore' });
   const agent = { port };
   try {
     for (let ready = false; !ready; await new Promise((r) => setTimeout(r, 200))) {

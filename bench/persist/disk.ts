@@ -97,7 +97,8 @@ async function main(): Promise<void> {
       execFileSync('docker', ['run', '-d', '--name', busyName(i), '--cpus', '0.05', 'busybox:local', 'sh', '-c', 'while true; do :; done']);
     }
     const [cPort, nPort] = [await freePort(), await freePort()];
-    const agent = start('cs12-cstats', process.execPath, ['bin/cstats.js', 'agent', '--data-dir', `${ROOT}/cstats`, '--listen', `127.0.0.1:${cPort}`, '--quiet']);
+    // Through its #! line, as users start it (bin/cstats.js).
+    const agent = start('cs12-cstats', 'bin/cstats.js', ['agent', '--data-dir', `${ROOT}/cstats`, '--listen', `127.0.0.1:${cPort}`, '--quiet']);
     started.push(agent);
     const netdata = startNetdata('v1', nPort, 'dbengine', `${ROOT}/netdata`);
     started.push(netdata.proc);
