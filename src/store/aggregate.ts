@@ -75,11 +75,26 @@ export function aggColumnsFor(stats: readonly BucketStat[]): number[] {
   return [...cols].sort((a, b) => a - b);
 }
 
-/** One statistic of metric `m` from an aggregate row; the mean is sum / count, NaN when nothing was counted. */
-export function statOf(acc: ArrayLike<number>, m: number, stat: BucketStat): number {
-  const i = m * AGG;
-  if (stat === 'mean') return acc[i + COUNT] > 0 ? acc[i + SUM] / acc[i + COUNT] : NaN;
-  return acc[i + (stat === 'min' ? MIN : stat === 'max' ? MAX : LAST)];
+/** Where a grid answer's buckets go: for each statistic asked, a column per metric. */
+export interface StatColumns {
+  mean?: Float64Array[];
+  min?: Float64Array[];
+  max?: Float64Array[];
+  last?: Float64Array[];
+}
+
+/**
+ * Writes the statistics of bucket `i` of every metric from an aggregate row: the mean is sum /
+ * count, NaN when nothing was counted (min, max and last are NaN then too, from resetAgg).
+ */
+export function writeStats(acc: ArrayLike<number>, i: number, out: StatColumns): void {
+  const { mean, min, max, last } = out;
+  for (let m = 0, a = 0; a < acc.length; m++, a += AGG) {
+    if (mean) mean[m][i] = acc[a + COUNT] > 0 ? acc[a + SUM] / acc[a + COUNT] : NaN;
+    if (min) min[m][i] = acc[a + MIN];
+    if (max) max[m][i] = acc[a + MAX];
+    if (last) last[m][i] = acc[a + LAST];
+  }
 }
 
 /**

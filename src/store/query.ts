@@ -5,7 +5,7 @@
  * sampled (the agent was down, the container did not exist) the answer holds nulls: nothing is
  * interpolated.
  */
-import { AGG, BUCKET_STATS, Bucketer, aggColumnsFor, statOf, type BucketStat } from './aggregate.js';
+import { AGG, BUCKET_STATS, Bucketer, aggColumnsFor, writeStats, type BucketStat, type StatColumns } from './aggregate.js';
 
 export interface TierView {
   name: string;
@@ -105,22 +105,28 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number,
   const n = Math.max(0, Math.floor((q.untilMs - first) / step) + 1);
   if (n > MAX_POINTS) throw new QueryError(`the range holds ${n} steps of ${step} ms; at most ${MAX_POINTS}: narrow since/until or widen step`);
   const stats = q.stats ?? BUCKET_STATS;
-  const column = (stat: BucketStat) => (stats.includes(stat) ? q.metrics.map(() => alloc(n).fill(NaN)) : undefined);
+  const column = (stat: BucketStat) => (stats.includes(stat) ? q.metrics.map(() => alloc(n)) : undefined);
   const [mean, min, max, last] = BUCKET_STATS.map(column);
+  const out: StatColumns = { mean, min, max, last };
+  const answered = [mean, min, max, last].flatMap((c) => c ?? []);
   const timestampsMs = alloc(n);
   for (let i = 0; i < n; i++) timestampsMs[i] = first + i * step;
+  // Buckets without a point hold NaN: written as the buckets before and after them are, so that
+  // each cell of the columns is written once (they come from alloc uncleared).
+  let filled = 0;
+  const gap = (to: number): void => {
+    for (const c of answered) c.fill(NaN, filled, to);
+    filled = to;
+  };
   // The buckets fold only the asked metrics: a row of theirs is gathered from the tier's row.
   const columns = columnsOf(t, q.metrics);
   const gathered = new Float64Array(columns.length);
   const b = new Bucketer(step, q.metrics.length, t > 0, (startMs, acc) => {
     const i = (startMs - first) / step;
     if (i < 0 || i >= n) return;
-    for (let j = 0; j < q.metrics.length; j++) {
-      if (mean) mean[j][i] = statOf(acc, j, 'mean');
-      if (min) min[j][i] = statOf(acc, j, 'min');
-      if (max) max[j][i] = statOf(acc, j, 'max');
-      if (last) last[j][i] = statOf(acc, j, 'last');
-    }
+    if (i > filled) gap(i);
+    writeStats(acc, i, out);
+    if (i === filled) filled++;
   });
   // Columns not decoded hold whatever the reused row held: only statistics not asked for read them.
   const wanted = flags(t === 0 ? src.metricCount : src.metricCount * AGG, columnsOf(t, q.metrics, aggColumnsFor(stats)));
@@ -135,6 +141,7 @@ export function queryHistory(src: HistorySource, q: HistoryQuery, nowMs: number,
     wanted,
   );
   b.close();
+  gap(n);
   return { tier: tier.name, stepMs: step, timestampsMs, values: mean, aggregates: { min, max, last } };
 }
 

@@ -37,7 +37,7 @@ test('a Float64Array with runs of NaN (nothing sampled) of every length, at eith
 });
 
 test('a Float64Array of integers written digit by digit reads as JSON.stringify writes it: every length, sign and the 1e8 seam', () => {
-  const values = [0, -0, 1, -1, 9, 10, 99, 100, 99_999_999, 100_000_000, 100_000_001, -100_000_000, 1_000_000_007, 123_456_789_012_345, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, 1e16, 1e21, 8_323_743_744];
+  const values = [0, -0, 1, -1, 9, 10, 99, 100, 99_999_999, 100_000_000, 100_000_001, -100_000_000, 1_000_000_007, 123_456_789_012_345, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 2 ** 53 + 2, 1e16, 1e21, 8_323_743_744, 120_000_000_003, 4_000_000_050_000, 9_007_199_200_000_001];
   for (let d = 0; d < 16; d++) values.push(10 ** d - 1, 10 ** d, 10 ** d + 1, 10 ** d * 7 + 5);
   assert.equal(toJson(Float64Array.from(values)), JSON.stringify(values));
 });
