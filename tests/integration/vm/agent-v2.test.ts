@@ -133,10 +133,14 @@ describe('agent on a real cgroup v2 kernel', () => {
     try {
       vm = await runInVm({ command: script, timeoutMs: 150_000 });
     } catch (err) {
-      // A guest that locked up under emulation (the comment in the script) gets one fresh VM;
-      // what its kernel said is printed. A run took 28 to 34 s here with the host idle.
-      const said = String(err).split('\n').filter((l) => /lockup|rcu: INFO|timed out|BUG/.test(l));
-      console.log(`v2 VM: the run failed, booting another:\n${said.slice(0, 12).join('\n')}`);
+      // A guest that locked up under emulation (the comment in the script) gets one fresh VM.
+      // What its kernel said, and the end of the console and of the command's output, are
+      // printed. A run took 28 to 34 s here with the host idle.
+      const [head, rest = ''] = String(err).split('\n--- console ---\n');
+      const [console_, output = ''] = rest.split('\n--- command output (ttyS1) ---\n');
+      const said = console_.split('\n').filter((l) => /lockup|rcu: INFO|BUG/.test(l)).slice(0, 12);
+      const tail = (text: string): string => text.trimEnd().split('\n').slice(-10).join('\n');
+      console.log(`v2 VM: the run failed, booting another: ${head}\n${said.join('\n')}\n--- console, last lines ---\n${tail(console_)}\n--- output, last lines ---\n${tail(output)}`);
       vm = await runInVm({ command: script, timeoutMs: 150_000 });
     }
     for (const part of vm.output.split(/^== /m).slice(1)) {
