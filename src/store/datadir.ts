@@ -106,16 +106,16 @@ const LEFTOVER = /^LOCK\.(?:\d+\.[0-9a-f-]{36}\.new|takeover-\d+)$/;
  */
 function sweepLeftovers(path: string): number {
   let swept = 0;
-  for (const name of readdirSync(path)) {
-    if (!LEFTOVER.test(name)) continue;
-    const file = join(path, name);
-    const at = statSync(file, { throwIfNoEntry: false });
-    if (at && Date.now() - at.mtimeMs > LEFTOVER_MS) {
-      rmSync(file, { force: true });
-      swept++;
-    }
-  }
+  for (const name of readdirSync(path)) if (LEFTOVER.test(name) && removeIfLeftover(join(path, name))) swept++;
   return swept;
+}
+
+/** Removes `file` if it is older than LEFTOVER_MS; whether it did. */
+function removeIfLeftover(file: string): boolean {
+  const at = statSync(file, { throwIfNoEntry: false });
+  if (!at || Date.now() - at.mtimeMs <= LEFTOVER_MS) return false;
+  rmSync(file, { force: true });
+  return true;
 }
 
 /**
@@ -128,8 +128,7 @@ function sweepLeftovers(path: string): number {
  */
 function removeStale(path: string, lock: string, seen: string): boolean {
   const marker = `${lock}.takeover-${crc32(seen)}`;
-  const at = statSync(marker, { throwIfNoEntry: false });
-  if (at && Date.now() - at.mtimeMs > LEFTOVER_MS) rmSync(marker, { force: true });
+  removeIfLeftover(marker);
   if (!createLock(path, marker, `${process.pid}\n`)) return false;
   try {
     let now: string;
