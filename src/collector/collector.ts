@@ -18,7 +18,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../log.js';
 import { derive } from '../derive/index.js';
 import { HostReader, systemCpuNs } from './host.js';
-import { MountTable, containerFilesystems, hostFilesystems } from './filesystems.js';
+import { MountTable, NamespaceMounts, containerFilesystems, hostFilesystems } from './filesystems.js';
 import { StallGate } from './stall-gate.js';
 import { LayerUsageTracker } from './layer-usage.js';
 
@@ -44,6 +44,8 @@ interface Tracked {
   netCtx: StatContext;
   filesystems?: FsStats[];
   fsReadMs: number;
+  /** What is mounted in its own mount namespace, as last worked out. */
+  nsMounts: NamespaceMounts;
   /** `/proc/<pid>/net` of the process whose namespace it reads, made when the pid changes (the old one's files closed). */
   netDir?: { pid: number; dir: string };
   /** Its interfaces as read in tick `tick`: members of its namespace take them in the same tick. */
@@ -131,7 +133,7 @@ export class Collector {
     if (!t) {
       const onError = (err: unknown): void => this.reportFileError(err);
       const files = new CgroupReads(info.cgroup.version, this.tickFacts, onError, (file, requirement) => this.sayAbsent(file, requirement));
-      t = { files, fsReadMs: -Infinity, tick: 0, netCtx: { reader: files, onError } };
+      t = { files, fsReadMs: -Infinity, nsMounts: new NamespaceMounts(), tick: 0, netCtx: { reader: files, onError } };
       this.tracked.set(info.id, t);
     }
     return t;
@@ -272,7 +274,7 @@ export class Collector {
     const cgroup = prev && sameStats(prev.cgroup, read) ? prev.cgroup : read;
     const network = (t.network = this.readNetwork(info, t));
     if (timestampMs - t.fsReadMs >= this.opts.fsIntervalMs) {
-      t.filesystems = containerFilesystems(info, this.mounts);
+      t.filesystems = containerFilesystems(info, this.mounts, t.nsMounts);
       t.fsReadMs = timestampMs;
     }
     const sample: Sample = {

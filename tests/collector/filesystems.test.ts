@@ -1,10 +1,12 @@
 /** The mount table: which mount a container's layer or volume lives on; the mounts of its own namespace. */
 import { test } from 'node:test';
+import { execFileSync, spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MountTable, namespaceFilesystems } from '../../src/collector/filesystems.js';
+import { MountTable, NamespaceMounts } from '../../src/collector/filesystems.js';
+import type { FsStats } from '../../src/kernel/types.js';
 
 test('mountOf: the longest mountpoint that holds the path, never a sibling that only shares its first letters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cstats-mounts-'));
@@ -74,8 +76,36 @@ test('reach: host paths through the agent\'s own mounts when it runs in a contai
   }
 });
 
-test('namespaceFilesystems: a process in the agent\'s own mount namespace has none of its own (a systemd scope, a plain cgroup)', () => {
-  assert.deepEqual(namespaceFilesystems(process.pid, new Set(), true), []);
+test('NamespaceMounts: a process in the agent\'s own mount namespace has none of its own (a systemd scope, a plain cgroup)', () => {
+  assert.deepEqual(new NamespaceMounts().filesystems(process.pid, new Set(), true), []);
   // A process that is gone: nothing, no error.
-  assert.deepEqual(namespaceFilesystems(2 ** 22 + 1, new Set(), true), []);
+  assert.deepEqual(new NamespaceMounts().filesystems(2 ** 22 + 1, new Set(), true), []);
+});
+
+test('NamespaceMounts: a mount of a namespace of its own is measured afresh at every pass, seen when mounted and gone when unmounted', async (t) => {
+  // A real mount namespace (unshare(1), as root): its private tmpfs is not in the agent's.
+  const dir = mkdtempSync(join(tmpdir(), 'cs-nsmounts-'));
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=4m cs-ns ${dir} && echo up && exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`unshare exited with ${code}`)));
+  });
+  const pid = child.pid!;
+  const own = new NamespaceMounts();
+  const scratch = (): FsStats | undefined => own.filesystems(pid, new Set(), false).find((f) => f.destination === dir);
+  const first = scratch();
+  assert.ok(first, 'the tmpfs mounted in its namespace');
+  assert.equal(first.device, 'cs-ns');
+  assert.equal(first.totalBytes, 4n * 1024n * 1024n);
+  // The mount table reads the same, so it is not worked out again; its usage is still read now.
+  writeFileSync(`/proc/${pid}/root${dir}/f`, Buffer.alloc(1024 * 1024, 1));
+  const second = scratch();
+  assert.equal(second!.usedBytes - first.usedBytes, 1024n * 1024n);
+  assert.equal(own.filesystems(pid, new Set([dir]), false).find((f) => f.destination === dir), undefined, 'one the runtime declared is left to it');
+  execFileSync('nsenter', ['-t', String(pid), '-m', 'umount', dir]);
+  assert.equal(scratch(), undefined, 'unmounted: gone at the next pass');
 });
