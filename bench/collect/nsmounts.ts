@@ -1,10 +1,11 @@
 /**
  * What the filesystem pass over one Docker container's own mount namespace costs the agent
  * (src/collector/filesystems.ts, NamespaceMounts), two ways over the same containers: the
- * namespace's mount table worked out again at every pass (parsed, its namespace and directories
- * checked: what the agent did before ae46f04), and as the agent does it, worked out again only
- * when its text changed. Both read the table and statfs what it holds. CPU from
- * process.cpuUsage, the two in turns: the host's speed moves from one minute to the next.
+ * namespace's mount table worked out again at every pass (parsed, its mount points checked to be
+ * directories: what the agent did before ae46f04), and as the agent does it, worked out again
+ * only when its text changed. Both compare the namespace with the agent's own, read the table
+ * and statfs what it holds. CPU from process.cpuUsage, the two in turns: the host's speed moves
+ * from one minute to the next.
  */
 import { NamespaceMounts } from '../../src/collector/filesystems.js';
 import { run } from './children.js';

@@ -185,11 +185,12 @@ interface NamespaceMount {
  * /proc/<pid>/root, which reaches into the namespace. Its root too when no writable layer is
  * known (LXC, containerd). Nothing for a process in the agent's own namespace: its mounts are the host's.
  *
- * The namespace's mountinfo is read at every pass, and worked out again (parsed, its namespace
- * and the directories checked) only when its text changed: every mount has an id of its own,
- * unique among the live mounts of all namespaces, so the same text is the same mounts in the same
- * namespace. Over 50 idle Docker containers a pass then costs 47 to 73 µs of CPU a container,
- * against 116 to 186 when each table was worked out again (bench/README.md).
+ * The namespace is compared with the agent's own first (one stat: a plain cgroup's process
+ * shares the host's, whose mount table is long). Its mountinfo is read at every pass, and worked
+ * out again (parsed, the directories checked) only when its text changed: every mount has an id
+ * of its own, unique among the live mounts of all namespaces, so the same text is the same
+ * mounts. Over 50 idle Docker containers a pass then costs about half the CPU it did when each
+ * table was worked out again (bench/README.md).
  */
 export class NamespaceMounts {
   private pid = -1;
@@ -197,6 +198,8 @@ export class NamespaceMounts {
   private mounts: NamespaceMount[] = [];
 
   filesystems(pid: number, declared: ReadonlySet<string>, withRoot: boolean, mountinfoPath = `/proc/${pid}/mountinfo`): FsStats[] {
+    const ns = inode(`/proc/${pid}/ns/mnt`);
+    if (ns === undefined || ns === ownMountNs) return [];
     const text = oneShotReader.read(mountinfoPath);
     if (text === undefined) return []; // the process is gone
     if (pid !== this.pid || text !== this.text) {
@@ -214,10 +217,8 @@ export class NamespaceMounts {
   }
 }
 
-/** The mounts of `pid`'s namespace that may hold a container's data, in mount order; none in the agent's own namespace. */
+/** The mounts of `pid`'s namespace (its mountinfo `text`) that may hold a container's data, in mount order. */
 function visibleMounts(pid: number, text: string, mountinfoPath: string): NamespaceMount[] {
-  const ns = inode(`/proc/${pid}/ns/mnt`);
-  if (ns === undefined || ns === ownMountNs) return [];
   const out: NamespaceMount[] = [];
   const seen = new Set<string>();
   // A later mount over the same point hides the earlier: the last line for a mount point is what is there.
