@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { runInVm, type VmResult } from './harness.js';
+import { runInVm, VmRunError, type VmResult } from './harness.js';
 
 const MiB = 1024 * 1024;
 const CG = '/sys/fs/cgroup/cstats-test.slice';
@@ -136,11 +136,10 @@ describe('agent on a real cgroup v2 kernel', () => {
       // A guest that locked up under emulation (the comment in the script) gets one fresh VM.
       // What its kernel said, and the end of the console and of the command's output, are
       // printed. A run took 28 to 34 s here with the host idle.
-      const [head, rest = ''] = String(err).split('\n--- console ---\n');
-      const [console_, output = ''] = rest.split('\n--- command output (ttyS1) ---\n');
-      const said = console_.split('\n').filter((l) => /lockup|rcu: INFO|BUG/.test(l)).slice(0, 12);
+      const run = err instanceof VmRunError ? err : new VmRunError(String(err), '', '');
+      const said = run.console.split('\n').filter((l) => /lockup|rcu: INFO|BUG/.test(l)).slice(0, 12);
       const tail = (text: string): string => text.trimEnd().split('\n').slice(-10).join('\n');
-      console.log(`v2 VM: the run failed, booting another: ${head}\n${said.join('\n')}\n--- console, last lines ---\n${tail(console_)}\n--- output, last lines ---\n${tail(output)}`);
+      console.log(`v2 VM: the run failed, booting another: ${run.why}\n${said.join('\n')}\n--- console, last lines ---\n${tail(run.console)}\n--- output, last lines ---\n${tail(run.output)}`);
       vm = await runInVm({ command: script, timeoutMs: 150_000 });
     }
     for (const part of vm.output.split(/^== /m).slice(1)) {

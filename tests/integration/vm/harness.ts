@@ -84,6 +84,20 @@ const CACHE_DIR = join(tmpdir(), 'cstats-vm');
 const CACHE_MAX_AGE_MS = 3_600_000;
 const QEMU = 'qemu-system-x86_64';
 
+/** A run that failed: its message holds everything; the parts are kept apart for a caller that prints less. */
+export class VmRunError extends Error {
+  constructor(
+    readonly why: string,
+    /** The serial console, as VmResult.console. */
+    readonly console: string,
+    /** What the command wrote before the run ended, as far as it got. */
+    readonly output: string,
+  ) {
+    super(`${why}\n--- console ---\n${console}\n--- command output (ttyS1) ---\n${output}`);
+    this.name = 'VmRunError';
+  }
+}
+
 const images = new Map<string, Promise<string>>();
 
 export async function runInVm(opts: VmOptions): Promise<VmResult> {
@@ -122,8 +136,7 @@ export async function runInVm(opts: VmOptions): Promise<VmResult> {
     ];
     const { log, bootMs, timedOut } = await boot(qemu, args, `CSTATS-VM-RUN ${id}`, timeoutMs);
     const result = existsSync(resultFile) ? readFileSync(resultFile, 'utf8') : '';
-    const fail = (why: string): Error =>
-      new Error(`${why}\n--- console ---\n${log}\n--- command output (ttyS1) ---\n${result}`);
+    const fail = (why: string): Error => new VmRunError(why, log, result);
     if (timedOut) throw fail(`VM run timed out after ${timeoutMs} ms`);
     const parsed = parseResult(result, id);
     if (!parsed || bootMs === undefined) throw fail('VM ended without the CSTATS-VM result markers');
