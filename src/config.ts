@@ -18,6 +18,8 @@ export interface Config {
   rawHistoryMs: number;
   /** Filesystem (statfs) and mount-table refresh interval, ms. */
   fsIntervalMs: number;
+  /** A compacting collection of the agent's heap this often, right after a tick (0: never). */
+  heapCompactIntervalMs: number;
   dockerSocket: string;
   /** Discover Docker containers (the agent keeps retrying while the socket is absent). */
   docker: boolean;
@@ -106,6 +108,7 @@ export const DEFAULTS: Config = {
   historyMs: 15 * 60_000,
   rawHistoryMs: 2 * 60_000,
   fsIntervalMs: 10_000,
+  heapCompactIntervalMs: 5 * 60_000,
   dockerSocket: '/var/run/docker.sock',
   docker: true,
   cgroups: true,
@@ -193,6 +196,13 @@ const KEYS: Record<keyof Config, KeySpec> = {
     help: "raw samples kept per container for cAdvisor's series (count, num_stats)",
   },
   fsIntervalMs: { kind: 'duration', flag: 'fs-interval', env: 'CSTATS_FS_INTERVAL', arg: 'DURATION', help: 'filesystem usage (statfs) and mount-table refresh' },
+  heapCompactIntervalMs: {
+    kind: 'duration',
+    flag: 'heap-compact-interval',
+    env: 'CSTATS_HEAP_COMPACT_INTERVAL',
+    arg: 'DURATION',
+    help: "compact the agent's own JavaScript heap this often, right after a tick (a pause of about 0.1 to 0.2 s at 1000 containers; 0: never)",
+  },
   dockerSocket: { kind: 'string', flag: 'docker-socket', env: 'CSTATS_DOCKER_SOCKET', arg: 'PATH', help: 'Docker Engine socket' },
   docker: { kind: 'bool', flag: 'docker', env: 'CSTATS_DOCKER', help: 'discover Docker containers' },
   cgroups: { kind: 'bool', flag: 'cgroups', env: 'CSTATS_CGROUPS', help: 'discover plain cgroups (systemd scopes, LXC, podman, kubepods)' },
@@ -307,6 +317,7 @@ function validate(c: Config): Config {
   if (c.historyMs < c.intervalMs) throw new ConfigError('history must be at least one interval');
   if (c.rawHistoryMs < c.intervalMs) throw new ConfigError('raw-history must be at least one interval');
   if (c.fsIntervalMs < c.intervalMs) throw new ConfigError('fs-interval must be at least one interval');
+  if (c.heapCompactIntervalMs !== 0 && c.heapCompactIntervalMs < 60_000) throw new ConfigError('heap-compact-interval must be 0 (never) or at least 1m');
   if (c.fsyncIntervalMs < c.intervalMs || c.fsyncIntervalMs > 600_000) throw new ConfigError('fsync-interval must be between one interval and 10m');
   if (c.retainRawMs < 60_000 || c.retain1mMs < 3_600_000 || c.retain1hMs < 3_600_000) throw new ConfigError('retain-raw must be at least 1m, retain-1m and retain-1h at least 1h');
   if (c.dataMaxSizeBytes < 16 << 20) throw new ConfigError(`data-max-size must be at least 16MiB, got ${c.dataMaxSizeBytes} bytes`);

@@ -9,6 +9,11 @@
  * replaced every so often (new names, so new containers: the agent must also forget the ones
  * that left), as on a real host.
  *
+ * With BENCH_BASELINE=REV (run.sh builds that revision into STATE_DIR/baseline), that build's
+ * agent runs beside this one over the same cgroups for the same hour, each with a data directory
+ * of its own, and both are printed: two agents of one hour compare where two hours do not (the
+ * host's speed and V8's collections differ from one to the next).
+ *
  * Usage: node main.js [cleanup]   (as root, from run.sh's build; see bench/README.md)
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +36,8 @@ const SETTINGS = {
   /** Containers replaced every churn period (0: none). */
   churn: envNumber('BENCH_SOAK_CHURN', 2),
   churnEveryS: envNumber('BENCH_SOAK_CHURN_EVERY', 20),
+  /** A revision run beside this build (run.sh built it into STATE_DIR/baseline). */
+  baseline: process.env.BENCH_BASELINE || undefined,
 };
 const SLICE = `${PREFIX}-soak.slice`;
 /** Mean over this many seconds at the start and at the end of the settled part: GC makes RSS saw. */
@@ -56,6 +63,55 @@ interface Point {
 
 const openDescriptors = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
+/** One agent measured: its points, and the readings of memory since its last point. */
+interface Subject {
+  label: string;
+  agent: Agent;
+  cpu: ReturnType<typeof processProbe>;
+  cpuBefore: ReturnType<ReturnType<typeof processProbe>['snapshot']>;
+  readings: { n: number; rssBytes: number; anonBytes: number };
+  points: Point[];
+}
+
+function subject(label: string, agent: Agent): Subject {
+  const cpu = processProbe(label, () => [agent.proc.pid]);
+  return { label, agent, cpu, cpuBefore: cpu.snapshot(), readings: { n: 0, rssBytes: 0, anonBytes: 0 }, points: [] };
+}
+
+/** A reading of memory a second: one reading swings by 10 MB and more with V8's collections. */
+function readMemory(x: Subject): void {
+  const mem = residentOf(x.agent.proc.pid);
+  if (!mem) return;
+  x.readings.n++;
+  x.readings.rssBytes += mem.rssBytes;
+  x.readings.anonBytes += mem.anonBytes;
+}
+
+/** The subject's point at the end of a sample period (`sinceMs`: when the one before ended). */
+async function pointOf(x: Subject, start: number, sinceMs: number): Promise<Point> {
+  const { agent: a, readings } = x;
+  if (!running(a.proc)) throw new Error(`the agent ${x.label} exited: see ${a.proc.log}`);
+  const h = await health(a);
+  const hist = await historyOf(a);
+  const cpuNow = x.cpu.snapshot();
+  const now = Date.now();
+  const p: Point = {
+    s: (now - start) / 1000,
+    rssMb: readings.rssBytes / readings.n / 2 ** 20,
+    anonMb: readings.anonBytes / readings.n / 2 ** 20,
+    fds: openDescriptors(a.proc.pid),
+    containers: h?.containers ?? NaN,
+    historyKb: (hist?.bytes ?? NaN) / 1024,
+    rawKb: (hist?.raw ?? NaN) / 1024,
+    tickMs: h?.durationMs ?? NaN,
+    cpuMsPerS: Number(cpuDeltaNs(x.cpuBefore, cpuNow)) / 1e6 / ((now - sinceMs) / 1000),
+  };
+  x.cpuBefore = cpuNow;
+  x.readings = { n: 0, rssBytes: 0, anonBytes: 0 };
+  x.points.push(p);
+  return p;
+}
+
 async function historyOf(agent: Agent): Promise<{ bytes: number; raw: number } | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${agent.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
@@ -63,6 +119,24 @@ async function historyOf(agent: Agent): Promise<{ bytes: number; raw: number } |
     return h.history ? { bytes: h.history.bytes, raw: h.history.raw?.bytes ?? NaN } : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The heap compactions the agent asked for (its /metrics), or that it has none. */
+async function compactionsOf(agent: Agent): Promise<string> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const value = (name: string): number | undefined => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const count = value('cstats_heap_compactions_total');
+    const seconds = value('cstats_heap_compaction_seconds_total');
+    return count === undefined || seconds === undefined
+      ? '  heap compactions: none (this build has none, or node runs without --expose-gc)'
+      : `  heap compactions: ${count}, ${(seconds * 1000).toFixed(0)} ms of pauses (${count > 0 ? ((seconds * 1000) / count).toFixed(0) : '-'} ms each)`;
+  } catch (err) {
+    return `  heap compactions: /metrics did not answer (${(err as Error).message})`;
   }
 }
 
@@ -120,8 +194,8 @@ function summary(points: Point[]): string[] {
   return out;
 }
 
-async function cleanup(layout: CgroupLayout, agent?: Agent): Promise<void> {
-  if (agent) await stop(agent.proc, 3000).catch(() => undefined);
+async function cleanup(layout: CgroupLayout, agents: Agent[] = []): Promise<void> {
+  for (const agent of agents) await stop(agent.proc, 3000).catch(() => undefined);
   const killed = killRecorded();
   if (killed > 0) note(`cleanup: ended ${killed} leftover processes`);
   await BenchCgroups.destroy(layout, SLICE);
@@ -135,87 +209,72 @@ async function main(): Promise<number> {
   if (process.argv[2] === 'cleanup') return 0;
 
   const cgroups = new BenchCgroups(layout, SLICE);
-  let agent: Agent | undefined;
-  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, agent));
+  const agents: Agent[] = [];
+  const interrupted = cleanUpOnSignal(note, () => cleanup(layout, agents));
 
   try {
     note(`settings: ${JSON.stringify(SETTINGS)}; cgroups ${cgroups.describe()}; logs in ${STATE_DIR}`);
     note(`creating ${SETTINGS.containers} plain cgroups`);
     await cgroups.grow(SETTINGS.containers);
-    // The persistent store on, as by default, in a directory of the soak's own, empty at the start.
-    rmSync(`${STATE_DIR}/data`, { recursive: true, force: true });
-    agent = startAgent('agent-soak', { port: await freePort(), interval: '1s', args: ['--data-dir', `${STATE_DIR}/data`] });
-    const a = agent;
-    for (let waited = 0; ; waited++) {
-      const h = await health(a);
-      if (h && h.containers >= SETTINGS.containers) break;
-      if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
-      if (waited > 300) throw new Error(`the agent does not see ${SETTINGS.containers} containers after 300 s`);
-      await sleep(1000);
+    // The persistent store on, as by default, in a directory of each agent's own, empty at the start.
+    const builds = [{ label: 'this build', name: 'agent-soak', bin: undefined as string | undefined }];
+    if (SETTINGS.baseline) builds.push({ label: SETTINGS.baseline, name: 'agent-soak-baseline', bin: `${STATE_DIR}/baseline/bin/cstats.js` });
+    for (const b of builds) {
+      rmSync(`${STATE_DIR}/${b.name}.data`, { recursive: true, force: true });
+      agents.push(startAgent(b.name, { port: await freePort(), interval: '1s', args: ['--data-dir', `${STATE_DIR}/${b.name}.data`], bin: b.bin }));
     }
-    note(`the agent sees them all; sampling every ${SETTINGS.everyS} s for ${SETTINGS.durationS} s`);
+    for (const a of agents) {
+      for (let waited = 0; ; waited++) {
+        const h = await health(a);
+        if (h && h.containers >= SETTINGS.containers) break;
+        if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
+        if (waited > 300) throw new Error(`the agent does not see ${SETTINGS.containers} containers after 300 s`);
+        await sleep(1000);
+      }
+    }
+    note(`${agents.length === 1 ? 'the agent sees' : 'both agents see'} them all; sampling every ${SETTINGS.everyS} s for ${SETTINGS.durationS} s`);
     const start = Date.now();
-    const cpu = processProbe('agent', () => [a.proc.pid]);
-    let cpuBefore = cpu.snapshot();
-    let lastCpuMs = Date.now();
+    const subjects = agents.map((a, i) => subject(builds[i].label, a));
+    let lastMs = Date.now();
     let nextChurn = start + SETTINGS.churnEveryS * 1000;
     let replaced = 0;
-    const points: Point[] = [];
-    process.stdout.write(HEADER + '\n');
+    process.stdout.write((subjects.length > 1 ? subjects.map((x) => x.label.padEnd(HEADER.length)).join(' | ') + '\n' : '') + subjects.map(() => HEADER).join(' | ') + '\n');
     for (let k = 1; Date.now() - start < SETTINGS.durationS * 1000; k++) {
       const due = start + k * SETTINGS.everyS * 1000;
-      // One reading of RSS swings by 10 MB and more with V8's collections (the 2026-12-06 hour):
-      // a sample holds the mean of a reading a second.
-      const readings = { n: 0, rssBytes: 0, anonBytes: 0 };
       while (Date.now() < due) {
         if (SETTINGS.churn > 0 && Date.now() >= nextChurn) {
           await cgroups.replaceOldest(SETTINGS.churn);
           replaced += SETTINGS.churn;
           nextChurn += SETTINGS.churnEveryS * 1000;
         }
-        const mem = residentOf(a.proc.pid);
-        if (mem) {
-          readings.n++;
-          readings.rssBytes += mem.rssBytes;
-          readings.anonBytes += mem.anonBytes;
-        }
+        subjects.forEach(readMemory);
         await sleep(Math.max(0, Math.min(due, SETTINGS.churn > 0 ? nextChurn : due, Date.now() + MEMORY_EVERY_MS) - Date.now()));
       }
-      if (!running(a.proc)) throw new Error(`the agent exited: see ${a.proc.log}`);
-      const h = await health(a);
-      const hist = await historyOf(a);
-      const cpuNow = cpu.snapshot();
-      const now = Date.now();
-      const p: Point = {
-        s: (now - start) / 1000,
-        rssMb: readings.rssBytes / readings.n / 2 ** 20,
-        anonMb: readings.anonBytes / readings.n / 2 ** 20,
-        fds: openDescriptors(a.proc.pid),
-        containers: h?.containers ?? NaN,
-        historyKb: (hist?.bytes ?? NaN) / 1024,
-        rawKb: (hist?.raw ?? NaN) / 1024,
-        tickMs: h?.durationMs ?? NaN,
-        cpuMsPerS: Number(cpuDeltaNs(cpuBefore, cpuNow)) / 1e6 / ((now - lastCpuMs) / 1000),
-      };
-      cpuBefore = cpuNow;
-      lastCpuMs = now;
-      points.push(p);
-      process.stdout.write(line(p) + '\n');
+      const points: Point[] = [];
+      for (const x of subjects) points.push(await pointOf(x, start, lastMs));
+      lastMs = Date.now();
+      process.stdout.write(points.map(line).join(' | ') + '\n');
     }
-    const warnings = readFileSync(a.proc.log, 'utf8').split('\n').filter((l) => /warn|error/i.test(l));
     process.stdout.write(
       [
         '',
-        `Soak: ${SETTINGS.containers} plain cgroups for ${(SETTINGS.durationS / 60).toFixed(0)} min, ${replaced} of them replaced along the way (${SETTINGS.churn} every ${SETTINGS.churnEveryS} s); agent at --interval 1s, default history (15m), raw history (2m) and persistent store (${STATE_DIR}/data).`,
-        ...summary(points),
-        `Agent log: ${warnings.length} warning or error lines${warnings.length ? ` (first: ${warnings[0]})` : ''}; ${a.proc.log}`,
+        `Soak: ${SETTINGS.containers} plain cgroups for ${(SETTINGS.durationS / 60).toFixed(0)} min, ${replaced} of them replaced along the way (${SETTINGS.churn} every ${SETTINGS.churnEveryS} s); agent at --interval 1s, default history (15m), raw history (2m) and persistent store (${STATE_DIR}/<agent>.data).`,
+        ...(await Promise.all(subjects.map(async (x) => {
+          const warnings = readFileSync(x.agent.proc.log, 'utf8').split('\n').filter((l) => /warn|error/i.test(l));
+          return [
+            ...(subjects.length > 1 ? [`${x.label}:`] : []),
+            ...summary(x.points),
+            await compactionsOf(x.agent),
+            `Agent log: ${warnings.length} warning or error lines${warnings.length ? ` (first: ${warnings[0]})` : ''}; ${x.agent.proc.log}`,
+          ];
+        }))).flat(),
         '',
       ].join('\n'),
     );
   } finally {
     if (!interrupted()) {
       note('cleaning up');
-      await cleanup(layout, agent);
+      await cleanup(layout, agents);
     }
   }
   return 0;

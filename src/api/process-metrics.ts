@@ -4,10 +4,12 @@
  * the dashboards and alerts people have for exporters work for this one. A figure /proc did not
  * give is left out, never written as 0.
  */
+import type { CompactionFigures } from '../collector/heap-compactor.js';
 import type { SelfFigures } from '../collector/self.js';
 import { familyText, usToSeconds, type MetricType } from './prometheus-text.js';
 
-export function processMetricsText(f: SelfFigures): string {
+/** `compactions`: the agent's own heap compactions (src/collector/heap-compactor.ts), when they run. */
+export function processMetricsText(f: SelfFigures, compactions?: Readonly<CompactionFigures>): string {
   const one = (name: string, type: MetricType, help: string, value: string | number | bigint | undefined): string =>
     value === undefined ? '' : familyText(name, type, help, [[[], value]]);
   const spaces = (kind: 'total' | 'used' | 'available', help: string, pick: (s: SelfFigures['spaces'][number]) => number): string =>
@@ -24,6 +26,8 @@ export function processMetricsText(f: SelfFigures): string {
     one('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.', f.externalBytes) +
     spaces('total', 'Process heap space size total from Node.js in bytes.', (s) => s.totalBytes) +
     spaces('used', 'Process heap space size used from Node.js in bytes.', (s) => s.usedBytes) +
-    spaces('available', 'Process heap space size available from Node.js in bytes.', (s) => s.availableBytes)
+    spaces('available', 'Process heap space size available from Node.js in bytes.', (s) => s.availableBytes) +
+    one('cstats_heap_compactions_total', 'counter', "Compacting collections of the agent's heap it asked for (--heap-compact-interval).", compactions?.count) +
+    one('cstats_heap_compaction_seconds_total', 'counter', 'Time the agent was paused by them, in seconds.', compactions && Number(compactions.pauseNs) / 1e9)
   );
 }

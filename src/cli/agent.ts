@@ -21,6 +21,7 @@ import { bearerGuard } from '../api/auth.js';
 import { registerUi, type Ui } from '../api/ui.js';
 import { registerPrometheus } from '../api/prometheus.js';
 import { processMetricsText } from '../api/process-metrics.js';
+import { HeapCompactor } from '../collector/heap-compactor.js';
 import { readSelf } from '../collector/self.js';
 import { DEFAULT_STREAM_OPTIONS, registerStream } from '../api/stream.js';
 import { LifecycleLog } from '../store/lifecycle.js';
@@ -108,6 +109,9 @@ export async function runAgent(argv: string[]): Promise<number> {
   const flushTimer = persist && setInterval(() => persist.flush(), config.fsyncIntervalMs);
   const collector = new Collector(store, discoverers, { intervalMs: config.intervalMs, fsIntervalMs: config.fsIntervalMs }, log);
   for (const d of discoverers) d.onChange = () => collector.syncWithDiscovery();
+  const compactor = new HeapCompactor(config.heapCompactIntervalMs, Date.now());
+  if (config.heapCompactIntervalMs > 0 && !compactor.enabled) log.info('agent', 'heap compaction off: node runs without --expose-gc (bin/cstats.js gives it)');
+  collector.onTick(() => compactor.afterTick(Date.now()));
   // Remote_write and the other exporters: fed from the first tick, sending from their queues.
   const exports = createExports(config, store, dataDir, log);
   collector.onTick(() => exports.tick());
@@ -143,7 +147,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   const router = new Router(guard);
   ui = registerUi(router, { authToken: config.authToken });
   registerRest(router, { store, discoverers, collector, intervalMs: config.intervalMs, startedMs: Date.now(), alarms, exports });
-  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => processMetricsText(readSelf()) + alarms.metricsText() + exports.metricsText() });
+  registerPrometheus(router, store, { labelAllowlist: config.prometheusLabels, tail: () => processMetricsText(readSelf(), compactor.enabled ? compactor.done : undefined) + alarms.metricsText() + exports.metricsText() });
   registerAlarms(router, alarms, store);
   // The fleet: every host's containers from the query API the agents remote_write to (src/fleet).
   const fleetSource = config.fleetPrometheus === undefined ? undefined : new FleetSource({ url: config.fleetPrometheus, bearerToken: config.fleetPrometheusBearerToken, timeoutMs: 5000, downAfterMs: config.fleetDownAfterMs });

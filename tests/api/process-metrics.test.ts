@@ -41,10 +41,15 @@ test('process_* and nodejs_* are this process as /proc, the shell and V8 see it'
   const spaces = [...v].filter(([k]) => k.startsWith('nodejs_heap_space_size_total_bytes{'));
   assert.ok(spaces.some(([k]) => k === 'nodejs_heap_space_size_total_bytes{space="new"}') && spaces.some(([k]) => k === 'nodejs_heap_space_size_total_bytes{space="old"}'));
   assert.equal(spaces.reduce((a, [, n]) => a + n, 0), v.get('nodejs_heap_size_total_bytes'));
+  // Heap compactions appear only when they can run, their pauses added up in seconds.
+  assert.equal(v.has('cstats_heap_compactions_total'), false);
+  const c = values(processMetricsText(readSelf(), { count: 3, pauseNs: 412_500_000n }));
+  assert.equal(c.get('cstats_heap_compactions_total'), 3);
+  assert.equal(c.get('cstats_heap_compaction_seconds_total'), 0.4125);
 });
 
 test('promtool check metrics accepts the process families', () => {
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: processMetricsText(readSelf()), encoding: 'utf8' });
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: processMetricsText(readSelf(), { count: 1, pauseNs: 150_000_000n }), encoding: 'utf8' });
   assert.equal(r.error, undefined, `promtool: ${r.error?.message}`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
