@@ -25,6 +25,7 @@ import { Dispatcher } from '../../src/alarms/actions.js';
 import { compileRuleSet } from '../../src/alarms/rulefile.js';
 import { createLogger } from '../../src/log.js';
 import { MetricsEndpoint } from '../../src/api/prometheus.js';
+import { quantile } from '../stats.js';
 
 const N = 100;
 const RULES = 1000;
@@ -98,7 +99,7 @@ async function latency(): Promise<void> {
     }
   }
   server.close();
-  const q = (xs: number[], p: number): string => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(2);
+  const q = (xs: number[], p: number): string => quantile(xs, p).toFixed(2);
   const cold = { state: stateMs.shift()!, hook: hookMs.shift()! };
   console.log('== latency: crossing sample stored -> state change -> webhook request (20 warm trials + 1 cold, loopback) ==');
   console.log(`state change: in the same tick's evaluation (0 ticks after the window ends); ms after the sample was stored: median ${q(stateMs, 0.5)}, max ${q(stateMs, 1)} (cold: ${cold.state.toFixed(2)})`);

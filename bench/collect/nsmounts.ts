@@ -10,6 +10,7 @@
 import { NamespaceMounts } from '../../src/collector/filesystems.js';
 import { run } from './children.js';
 import { BENCH_LABEL } from './docker.js';
+import { median } from '../stats.js';
 
 const PASSES = 40;
 const TURNS = 5;
@@ -44,6 +45,5 @@ export async function measureNamespacePasses(): Promise<NamespacePassCost | unde
     every.push(cpuUs(true));
     keptUs.push(cpuUs(false));
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   return { containers: pids.length, everyPassUs: median(every), keptUs: median(keptUs) };
 }

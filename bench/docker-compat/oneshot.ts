@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../../tests/integration/support.js';
+import { median } from '../stats.js';
 
 const execFileP = promisify(execFile);
 // Started through its #! line, as users start it (node's flags and glibc's trim threshold).
@@ -52,7 +53,6 @@ function summary(ms: number[]): string {
   return `median ${fmt(at(0.5))} ms, p95 ${fmt(at(0.95))} ms, max ${fmt(s[s.length - 1])} ms`;
 }
 
-const median = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)];
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 20);

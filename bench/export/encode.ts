@@ -16,7 +16,7 @@ import { PayloadQueue } from '../../src/export/queue.js';
 import { OtlpSink } from '../../src/export/otlp.js';
 import { mergeWriteRequests, RemoteWriteSink } from '../../src/export/remote-write.js';
 import type { Sink } from '../../src/export/sink.js';
-import { quantile } from '../scrape/inprocess.js';
+import { quantile } from '../stats.js';
 import { recordTick, syntheticStore } from '../scrape/synthetic.js';
 
 function cpuMs<T>(fn: () => T): [T, number] {

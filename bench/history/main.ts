@@ -18,6 +18,7 @@ import { Store } from '../../src/store/store.js';
 import { SampleHistory } from '../../src/store/sample-history.js';
 import { SAMPLE_SCHEMA } from '../../src/store/sample-schema.js';
 import type { Derived, Sample } from '../../src/model.js';
+import { median } from '../stats.js';
 
 const LABEL = 'cstats.bench-history=1';
 const IDLE = Number(process.env.BENCH_IDLE ?? 6);
@@ -34,7 +35,6 @@ const cleanup = () => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hr = () => process.hrtime.bigint();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 interface Timings {

@@ -28,7 +28,7 @@ import { cpuDeltaNs, processProbe, residentOf } from '../collect/cpu.js';
 import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, pause, prepareStateDir, resume, running, sleep, start, stop, type Started } from '../collect/children.js';
 import { freePort } from '../../tests/integration/support.js';
 import { health, startAgent, type Agent } from '../collect/agent.js';
-import { quantile } from '../scrape/inprocess.js';
+import { quantile } from '../stats.js';
 
 const SETTINGS = {
   containers: envNumber('BENCH_RW_N', 1000),

@@ -147,11 +147,6 @@ export async function tickTimes(agent: Agent, container: string, sinceMs: number
   return ((await res.json()) as { timestamps: number[] }).timestamps;
 }
 
-export function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
-
 /** Stops the benchmark's children and cgroups on Ctrl-C or SIGTERM before exiting. */
 export function cleanupOnSignal(cleanup: () => Promise<void>): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

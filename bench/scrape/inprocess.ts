@@ -5,6 +5,7 @@
 import { gzipSync } from 'node:zlib';
 import { LabelRenderer, renderMetrics } from '../../src/api/prometheus.js';
 import { recordTick, syntheticStore } from './synthetic.js';
+import { quantile } from '../stats.js';
 
 export interface RenderFigures {
   containers: number;
@@ -13,11 +14,6 @@ export interface RenderFigures {
   renderMs: { median: number; p95: number; max: number };
   gzip1: { ms: number; bytes: number };
   gzip6: { ms: number; bytes: number };
-}
-
-export function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
 /** CPU time of this process (all threads, GC included) spent in fn, ms: steadier than wall time on a shared host. */

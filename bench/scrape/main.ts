@@ -5,7 +5,8 @@
  */
 import { gzipSync } from 'node:zlib';
 import { measureRender } from './inprocess.js';
-import { cpuNs, quantile, sleep, tickTimes, withBenchAgent, type Agent } from './host.js';
+import { cpuNs, sleep, tickTimes, withBenchAgent, type Agent } from './host.js';
+import { quantile } from '../stats.js';
 
 const N = Number(process.env.BENCH_N ?? 1000);
 const WINDOW_S = Number(process.env.BENCH_WINDOW ?? 20);

@@ -27,7 +27,7 @@ import { cpuDeltaNs, processProbe, type CpuProbe } from '../collect/cpu.js';
 import { cmdlineOf, PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, prepareStateDir, running, sleep, stop, type Started } from '../collect/children.js';
 import { health, historyLength, startAgent, type Agent } from '../collect/agent.js';
 import { chartedCgroups, startNetdata } from '../collect/netdata.js';
-import { quantile } from '../scrape/inprocess.js';
+import { median, quantile } from '../stats.js';
 import { freePort, mean } from '../../tests/integration/support.js';
 import { TopTerminal } from '../../tests/integration/ui/support.js';
 import { Chromium, chromiumProcesses, descendants, heapUsedBytes, historyDraw, liveHeapBytes, rendererProcesses, tickLatencies, type OpenPage } from './browser.js';
@@ -76,7 +76,6 @@ const loadavg = (): string => readFileSync('/proc/loadavg', 'latin1').split(' ')
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const pctOfCore = (msPerS: number): string => `${(msPerS / 10).toFixed(2)} %`;
 const verdict = (value: number, limit: number): string => (value <= limit ? 'met' : 'NOT met');
-const median = (xs: number[]): number => quantile(xs, 0.5);
 const list = (xs: number[], digits = 0): string => xs.map((x) => x.toFixed(digits)).join(' ');
 
 async function waitUntil(what: string, ok: () => Promise<boolean>, timeoutS: number, proc?: Started): Promise<void> {
