@@ -20,7 +20,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readHostLayout } from '../../src/runtimes/layout.js';
 import type { CgroupLayout } from '../../src/kernel/cgroup/hierarchy.js';
 import { BenchCgroups } from '../collect/cgroups.js';
-import { cpuDeltaNs, processProbe, residentOf } from '../collect/cpu.js';
+import { cpuDeltaNs, processProbe, residentOf, type CpuProbe, type CpuSnapshot } from '../collect/cpu.js';
 import { PREFIX, STATE_DIR, cleanUpOnSignal, envNumber, killRecorded, prepareStateDir, running, sleep, stop } from '../collect/children.js';
 import { freePort } from '../../tests/integration/support.js';
 import { health, startAgent, type Agent } from '../collect/agent.js';
@@ -67,8 +67,8 @@ const openDescriptors = (pid: number): number => readdirSync(`/proc/${pid}/fd`).
 interface Subject {
   label: string;
   agent: Agent;
-  cpu: ReturnType<typeof processProbe>;
-  cpuBefore: ReturnType<ReturnType<typeof processProbe>['snapshot']>;
+  cpu: CpuProbe;
+  cpuBefore: CpuSnapshot;
   readings: { n: number; rssBytes: number; anonBytes: number };
   points: Point[];
 }

@@ -9,26 +9,21 @@
  * old space at the live heap, but compacts at every full collection (one every 35 s there), each
  * pausing the agent for about 165 ms. Here the same flag is turned on for one collection every
  * `everyMs` (5 minutes by default): the pause falls right after a tick, in the part of the
- * interval the agent would spend waiting, and costs 165 ms in 300 s.
+ * interval the agent would spend waiting: 263 ms at 1000 containers and 62 ms at 100, once in
+ * 300 s (bench/README.md, 2026-12-08).
  *
  * The flag is read by V8's mark-compact collector when it picks the pages to evacuate, at each
  * full collection, so turning it on for one collection and off again after it does exactly that.
  * It needs `gc()`, which node exposes with --expose-gc (bin/cstats.js runs node so); without it
  * nothing is compacted, and the agent says so once.
  */
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 
 export interface CompactionFigures {
   /** Compactions done since the start. */
   count: number;
   /** Their pauses added up, ns. */
   pauseNs: bigint;
-}
-
-/** Committed and used bytes of V8's old space. */
-export function oldSpace(): { committedBytes: number; usedBytes: number } {
-  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'old_space');
-  return { committedBytes: s?.space_size ?? 0, usedBytes: s?.space_used_size ?? 0 };
 }
 
 /** One compacting full collection; its pause in ns, or undefined when node runs without --expose-gc. */
